@@ -1,0 +1,188 @@
+"""contact.accounts and contact.contacts: the CRM master data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
+from crm_mock.generate.hr import employee_plan, employee_uuids
+from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.pools import CONTACT_TITLES, CountryPools
+from crm_mock.generate.random import Stream
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
+from crm_mock.model import vocabularies as v
+from crm_mock.scenario import ACME_ACCOUNT_INDEX, ACME_NAME, TierPlan
+
+ACCOUNTS = "contact.accounts"
+CONTACTS = "contact.contacts"
+ACCOUNT_ENTITY = "account"
+CONTACT_ENTITY = "contact"
+ACME_DOMAIN = "acme-corp.example"
+ACME_COUNTRY = "US"
+SEGMENT = {name: i for i, name in enumerate(v.ACCOUNT_SEGMENT)}
+STATUS = {name: i for i, name in enumerate(v.ACCOUNT_STATUS)}
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """Per-account facts that contacts and later tables depend on."""
+
+    countries: tuple[str, ...]
+    segment: np.ndarray  # index into v.ACCOUNT_SEGMENT
+    status: np.ndarray  # index into v.ACCOUNT_STATUS
+    country: np.ndarray  # index into countries
+    company: np.ndarray  # index into CountryPools "companies"/"domains"
+    created_at: np.ndarray  # datetime64[s]
+    contact_counts: np.ndarray
+    contact_offsets: np.ndarray  # first contact row of each account
+
+    def names(self, pools: CountryPools) -> np.ndarray:
+        names = pools.values("companies")[self.company]
+        names[ACME_ACCOUNT_INDEX] = ACME_NAME
+        return names
+
+    def domains(self, pools: CountryPools) -> np.ndarray:
+        domains = pools.values("domains")[self.company]
+        domains[ACME_ACCOUNT_INDEX] = ACME_DOMAIN
+        return domains
+
+
+def account_uuids(plan: TierPlan, indices) -> pa.StringArray:
+    return uuids_at(plan.seed, ACCOUNT_ENTITY, indices)
+
+
+def _exact_assignment(rng: Stream, n: int, counts: list[int]) -> np.ndarray:
+    """Kind index per row with exactly ``counts[k]`` rows of kind k, in random order."""
+    kinds = np.repeat(np.arange(len(counts)), counts)
+    return kinds[rng.permutation(n)]
+
+
+def account_plan(plan: TierPlan) -> AccountPlan:
+    n = plan.accounts
+    countries = tuple(plan.country_shares)
+    pools = CountryPools(plan.seed, countries)
+    assign = Stream(plan.seed, ACCOUNTS, "assign")
+
+    # exact segment counts; Acme Corp (account 0) is one of the enterprises
+    counts = dict(plan.segment_counts)
+    counts["ENTERPRISE"] -= 1
+    segment = np.empty(n, dtype=np.int64)
+    segment[ACME_ACCOUNT_INDEX] = SEGMENT["ENTERPRISE"]
+    segment[1:] = _exact_assignment(assign, n - 1, [counts[s] for s in v.ACCOUNT_SEGMENT])
+
+    # exact quota of held accounts; of the rest a small share closed, never Acme
+    status = np.full(n, STATUS["ACTIVE"], dtype=np.int64)
+    others = 1 + assign.permutation(n - 1)
+    held_on, held_susp = plan.on_hold_accounts, plan.suspended_accounts
+    status[others[:held_on]] = STATUS["ON_HOLD"]
+    status[others[held_on:held_on + held_susp]] = STATUS["SUSPENDED"]
+    rest = others[held_on + held_susp:]
+    status[rest[assign.bernoulli(plan.realism.closed_account_share, len(rest))]] = STATUS["CLOSED"]
+
+    country = np.empty(n, dtype=np.int64)
+    company = np.empty(n, dtype=np.int64)
+    created_at = np.empty(n, dtype="datetime64[s]")
+    reference = moment(plan.reference_moment)
+    history_start = reference - np.timedelta64(plan.realism.account_history_years * 365 * SECONDS_PER_DAY, "s")
+    newest = reference - np.timedelta64(30 * SECONDS_PER_DAY, "s")
+    for block in blocks_of(n, plan.block_rows):
+        rng = Stream(plan.seed, ACCOUNTS, "plan", block=block.index)
+        c = rng.choice(block.size, list(plan.country_shares.values()))
+        country[block.start:block.stop] = c
+        company[block.start:block.stop] = pools.index("companies", c, rng.uniform(block.size))
+        created_at[block.start:block.stop] = moments_between(history_start, newest, rng.uniform(block.size))
+    if ACME_COUNTRY in countries:
+        country[ACME_ACCOUNT_INDEX] = countries.index(ACME_COUNTRY)
+    created_at[ACME_ACCOUNT_INDEX] = history_start  # the oldest customer
+
+    contact_counts = _contact_counts(plan, segment)
+    offsets = np.concatenate([[0], np.cumsum(contact_counts)[:-1]])
+    return AccountPlan(countries, segment, status, country, company, created_at, contact_counts, offsets)
+
+
+def _contact_counts(plan: TierPlan, segment: np.ndarray) -> np.ndarray:
+    """Exactly plan.contacts in all: 1 per small business, Acme's fixed number, the rest skewed large."""
+    r = plan.realism
+    minimum = np.select(
+        [segment == SEGMENT["SMALL_BUSINESS"], segment == SEGMENT["MID_MARKET"]],
+        [1, r.contacts_min_mid_market], r.contacts_min_enterprise,
+    ).astype(np.int64)
+    minimum[ACME_ACCOUNT_INDEX] = plan.acme_contacts
+    weight = np.select([segment == SEGMENT["SMALL_BUSINESS"], segment == SEGMENT["MID_MARKET"]],
+                       [0.0, 1.0], r.enterprise_contact_weight)
+    weight[ACME_ACCOUNT_INDEX] = 0.0
+    remainder = plan.contacts - int(minimum.sum())
+    extra = np.zeros_like(minimum)
+    if remainder:
+        picks = Stream(plan.seed, CONTACTS, "per_account").choice(remainder, weight)
+        extra = np.bincount(picks, minlength=len(segment))
+    return minimum + extra
+
+
+def _account_block(plan: TierPlan, accounts: AccountPlan, owners: np.ndarray, block: Block) -> pa.Table:
+    rng = Stream(plan.seed, ACCOUNTS, "rows", block=block.index)
+    n, rows = block.size, slice(block.start, block.stop)
+    pools = CountryPools(plan.seed, accounts.countries)
+    country = accounts.country[rows]
+    address = pools.index("streets", country, rng.uniform(n))  # street, city and postcode travel together
+    owner = owners[np.floor(rng.uniform(n) * len(owners)).astype(np.int64)]
+    return build_table(ACCOUNTS, {
+        "account_uuid": derive_uuids(plan.seed, ACCOUNT_ENTITY, block.start, block.stop),
+        "name": accounts.names(pools)[rows],
+        "segment": np.array(v.ACCOUNT_SEGMENT, dtype=object)[accounts.segment[rows]],
+        "industry": np.array(v.INDUSTRY, dtype=object)[rng.integers(0, len(v.INDUSTRY), n)],
+        "status": np.array(v.ACCOUNT_STATUS, dtype=object)[accounts.status[rows]],
+        "street": pools.values("streets")[address],
+        "city": pools.values("cities")[address],
+        "postal_code": pools.values("postcodes")[address],
+        "country_code": np.array(accounts.countries, dtype=object)[country],
+        "phone": pools.pick("phones", country, rng.uniform(n)),
+        "website": concat("https://www.", accounts.domains(pools)[rows]),
+        "owner_employee_uuid": employee_uuids(plan, owner),
+        "created_at": accounts.created_at[rows],
+    })
+
+
+def generate_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    accounts = account_plan(plan)
+    owners = employee_plan(plan).active_in("SALES")
+    return assemble(lambda b: _account_block(plan, accounts, owners, b), plan.accounts, plan.block_rows, blocks)
+
+
+def contact_accounts(accounts: AccountPlan, start: int, stop: int) -> np.ndarray:
+    """The account index of contact rows start..stop-1 (contacts are laid out account by account)."""
+    return np.searchsorted(accounts.contact_offsets, np.arange(start, stop), side="right") - 1
+
+
+def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Table:
+    rng = Stream(plan.seed, CONTACTS, "rows", block=block.index)
+    n = block.size
+    pools = CountryPools(plan.seed, accounts.countries)
+    account = contact_accounts(accounts, block.start, block.stop)
+    country = accounts.country[account]
+    first = pools.index("first_names", country, rng.uniform(n))
+    last = pools.index("last_names", country, rng.uniform(n))
+    email = concat(pools.values("first_ascii")[first], ".", pools.values("last_ascii")[last], "@",
+                   accounts.domains(pools)[account])
+    titles = np.array(CONTACT_TITLES, dtype=object)[rng.integers(0, len(CONTACT_TITLES), n)]
+    titles[rng.bernoulli(0.1, n)] = None
+    reference = moment(plan.reference_moment)
+    return build_table(CONTACTS, {
+        "contact_uuid": derive_uuids(plan.seed, CONTACT_ENTITY, block.start, block.stop),
+        "account_uuid": account_uuids(plan, account),
+        "first_name": pools.values("first_names")[first],
+        "last_name": pools.values("last_names")[last],
+        "email": email,
+        "phone": pools.pick("phones", country, rng.uniform(n)),
+        "job_title": titles,
+        "created_at": moments_between(accounts.created_at[account], reference, rng.uniform(n) ** 3),
+    })
+
+
+def generate_contacts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    accounts = account_plan(plan)
+    return assemble(lambda b: _contact_block(plan, accounts, b), plan.contacts, plan.block_rows, blocks)

@@ -1,0 +1,134 @@
+"""A tier's concrete numbers: the scenario's staging volumes, mixes and quotas scaled to the tier."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from crm_mock.scenario.spec import Realism, Scenario, ScenarioError
+
+MIN_WAREHOUSES = 5
+# the number of contacts Acme Corp has is the same in every tier; so is Acme itself (account 0)
+ACME_ACCOUNT_INDEX = 0
+ACME_NAME = "Acme Corp"
+
+
+def scaled(count: int, scale: float, minimum: int = 1) -> int:
+    """Round half up (not to even), never below ``minimum``."""
+    return max(minimum, math.floor(count * scale + 0.5))
+
+
+def apportion(total: int, shares: dict[str, float]) -> dict[str, int]:
+    """Exact counts summing to ``total`` by largest remainder; every kind with a share keeps at least 1."""
+    kinds = [k for k, share in shares.items() if share > 0]
+    if total < len(kinds):
+        raise ValueError(f"{total} rows cannot hold one of each of {kinds}")
+    weight = sum(shares[k] for k in kinds)
+    exact = {k: total * shares[k] / weight for k in kinds}
+    counts = {k: max(1, math.floor(exact[k])) for k in kinds}
+    by_remainder = sorted(kinds, key=lambda k: (-(exact[k] - math.floor(exact[k])), kinds.index(k)))
+    i = 0
+    while sum(counts.values()) < total:
+        counts[by_remainder[i % len(kinds)]] += 1
+        i += 1
+    while sum(counts.values()) > total:  # only when minimums of 1 pushed it over
+        largest = max(kinds, key=lambda k: (counts[k], -kinds.index(k)))
+        counts[largest] -= 1
+    return {k: counts.get(k, 0) for k in shares}
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    tier: str
+    scale: float
+    seed: int
+    reference_date: dt.date
+    block_rows: int
+    employees: int
+    accounts: int
+    contacts: int
+    products: int
+    warehouses: int
+    segment_counts: dict[str, int]
+    product_type_counts: dict[str, int]
+    country_shares: dict[str, float]
+    on_hold_accounts: int
+    suspended_accounts: int
+    discontinued_products: int
+    zero_stock_products: int
+    acme_contacts: int
+    realism: Realism
+
+    @property
+    def stocked_products(self) -> int:
+        return self.products - self.product_type_counts.get("SERVICE", 0)
+
+    @property
+    def reference_moment(self) -> dt.datetime:
+        """The end of the reference day: every generated moment lies before it."""
+        return dt.datetime.combine(self.reference_date, dt.time(23, 59, 59))
+
+
+def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
+    if tier not in scenario.tiers:
+        raise ScenarioError(f"unknown tier {tier!r}; choose one of {sorted(scenario.tiers)}")
+    scale = scenario.tiers[tier].scale
+    vol, quotas, mixes = scenario.volumes, scenario.quotas, scenario.mixes
+    where = f"at tier {tier} (scale {scale:g})"
+
+    accounts = scaled(vol.accounts, scale)
+    products = scaled(vol.products, scale)
+    try:
+        segments = apportion(accounts, mixes.account_segments)
+    except ValueError as exc:
+        raise ScenarioError(f"mixes.account_segments: {exc} {where}") from None
+    try:
+        product_types = apportion(products, mixes.product_types)
+    except ValueError as exc:
+        raise ScenarioError(f"mixes.product_types: {exc} {where}") from None
+
+    plan = TierPlan(
+        tier=tier, scale=scale, seed=scenario.seed, reference_date=scenario.reference_date,
+        block_rows=scenario.block_rows,
+        employees=scaled(vol.employees, scale), accounts=accounts,
+        contacts=scaled(vol.contacts, scale), products=products,
+        warehouses=scaled(vol.warehouses, scale, minimum=MIN_WAREHOUSES),
+        segment_counts=segments, product_type_counts=product_types,
+        country_shares=dict(mixes.account_countries),
+        on_hold_accounts=scaled(quotas.held_accounts.on_hold, scale),
+        suspended_accounts=scaled(quotas.held_accounts.suspended, scale),
+        discontinued_products=scaled(quotas.unavailable_products.discontinued, scale),
+        zero_stock_products=scaled(quotas.unavailable_products.zero_stock, scale),
+        acme_contacts=quotas.acme_contacts,
+        realism=scenario.realism,
+    )
+    _check_feasible(plan, where)
+    return plan
+
+
+def _check_feasible(plan: TierPlan, where: str) -> None:
+    held = plan.on_hold_accounts + plan.suspended_accounts
+    if held > plan.accounts - 1:
+        raise ScenarioError(f"quotas.held_accounts: {held} held accounts need more than the "
+                            f"{plan.accounts} accounts of volumes.accounts (Acme Corp stays ACTIVE) {where}")
+    if plan.segment_counts.get("ENTERPRISE", 0) < 1:
+        raise ScenarioError(f"mixes.account_segments: ENTERPRISE needs a share (Acme Corp is one) {where}")
+    unavailable = plan.discontinued_products + plan.zero_stock_products
+    if unavailable > plan.products:
+        raise ScenarioError(f"quotas.unavailable_products: {unavailable} exceed the {plan.products} "
+                            f"products of volumes.products {where}")
+    if plan.zero_stock_products > plan.stocked_products:
+        raise ScenarioError(f"quotas.unavailable_products.zero_stock: {plan.zero_stock_products} exceed the "
+                            f"{plan.stocked_products} stocked (non-SERVICE) products {where}")
+    r = plan.realism
+    small = plan.segment_counts.get("SMALL_BUSINESS", 0)
+    mid = plan.segment_counts.get("MID_MARKET", 0)
+    enterprise_others = plan.segment_counts.get("ENTERPRISE", 0) - 1
+    needed = small + plan.acme_contacts + mid * r.contacts_min_mid_market + enterprise_others * r.contacts_min_enterprise
+    if plan.contacts < needed:
+        raise ScenarioError(f"volumes.contacts: {plan.contacts} contacts cannot cover the accounts' minimums "
+                            f"({needed} needed) {where}")
+    if plan.contacts > needed and mid + enterprise_others == 0:
+        raise ScenarioError(f"volumes.contacts: {plan.contacts} contacts but only small businesses (1 each) "
+                            f"and Acme Corp ({plan.acme_contacts}) to hold them {where}")
