@@ -1,0 +1,193 @@
+"""inventory.products, inventory.warehouses and inventory.stock_levels: the ERP item master and stock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat
+from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.pools import PRODUCT_WORDS, CountryPools
+from crm_mock.generate.random import Stream
+from crm_mock.model import vocabularies as v
+from crm_mock.scenario import TierPlan
+
+PRODUCTS = "inventory.products"
+WAREHOUSES = "inventory.warehouses"
+STOCK_LEVELS = "inventory.stock_levels"
+PRODUCT_ENTITY = "product"
+WAREHOUSE_ENTITY = "warehouse"
+TYPE = {name: i for i, name in enumerate(v.PRODUCT_TYPE)}
+SKU_PREFIX = {"FINISHED_GOOD": "FG", "RAW_MATERIAL": "RM", "SERVICE": "SV"}
+# median unit cost in cents and its spread, by product type
+COST_MEDIAN_CENTS = {"FINISHED_GOOD": 4_500, "RAW_MATERIAL": 900, "SERVICE": 12_000}
+COST_SIGMA = {"FINISHED_GOOD": 1.1, "RAW_MATERIAL": 0.9, "SERVICE": 0.7}
+LUXURY_SHARE = 0.02  # finished goods priced like machinery: the high-value tail
+LUXURY_FACTOR = 60
+MAX_PRICE_CENTS = 250_000_000  # 2.5 M, well inside NUMERIC(12,2)
+UNITS = {"FINISHED_GOOD": ("EA", "BOX"), "RAW_MATERIAL": ("KG", "M", "L"), "SERVICE": ("HOUR",)}
+WAREHOUSE_COUNTRIES = ("US", "DE", "GB", "JP", "BR", "IN", "AU", "CA", "FR", "MX", "NL", "PL", "ES", "IT", "SE")
+STOCK_WAREHOUSES = (3, 5)  # every stocked product sits in 3 to 5 warehouses
+
+
+@dataclass(frozen=True)
+class ProductPlan:
+    """Per-product facts that stock and the transactions depend on."""
+
+    product_type: np.ndarray  # index into v.PRODUCT_TYPE
+    discontinued: np.ndarray  # bool
+    zero_stock: np.ndarray  # bool: stocked, and 0 on hand in every warehouse that stocks it
+    unit_cost_cents: np.ndarray
+    list_price_cents: np.ndarray
+
+    @property
+    def stocked(self) -> np.ndarray:
+        return self.product_type != TYPE["SERVICE"]
+
+
+def product_uuids(plan: TierPlan, indices) -> pa.StringArray:
+    return uuids_at(plan.seed, PRODUCT_ENTITY, indices)
+
+
+def warehouse_uuids(plan: TierPlan, indices) -> pa.StringArray:
+    return uuids_at(plan.seed, WAREHOUSE_ENTITY, indices)
+
+
+def product_plan(plan: TierPlan) -> ProductPlan:
+    n = plan.products
+    assign = Stream(plan.seed, PRODUCTS, "assign")
+    kinds = np.repeat(np.arange(len(v.PRODUCT_TYPE)), [plan.product_type_counts[t] for t in v.PRODUCT_TYPE])
+    product_type = kinds[assign.permutation(n)]
+
+    # the two unavailable kinds are disjoint, so "discontinued or zero-stock" counts exactly
+    stocked = np.flatnonzero(product_type != TYPE["SERVICE"])
+    zero = stocked[assign.permutation(len(stocked))[:plan.zero_stock_products]]
+    zero_stock = np.zeros(n, dtype=bool)
+    zero_stock[zero] = True
+    candidates = np.flatnonzero(~zero_stock)
+    discontinued = np.zeros(n, dtype=bool)
+    discontinued[candidates[assign.permutation(len(candidates))[:plan.discontinued_products]]] = True
+
+    cost = np.empty(n, dtype=np.int64)
+    markup = np.empty(n, dtype=np.float64)
+    for block in blocks_of(n, plan.block_rows):
+        rng = Stream(plan.seed, PRODUCTS, "plan", block=block.index)
+        kind = product_type[block.start:block.stop]
+        names = np.array(v.PRODUCT_TYPE)[kind]
+        median = np.array([COST_MEDIAN_CENTS[t] for t in v.PRODUCT_TYPE], dtype=np.float64)[kind]
+        sigma = np.array([COST_SIGMA[t] for t in v.PRODUCT_TYPE])[kind]
+        raw = rng.lognormal(median, sigma, block.size)
+        luxury = rng.bernoulli(LUXURY_SHARE, block.size) & (names == "FINISHED_GOOD")
+        raw[luxury] *= LUXURY_FACTOR
+        cost[block.start:block.stop] = np.clip(np.round(raw), 5, MAX_PRICE_CENTS // 3)
+        markup[block.start:block.stop] = 1.15 + rng.uniform(block.size) * 1.35
+    # prices end in .99 above 10.00, like a real price list
+    price = np.round(cost * markup).astype(np.int64)
+    price = np.where(price >= 1_000, (price // 100) * 100 + 99, price)
+    return ProductPlan(product_type, discontinued, zero_stock, cost, np.minimum(price, MAX_PRICE_CENTS))
+
+
+def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Table:
+    rng = Stream(plan.seed, PRODUCTS, "rows", block=block.index)
+    n, rows = block.size, slice(block.start, block.stop)
+    kind = products.product_type[rows]
+    type_names = np.array(v.PRODUCT_TYPE, dtype=object)[kind]
+    name = np.empty(n, dtype=object)
+    unit = np.empty(n, dtype=object)
+    model_number = (np.arange(block.start, block.stop) * 7919 % 9000 + 1000).astype(str).astype(object)
+    u = rng.uniform(n), rng.uniform(n), rng.uniform(n), rng.uniform(n)
+    for t, type_name in enumerate(v.PRODUCT_TYPE):
+        mask = kind == t
+        words = [np.array(part, dtype=object) for part in PRODUCT_WORDS[type_name]]
+        picks = [w[np.floor(ui[mask] * len(w)).astype(np.int64)] for w, ui in zip(words, u)]
+        name[mask] = concat(picks[0], " ", picks[1], " ", picks[2], " ", SKU_PREFIX[type_name], "-",
+                            model_number[mask])
+        units = np.array(UNITS[type_name], dtype=object)
+        unit[mask] = units[np.floor(u[3][mask] * len(units)).astype(np.int64)]
+    prefix = np.array([SKU_PREFIX[t] for t in v.PRODUCT_TYPE], dtype=object)[kind]
+    sku = concat(prefix, "-", np.char.zfill(np.arange(block.start + 1, block.stop + 1).astype(str), 7).astype(object))
+    return build_table(PRODUCTS, {
+        "product_uuid": derive_uuids(plan.seed, PRODUCT_ENTITY, block.start, block.stop),
+        "sku": sku,
+        "name": name,
+        "product_type": type_names,
+        "status": np.where(products.discontinued[rows], "DISCONTINUED", "ACTIVE").astype(object),
+        "unit_of_measure": unit,
+        "unit_cost": cents_to_money(products.unit_cost_cents[rows]),
+        "list_price": cents_to_money(products.list_price_cents[rows]),
+    })
+
+
+def generate_products(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    products = product_plan(plan)
+    return assemble(lambda b: _product_block(plan, products, b), plan.products, plan.block_rows, blocks)
+
+
+def warehouse_countries(plan: TierPlan) -> np.ndarray:
+    return np.arange(plan.warehouses) % len(WAREHOUSE_COUNTRIES)
+
+
+def _warehouse_block(plan: TierPlan, block: Block) -> pa.Table:
+    rng = Stream(plan.seed, WAREHOUSES, "rows", block=block.index)
+    index = np.arange(block.start, block.stop)
+    pools = CountryPools(plan.seed, WAREHOUSE_COUNTRIES)
+    country = warehouse_countries(plan)[block.start:block.stop]
+    city = pools.pick("cities", country, rng.uniform(block.size))
+    sequence = (index // len(WAREHOUSE_COUNTRIES) + 1).astype(str)
+    codes = np.array(WAREHOUSE_COUNTRIES, dtype=object)[country]
+    return build_table(WAREHOUSES, {
+        "warehouse_uuid": derive_uuids(plan.seed, WAREHOUSE_ENTITY, block.start, block.stop),
+        "code": concat("WH-", codes, "-", np.char.zfill(sequence, 3).astype(object)),
+        "name": concat(city, " Distribution Centre"),
+        "city": city,
+        "country_code": codes,
+    })
+
+
+def generate_warehouses(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    return assemble(lambda b: _warehouse_block(plan, b), plan.warehouses, plan.block_rows, blocks)
+
+
+def stock_placements(plan: TierPlan, products: ProductPlan, block: Block) -> tuple[np.ndarray, np.ndarray]:
+    """(product index, warehouse index) of every stock row for the products of one block.
+
+    Each stocked product gets 3 to 5 distinct warehouses, listed in warehouse order.
+    """
+    rng = Stream(plan.seed, STOCK_LEVELS, "placement", block=block.index)
+    product = np.arange(block.start, block.stop)[products.stocked[block.start:block.stop]]
+    m, most = len(product), STOCK_WAREHOUSES[1]
+    how_many = rng.integers(STOCK_WAREHOUSES[0], most + 1, m)
+    # five distinct warehouses per product: sorted draws from [0, W-5] plus 0..4 never repeat
+    draws = np.sort(rng.integers(0, plan.warehouses - most + 1, m * most).reshape(m, most), axis=1)
+    distinct = draws + np.arange(most)
+    rank = np.argsort(np.argsort(rng.uniform(m * most).reshape(m, most), axis=1), axis=1)
+    keep = rank < how_many[:, None]
+    return np.repeat(product, keep.sum(axis=1)), distinct[keep]
+
+
+def _stock_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Table:
+    product, warehouse = stock_placements(plan, products, block)
+    rng = Stream(plan.seed, STOCK_LEVELS, "rows", block=block.index)
+    n = len(product)
+    on_hand = np.floor(rng.lognormal(120.0, 1.1, n)).astype(np.int64)
+    on_hand[rng.bernoulli(0.08, n)] = 0
+    first_of_product = np.r_[True, product[1:] != product[:-1]] if n else np.zeros(0, dtype=bool)
+    on_hand[first_of_product] = np.maximum(on_hand[first_of_product], 1)  # only quota products are zero-stock
+    on_hand[products.zero_stock[product]] = 0
+    reserved = np.floor(rng.uniform(n) * 0.3 * on_hand).astype(np.int64)
+    return build_table(STOCK_LEVELS, {
+        "product_uuid": product_uuids(plan, product),
+        "warehouse_uuid": warehouse_uuids(plan, warehouse),
+        "quantity_on_hand": on_hand,
+        "quantity_reserved": reserved,
+        "reorder_point": rng.integers(5, 80, n),
+    })
+
+
+def generate_stock_levels(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    """Blocks here are blocks of products; each block yields the stock rows of its products."""
+    products = product_plan(plan)
+    return assemble(lambda b: _stock_block(plan, products, b), plan.products, plan.block_rows, blocks)

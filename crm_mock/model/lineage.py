@@ -1,0 +1,45 @@
+"""Where each column's values come from, derived from keys and replica mappings (for column lineage)."""
+
+from __future__ import annotations
+
+from crm_mock.model.catalog import CATALOG
+from crm_mock.model.schema import Table
+
+ID_MAP_GROUP = "id_maps"
+
+
+def entity_of(table: Table) -> str | None:
+    """The entity a master table's single UUID key names ("accounts" -> "account"), if it has one."""
+    if table.is_replica or len(table.primary_key) != 1:
+        return None
+    return table.primary_key[0].removesuffix("_uuid")
+
+
+def column_sources(table: Table) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """column -> [(source asset key path, source column)]."""
+    sources: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    if table.replica_of:
+        master = CATALOG[table.replica_of.master]
+        for name in (master.primary_key[0], *table.replica_of.columns):
+            sources[name] = [((master.service, master.name), name)]
+        return sources
+    entity = entity_of(table)
+    if entity:
+        sources[table.primary_key[0]] = [((ID_MAP_GROUP, entity), table.primary_key[0])]
+    for column in table.foreign_keys:
+        master = CATALOG[column.references]
+        if master.qualified_name != table.qualified_name:
+            sources[column.name] = [((master.service, master.name), master.primary_key[0])]
+    return sources
+
+
+def upstream_tables(table: Table) -> list[Table]:
+    """Masters a table's rows point at (its lineage parents), self-references excluded."""
+    seen: dict[str, Table] = {}
+    if table.replica_of:
+        master = CATALOG[table.replica_of.master]
+        seen[master.qualified_name] = master
+    for column in table.foreign_keys:
+        if column.references != table.qualified_name:
+            seen.setdefault(column.references, CATALOG[column.references])
+    return list(seen.values())

@@ -1,0 +1,1 @@
+"""Where generated tables go: the Parquet table store and the service database writers."""

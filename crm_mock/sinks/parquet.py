@@ -1,0 +1,57 @@
+"""The table store: one Parquet file per (tier, service table), the hand-off between generation and loads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from crm_mock.model import CATALOG
+from crm_mock.model.ddl import arrow_schema
+
+BATCH_ROWS = 50_000
+
+
+class TableStore:
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+
+    def path(self, tier: str, *key: str) -> Path:
+        """``key`` is an asset key path, e.g. ("contact", "accounts") or ("id_maps", "account")."""
+        return self.data_dir / tier / "tables" / Path(*key[:-1]) / f"{key[-1]}.parquet"
+
+    def write(self, tier: str, key: tuple[str, ...], table: pa.Table) -> Path:
+        """Write aside, then rename: a reader never sees half a file."""
+        path = self.path(tier, *key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        pq.write_table(table, partial, row_group_size=BATCH_ROWS, compression="zstd")
+        os.replace(partial, path)
+        return path
+
+    def exists(self, tier: str, key: tuple[str, ...]) -> bool:
+        return self.path(tier, *key).is_file()
+
+    def read(self, tier: str, key: tuple[str, ...], columns: list[str] | None = None) -> pa.Table:
+        path = self.path(tier, *key)
+        if not path.is_file():
+            raise FileNotFoundError(f"{'/'.join(key)} has not been materialised for tier {tier!r} (no {path})")
+        return pq.read_table(path, columns=columns)
+
+    def batches(self, tier: str, key: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
+        """Stream a table in bounded batches, so loads never hold a whole table in memory."""
+        path = self.path(tier, *key)
+        if not path.is_file():
+            raise FileNotFoundError(f"{'/'.join(key)} has not been materialised for tier {tier!r} (no {path})")
+        yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
+
+    def read_model_table(self, tier: str, qualified_name: str, columns: list[str] | None = None) -> pa.Table:
+        table = CATALOG[qualified_name]
+        result = self.read(tier, (table.service, table.name), columns)
+        expected = arrow_schema(table)
+        if columns is None and not result.schema.equals(expected):
+            raise ValueError(f"{qualified_name}: stored schema differs from the data model; re-materialise it")
+        return result
