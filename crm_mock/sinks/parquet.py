@@ -48,10 +48,17 @@ class TableStore:
             raise FileNotFoundError(f"{'/'.join(key)} has not been materialised for tier {tier!r} (no {path})")
         yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
 
+    def model_batches(self, tier: str, qualified_name: str) -> Iterator[pa.RecordBatch]:
+        """``batches`` of a model table, in the model's Arrow types."""
+        table = CATALOG[qualified_name]
+        schema = arrow_schema(table)
+        for batch in self.batches(tier, (table.service, table.name)):
+            yield batch.cast(schema)
+
     def read_model_table(self, tier: str, qualified_name: str, columns: list[str] | None = None) -> pa.Table:
+        """Read a model table back in the model's Arrow types (Parquet widens second timestamps to ms)."""
         table = CATALOG[qualified_name]
         result = self.read(tier, (table.service, table.name), columns)
-        expected = arrow_schema(table)
-        if columns is None and not result.schema.equals(expected):
-            raise ValueError(f"{qualified_name}: stored schema differs from the data model; re-materialise it")
-        return result
+        schema = arrow_schema(table)
+        wanted = pa.schema([schema.field(name) for name in result.schema.names])
+        return result.cast(wanted)

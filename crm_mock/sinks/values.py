@@ -16,7 +16,8 @@ def sqlite_values(column: Column, values: pa.Array | pa.ChunkedArray) -> list:
     if column.kind is Kind.DATE:
         values = pc.strftime(values, format=DATE_FORMAT)
     elif column.kind is Kind.TIMESTAMP:
-        values = pc.strftime(values, format=TIMESTAMP_FORMAT)
+        # whole seconds: strftime's %S would print fractions for finer units
+        values = pc.strftime(values.cast(pa.timestamp("s")), format=TIMESTAMP_FORMAT)
     return values.to_pylist()
 
 

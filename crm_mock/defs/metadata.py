@@ -1,0 +1,67 @@
+"""Metadata every table asset reports, derived from the data model."""
+
+
+import dagster as dg
+import pyarrow as pa
+
+from crm_mock.model import Kind, Table
+from crm_mock.model.lineage import column_sources
+
+PREVIEW_ROWS = 5
+
+
+def _type_name(table: Table, name: str) -> str:
+    column = table.column(name)
+    if column.kind in (Kind.TEXT, Kind.CODE):
+        return f"varchar({column.max_length})"
+    return {Kind.UUID: "uuid", Kind.INTEGER: "bigint", Kind.MONEY: "numeric(12,2)", Kind.DATE: "date",
+            Kind.TIMESTAMP: "timestamp"}[column.kind]
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    columns = []
+    single_key = table.primary_key[0] if len(table.primary_key) == 1 else None
+    for c in table.columns:
+        other = []
+        if c.name in table.primary_key:
+            other.append("primary key" if single_key else f"primary key ({', '.join(table.primary_key)})")
+        if c.references:
+            other.append(f"references {c.references}")
+        if c.vocabulary:
+            other.append("one of " + ", ".join(c.vocabulary))
+        if c.name in table.owned_columns:
+            other.append(f"owned by {table.service}")
+        columns.append(dg.TableColumn(
+            c.name, _type_name(table, c.name), description=c.description or None,
+            constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.name == single_key, other=other),
+        ))
+    return dg.TableSchema(columns=columns)
+
+
+def column_lineage(table: Table) -> dg.TableColumnLineage:
+    return dg.TableColumnLineage(deps_by_column={
+        column: [dg.TableColumnDep(asset_key=dg.AssetKey(list(key)), column_name=source) for key, source in deps]
+        for column, deps in column_sources(table).items()
+    })
+
+
+def definition_metadata(table: Table) -> dict:
+    """Known before anything runs: shown in the UI on the asset's page."""
+    return {
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": table.qualified_name,
+        "service": table.service,
+    }
+
+
+def preview(data: pa.Table) -> dg.MetadataValue:
+    return dg.MetadataValue.md(data.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False))
+
+
+def materialization_metadata(table: Table, data: pa.Table) -> dict:
+    return {
+        "dagster/row_count": data.num_rows,
+        "dagster/column_schema": column_schema(table),
+        "dagster/column_lineage": column_lineage(table),
+        "preview": preview(data),
+    }

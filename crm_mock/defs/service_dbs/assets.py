@@ -1,0 +1,44 @@
+"""Service databases: one per service, loaded atomically from the table store."""
+
+from collections import defaultdict
+from functools import partial
+
+import dagster as dg
+
+from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+from crm_mock.defs.tables import database_key, produced_tables, table_key
+from crm_mock.model import Table
+
+
+def tables_by_service() -> dict[str, list[Table]]:
+    grouped: dict[str, list[Table]] = defaultdict(list)
+    for table in produced_tables():
+        grouped[table.service].append(table)
+    return dict(grouped)
+
+
+def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=database_key(service), group_name="service_dbs", partitions_def=TIER_PARTITIONS,
+        deps=[table_key(t) for t in tables], kinds={"sqlite"}, tags={"service": service},
+        description=(f"The {service} service's database: {', '.join(t.name for t in tables)}. "
+                     "Replaced as a whole on every load; a failed load leaves the previous one intact."),
+    )
+    def _asset(context: dg.AssetExecutionContext, storage: StorageResource,
+               databases: ServiceDatabaseResource) -> dg.MaterializeResult:
+        tier, store = context.partition_key, storage.store()
+        sources = {t.name: partial(store.model_batches, tier, t.qualified_name) for t in tables}
+        counts = databases.load(tier, service, sources)
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": sum(counts.values()),
+            "rows_per_table": dg.MetadataValue.json(counts),
+            "location": databases.location(tier, service),
+        })
+
+    return _asset
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[database_asset(s, t) for s, t in tables_by_service().items()])

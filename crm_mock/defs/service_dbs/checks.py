@@ -1,0 +1,38 @@
+"""A loaded service database holds exactly the rows of the tables it was loaded from."""
+
+from contextlib import closing
+import sqlite3
+
+import dagster as dg
+
+from crm_mock.consistency.results import rule_result
+from crm_mock.defs.checks import check_result
+from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+from crm_mock.defs.service_dbs.assets import tables_by_service
+from crm_mock.defs.tables import database_key
+from crm_mock.model import Table
+
+
+def loaded_rows_check(service: str, tables: list[Table]) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=database_key(service), name="rows_match_table_store", blocking=True,
+                    partitions_def=TIER_PARTITIONS,
+                    description="Every table of the database has exactly the rows of its materialised asset.")
+    def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource,
+               databases: ServiceDatabaseResource) -> dg.AssetCheckResult:
+        tier, store = context.partition_key, storage.store()
+        problems = []
+        with closing(sqlite3.connect(f"file:{databases.location(tier, service)}?mode=ro", uri=True)) as conn:
+            for t in tables:
+                expected = store.read(tier, (t.service, t.name), [t.primary_key[0]]).num_rows
+                actual = conn.execute(f"SELECT COUNT(*) FROM {t.name}").fetchone()[0]
+                if actual != expected:
+                    problems.append(f"{t.name}: {actual} rows loaded, {expected} materialised")
+        return check_result(rule_result("rows_match_table_store", f"{service}.database", problems))
+
+    return _check
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(asset_checks=[loaded_rows_check(s, t) for s, t in tables_by_service().items()])

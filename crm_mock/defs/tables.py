@@ -1,0 +1,30 @@
+"""Which model tables the graph produces, and the asset key of each (keys mirror the physical location)."""
+
+
+import dagster as dg
+
+from crm_mock.generate import MASTER_GENERATORS
+from crm_mock.model import CATALOG, Table
+from crm_mock.model.lineage import ID_MAP_GROUP
+
+
+def table_key(table: Table | str) -> dg.AssetKey:
+    table = CATALOG[table] if isinstance(table, str) else table
+    return dg.AssetKey([table.service, table.name])
+
+
+def id_map_key(entity: str) -> dg.AssetKey:
+    return dg.AssetKey([ID_MAP_GROUP, entity])
+
+
+def database_key(service: str) -> dg.AssetKey:
+    return dg.AssetKey([service, "database"])
+
+
+def plain_replicas() -> list[Table]:
+    """Replicas that are straight copies of their master (those with columns of their own are built apart)."""
+    return [t for t in CATALOG if t.replica_of and not t.owned_columns]
+
+
+def produced_tables() -> list[Table]:
+    return [CATALOG[name] for name in MASTER_GENERATORS] + plain_replicas()
