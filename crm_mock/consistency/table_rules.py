@@ -17,8 +17,10 @@ _UUID_RE = re.compile(UUID_PATTERN)
 
 
 def _keys(table: Table, data: pa.Table) -> pd.Series:
-    frame = data.select(list(table.primary_key)).to_pandas()
-    return frame.astype(str).agg("|".join, axis=1) if len(table.primary_key) > 1 else frame.iloc[:, 0]
+    """Each row's primary key as text ("a|b" for composite keys), to name offending rows."""
+    columns = [data.column(k) for k in table.primary_key]
+    joined = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "|")
+    return joined.to_pandas()
 
 
 def primary_key_unique(table: Table, data: pa.Table) -> RuleResult:
