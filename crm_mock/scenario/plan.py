@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from crm_mock.scenario.spec import Realism, Scenario, ScenarioError
+from crm_mock.scenario.spec import Conversion, Realism, Scenario, ScenarioError
 
 MIN_WAREHOUSES = 5
 # the number of contacts Acme Corp has is the same in every tier; so is Acme itself (account 0)
@@ -59,10 +59,30 @@ class TierPlan:
     zero_stock_products: int
     acme_contacts: int
     realism: Realism
+    leads: int
+    sales_orders: int
+    tickets: int
+    shipped_unpaid_orders: int
+    backordered_orders: int
+    credit_note_invoices: int
+    history_months: int
+    conversion: Conversion
+    order_status_mix: dict[str, float]
+    tax_rate_percent: dict[str, float]
 
     @property
     def stocked_products(self) -> int:
         return self.products - self.product_type_counts.get("SERVICE", 0)
+
+    @property
+    def cache_key(self) -> str:
+        """A stable identity for memoising per-plan work (the plan holds dicts, so it is not hashable)."""
+        return repr(self)
+
+    @property
+    def history_start(self) -> dt.date:
+        """The first day of the transaction timeline (history_months before the reference date)."""
+        return self.reference_date - dt.timedelta(days=round(self.history_months * 30.44))
 
     @property
     def reference_moment(self) -> dt.datetime:
@@ -102,6 +122,16 @@ def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
         zero_stock_products=scaled(quotas.unavailable_products.zero_stock, scale),
         acme_contacts=quotas.acme_contacts,
         realism=scenario.realism,
+        leads=scaled(vol.leads, scale),
+        sales_orders=scaled(vol.sales_orders, scale),
+        tickets=scaled(vol.tickets, scale),
+        shipped_unpaid_orders=scaled(quotas.shipped_unpaid_orders, scale),
+        backordered_orders=scaled(quotas.backordered_orders, scale),
+        credit_note_invoices=scaled(quotas.credit_note_invoices, scale),
+        history_months=scenario.transactions.history_months,
+        conversion=scenario.transactions.conversion,
+        order_status_mix=dict(scenario.transactions.order_status_mix),
+        tax_rate_percent=dict(scenario.transactions.tax_rate_percent),
     )
     _check_feasible(plan, where)
     return plan
@@ -121,6 +151,14 @@ def _check_feasible(plan: TierPlan, where: str) -> None:
     if plan.zero_stock_products > plan.stocked_products:
         raise ScenarioError(f"quotas.unavailable_products.zero_stock: {plan.zero_stock_products} exceed the "
                             f"{plan.stocked_products} stocked (non-SERVICE) products {where}")
+    quota_orders = plan.shipped_unpaid_orders + plan.backordered_orders
+    if quota_orders > plan.sales_orders:
+        raise ScenarioError(f"quotas: {quota_orders} SHIPPED/UNPAID and BACKORDERED orders exceed the "
+                            f"{plan.sales_orders} orders of volumes.sales_orders {where}")
+    delivered = (plan.sales_orders - quota_orders) * plan.order_status_mix.get("DELIVERED", 0) / 100
+    if plan.credit_note_invoices > delivered // 2:
+        raise ScenarioError(f"quotas.credit_note_invoices: {plan.credit_note_invoices} credit notes need more "
+                            f"delivered orders than the scenario makes (~{delivered:.0f}) {where}")
     r = plan.realism
     small = plan.segment_counts.get("SMALL_BUSINESS", 0)
     mid = plan.segment_counts.get("MID_MARKET", 0)

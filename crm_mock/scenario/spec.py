@@ -42,6 +42,9 @@ class Volumes(_Strict):
     contacts: PositiveCount = 2000
     products: PositiveCount = 1000
     warehouses: Annotated[int, Field(ge=5)] = 5
+    leads: PositiveCount = 3000
+    sales_orders: PositiveCount = 2000
+    tickets: PositiveCount = 1500
 
 
 class Mixes(_Strict):
@@ -92,6 +95,46 @@ class Quotas(_Strict):
     held_accounts: HeldAccounts = HeldAccounts()
     unavailable_products: UnavailableProducts = UnavailableProducts()
     acme_contacts: Annotated[int, Field(ge=1, description="contacts of Acme Corp, in every tier")] = 5
+    shipped_unpaid_orders: PositiveCount = 100
+    backordered_orders: PositiveCount = 50
+    credit_note_invoices: PositiveCount = 10
+
+
+Share = Annotated[float, Field(gt=0, le=1)]
+ORDER_MIX_CODES = ("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED")
+
+
+class Conversion(_Strict):
+    """The sales funnel, as shares between 0 and 1."""
+
+    lead_to_opportunity: Share = 0.25
+    opportunity_to_quote: Share = 0.8
+    quote_to_order: Share = 0.6
+    orders_from_quotes: Annotated[float, Field(ge=0, le=1)] = 0.7
+
+
+class Transactions(_Strict):
+    history_months: Annotated[int, Field(ge=1, le=120, description="the timeline ends at the reference date")] = 18
+    conversion: Conversion = Conversion()
+    order_status_mix: dict[str, Percent] = Field(
+        default_factory=lambda: {"PENDING": 1.5, "CONFIRMED": 2.5, "SHIPPED": 1.0, "DELIVERED": 91.0,
+                                 "CANCELLED": 4.0},
+        description="orders outside the quotas (the quotas add SHIPPED/UNPAID and BACKORDERED orders)")
+    tax_rate_percent: dict[str, Annotated[float, Field(ge=0, le=50)]] = Field(default_factory=lambda: {
+        "US": 7.0, "GB": 20.0, "DE": 19.0, "FR": 20.0, "CA": 13.0, "JP": 10.0, "IN": 18.0, "BR": 17.0,
+        "AU": 10.0, "ES": 21.0, "IT": 22.0, "NL": 21.0, "MX": 16.0, "PL": 23.0, "SE": 25.0})
+
+    @model_validator(mode="after")
+    def _check(self) -> "Transactions":
+        unknown = sorted(set(self.order_status_mix) - set(ORDER_MIX_CODES))
+        if unknown:
+            raise ValueError(f"transactions.order_status_mix: unknown code(s) {unknown}; allowed: {list(ORDER_MIX_CODES)}")
+        total = sum(self.order_status_mix.values())
+        if abs(total - 100) > 1e-9:
+            raise ValueError(f"transactions.order_status_mix: shares sum to {total:g} %, not 100 %")
+        if self.order_status_mix.get("DELIVERED", 0) <= 0:
+            raise ValueError("transactions.order_status_mix: DELIVERED needs a share (credit notes are on delivered orders)")
+        return self
 
 
 class Realism(_Strict):
@@ -113,6 +156,7 @@ class Scenario(_Strict):
     mixes: Mixes
     quotas: Quotas = Quotas()
     realism: Realism = Realism()
+    transactions: Transactions = Transactions()
 
     @model_validator(mode="after")
     def _check_tiers(self) -> "Scenario":
@@ -122,6 +166,9 @@ class Scenario(_Strict):
             raise ValueError(f"tiers: must be exactly {list(TIERS)} (missing {missing}, unknown {extra})")
         from crm_mock.scenario.plan import plan_tier
 
+        missing_tax = sorted(set(self.mixes.account_countries) - set(self.transactions.tax_rate_percent))
+        if missing_tax:
+            raise ValueError(f"transactions.tax_rate_percent: no rate for countries {missing_tax}")
         for name in TIERS:
             plan_tier(self, name)  # raises ScenarioError naming the field
         return self
