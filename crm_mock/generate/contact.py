@@ -11,6 +11,7 @@ import pyarrow as pa
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
 from crm_mock.generate.hr import employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.memo import memoised
 from crm_mock.generate.pools import CONTACT_TITLES, CountryPools
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
@@ -37,17 +38,18 @@ class AccountPlan:
     country: np.ndarray  # index into countries
     company: np.ndarray  # index into CountryPools "companies"/"domains"
     created_at: np.ndarray  # datetime64[s]
+    owner: np.ndarray  # employee index of the sales rep who owns the account
     contact_counts: np.ndarray
     contact_offsets: np.ndarray  # first contact row of each account
 
-    def names(self, pools: CountryPools) -> np.ndarray:
-        names = pools.values("companies")[self.company]
-        names[ACME_ACCOUNT_INDEX] = ACME_NAME
+    def names(self, pools: CountryPools, accounts: np.ndarray) -> np.ndarray:
+        names = pools.values("companies")[self.company[accounts]]
+        names[accounts == ACME_ACCOUNT_INDEX] = ACME_NAME
         return names
 
-    def domains(self, pools: CountryPools) -> np.ndarray:
-        domains = pools.values("domains")[self.company]
-        domains[ACME_ACCOUNT_INDEX] = ACME_DOMAIN
+    def domains(self, pools: CountryPools, accounts: np.ndarray) -> np.ndarray:
+        domains = pools.values("domains")[self.company[accounts]]
+        domains[accounts == ACME_ACCOUNT_INDEX] = ACME_DOMAIN
         return domains
 
 
@@ -74,18 +76,21 @@ def account_plan(plan: TierPlan) -> AccountPlan:
     segment[ACME_ACCOUNT_INDEX] = SEGMENT["ENTERPRISE"]
     segment[1:] = _exact_assignment(assign, n - 1, [counts[s] for s in v.ACCOUNT_SEGMENT])
 
-    # exact quota of held accounts; of the rest a small share closed, never Acme
+    # Finance decides the credit holds; Contact's ON_HOLD is the synced copy. SUSPENDED is Contact's own.
     status = np.full(n, STATUS["ACTIVE"], dtype=np.int64)
+    held = credit_hold_accounts(plan)
+    status[held] = STATUS["ON_HOLD"]
     others = 1 + assign.permutation(n - 1)
-    held_on, held_susp = plan.on_hold_accounts, plan.suspended_accounts
-    status[others[:held_on]] = STATUS["ON_HOLD"]
-    status[others[held_on:held_on + held_susp]] = STATUS["SUSPENDED"]
-    rest = others[held_on + held_susp:]
+    others = others[status[others] == STATUS["ACTIVE"]]
+    status[others[:plan.suspended_accounts]] = STATUS["SUSPENDED"]
+    rest = others[plan.suspended_accounts:]
     status[rest[assign.bernoulli(plan.realism.closed_account_share, len(rest))]] = STATUS["CLOSED"]
 
     country = np.empty(n, dtype=np.int64)
     company = np.empty(n, dtype=np.int64)
     created_at = np.empty(n, dtype="datetime64[s]")
+    owner = np.empty(n, dtype=np.int64)
+    owners = employee_plan(plan).active_in("SALES")
     reference = moment(plan.reference_moment)
     history_start = reference - np.timedelta64(plan.realism.account_history_years * 365 * SECONDS_PER_DAY, "s")
     newest = reference - np.timedelta64(30 * SECONDS_PER_DAY, "s")
@@ -95,13 +100,24 @@ def account_plan(plan: TierPlan) -> AccountPlan:
         country[block.start:block.stop] = c
         company[block.start:block.stop] = pools.index("companies", c, rng.uniform(block.size))
         created_at[block.start:block.stop] = moments_between(history_start, newest, rng.uniform(block.size))
+        owner[block.start:block.stop] = owners[np.floor(rng.uniform(block.size) * len(owners)).astype(np.int64)]
     if ACME_COUNTRY in countries:
         country[ACME_ACCOUNT_INDEX] = countries.index(ACME_COUNTRY)
     created_at[ACME_ACCOUNT_INDEX] = history_start  # the oldest customer
 
     contact_counts = _contact_counts(plan, segment)
     offsets = np.concatenate([[0], np.cumsum(contact_counts)[:-1]])
-    return AccountPlan(countries, segment, status, country, company, created_at, contact_counts, offsets)
+    return AccountPlan(countries, segment, status, country, company, created_at, owner, contact_counts, offsets)
+
+
+def credit_hold_accounts(plan: TierPlan) -> np.ndarray:
+    """The accounts Finance has put on credit hold (never Acme Corp, account 0)."""
+    picks = Stream(plan.seed, "finance.customer_accounts", "credit_holds").permutation(plan.accounts - 1)
+    return 1 + picks[:plan.on_hold_accounts]
+
+
+def cached_account_plan(plan: TierPlan) -> AccountPlan:
+    return memoised("accounts", plan, account_plan)
 
 
 def _contact_counts(plan: TierPlan, segment: np.ndarray) -> np.ndarray:
@@ -123,16 +139,15 @@ def _contact_counts(plan: TierPlan, segment: np.ndarray) -> np.ndarray:
     return minimum + extra
 
 
-def _account_block(plan: TierPlan, accounts: AccountPlan, owners: np.ndarray, block: Block) -> pa.Table:
+def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Table:
     rng = Stream(plan.seed, ACCOUNTS, "rows", block=block.index)
     n, rows = block.size, slice(block.start, block.stop)
     pools = CountryPools(plan.seed, accounts.countries)
     country = accounts.country[rows]
     address = pools.index("streets", country, rng.uniform(n))  # street, city and postcode travel together
-    owner = owners[np.floor(rng.uniform(n) * len(owners)).astype(np.int64)]
     return build_table(ACCOUNTS, {
         "account_uuid": derive_uuids(plan.seed, ACCOUNT_ENTITY, block.start, block.stop),
-        "name": accounts.names(pools)[rows],
+        "name": accounts.names(pools, np.arange(block.start, block.stop)),
         "segment": np.array(v.ACCOUNT_SEGMENT, dtype=object)[accounts.segment[rows]],
         "industry": np.array(v.INDUSTRY, dtype=object)[rng.integers(0, len(v.INDUSTRY), n)],
         "status": np.array(v.ACCOUNT_STATUS, dtype=object)[accounts.status[rows]],
@@ -141,16 +156,15 @@ def _account_block(plan: TierPlan, accounts: AccountPlan, owners: np.ndarray, bl
         "postal_code": pools.values("postcodes")[address],
         "country_code": np.array(accounts.countries, dtype=object)[country],
         "phone": pools.pick("phones", country, rng.uniform(n)),
-        "website": concat("https://www.", accounts.domains(pools)[rows]),
-        "owner_employee_uuid": employee_uuids(plan, owner),
+        "website": concat("https://www.", accounts.domains(pools, np.arange(block.start, block.stop))),
+        "owner_employee_uuid": employee_uuids(plan, accounts.owner[rows]),
         "created_at": accounts.created_at[rows],
     })
 
 
 def generate_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
-    accounts = account_plan(plan)
-    owners = employee_plan(plan).active_in("SALES")
-    return assemble(lambda b: _account_block(plan, accounts, owners, b), plan.accounts, plan.block_rows, blocks)
+    accounts = cached_account_plan(plan)
+    return assemble(lambda b: _account_block(plan, accounts, b), plan.accounts, plan.block_rows, blocks)
 
 
 def contact_accounts(accounts: AccountPlan, start: int, stop: int) -> np.ndarray:
@@ -167,7 +181,7 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     first = pools.index("first_names", country, rng.uniform(n))
     last = pools.index("last_names", country, rng.uniform(n))
     email = concat(pools.values("first_ascii")[first], ".", pools.values("last_ascii")[last], "@",
-                   accounts.domains(pools)[account])
+                   accounts.domains(pools, account))
     titles = np.array(CONTACT_TITLES, dtype=object)[rng.integers(0, len(CONTACT_TITLES), n)]
     titles[rng.bernoulli(0.1, n)] = None
     reference = moment(plan.reference_moment)
@@ -184,5 +198,5 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
 
 
 def generate_contacts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
-    accounts = account_plan(plan)
+    accounts = cached_account_plan(plan)
     return assemble(lambda b: _contact_block(plan, accounts, b), plan.contacts, plan.block_rows, blocks)

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat
 from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.memo import memoised
 from crm_mock.generate.pools import PRODUCT_WORDS, CountryPools
 from crm_mock.generate.random import Stream
 from crm_mock.model import vocabularies as v
@@ -90,6 +91,10 @@ def product_plan(plan: TierPlan) -> ProductPlan:
     return ProductPlan(product_type, discontinued, zero_stock, cost, np.minimum(price, MAX_PRICE_CENTS))
 
 
+def cached_product_plan(plan: TierPlan) -> ProductPlan:
+    return memoised("products", plan, product_plan)
+
+
 def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Table:
     rng = Stream(plan.seed, PRODUCTS, "rows", block=block.index)
     n, rows = block.size, slice(block.start, block.stop)
@@ -122,7 +127,7 @@ def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Ta
 
 
 def generate_products(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
-    products = product_plan(plan)
+    products = cached_product_plan(plan)
     return assemble(lambda b: _product_block(plan, products, b), plan.products, plan.block_rows, blocks)
 
 
@@ -189,5 +194,5 @@ def _stock_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Tabl
 
 def generate_stock_levels(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     """Blocks here are blocks of products; each block yields the stock rows of its products."""
-    products = product_plan(plan)
+    products = cached_product_plan(plan)
     return assemble(lambda b: _stock_block(plan, products, b), plan.products, plan.block_rows, blocks)

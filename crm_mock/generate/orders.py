@@ -1,0 +1,241 @@
+"""orders.sales_orders and orders.order_lines, and the order plan every later workflow step reads.
+
+Orders are numbered in time order (generated sequentially). Their statuses come from the Part A
+quotas first (SHIPPED with an UNPAID invoice, BACKORDERED on a zero-stock product) and the scenario's
+mix for the rest; each status draws its timing so the workflow is consistent with the reference date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from crm_mock.generate.contact import SEGMENT, AccountPlan, account_uuids, cached_account_plan
+from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money
+from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan, product_uuids
+from crm_mock.generate.memo import memoised
+from crm_mock.generate.random import Stream
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments
+from crm_mock.model import vocabularies as v
+from crm_mock.scenario import TierPlan
+from crm_mock.scenario.plan import apportion
+
+ORDERS = "orders.sales_orders"
+ORDER_LINES = "orders.order_lines"
+ORDER_ENTITY = "order"
+ORDER_LINE_ENTITY = "order_line"
+QUOTE_ENTITY = "quote"
+
+# the kinds of order the plan makes; SHIPPED_UNPAID and BACKORDERED are Part A quotas
+KINDS = ("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "SHIPPED_UNPAID", "BACKORDERED")
+KIND = {k: i for i, k in enumerate(KINDS)}
+KIND_STATUS = np.array([v.ORDER_STATUS.index(k.removesuffix("_UNPAID")) for k in KINDS])
+# how old (days before the reference moment) an order of each kind may be; None: the whole window
+KIND_AGE_DAYS = {"PENDING": (0, 3), "CONFIRMED": (0.5, 10), "SHIPPED": (2, 12), "SHIPPED_UNPAID": (2, 12),
+                 "BACKORDERED": (1, 45), "DELIVERED": (14, None), "CANCELLED": (0, None)}
+SEGMENT_ORDER_WEIGHT = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 3.0, "ENTERPRISE": 8.0}
+LINES_PER_ORDER = {"SMALL_BUSINESS": (1, 3), "MID_MARKET": (1, 5), "ENTERPRISE": (2, 8)}
+QUANTITY_SCALE = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 1.8, "ENTERPRISE": 4.0}
+DISCOUNT = {"SMALL_BUSINESS": (0.0, 0.0), "MID_MARKET": (0.0, 0.05), "ENTERPRISE": (0.05, 0.15)}
+MAX_LINE_CENTS = 100_000_000  # large quantities of expensive items are capped at 1 M per line
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    kind: np.ndarray  # index into KINDS, in order-number order
+    placed_at: np.ndarray  # datetime64[s]
+    shipped_at: np.ndarray  # datetime64[s], NaT when not shipped
+    account: np.ndarray
+    quote_backed: np.ndarray  # bool: placed from an accepted quote
+    line_offsets: np.ndarray  # n + 1 offsets into the line arrays
+    line_product: np.ndarray
+    line_quantity: np.ndarray
+    line_price_cents: np.ndarray
+
+    @property
+    def status(self) -> np.ndarray:
+        return KIND_STATUS[self.kind]
+
+    @property
+    def line_total_cents(self) -> np.ndarray:
+        return self.line_quantity * self.line_price_cents
+
+    @property
+    def line_order(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.kind)), np.diff(self.line_offsets))
+
+    @property
+    def total_cents(self) -> np.ndarray:
+        return np.add.reduceat(self.line_total_cents, self.line_offsets[:-1]) if len(self.kind) else np.zeros(0)
+
+    def is_shipped(self) -> np.ndarray:
+        return ~np.isnat(self.shipped_at)
+
+
+def order_uuids(plan: TierPlan, indices) -> pa.StringArray:
+    return uuids_at(plan.seed, ORDER_ENTITY, indices)
+
+
+def accepted_quote_index(orders: OrderPlan) -> np.ndarray:
+    """Accepted quotes are numbered by the quote-backed orders they became (-1: no quote)."""
+    index = np.full(len(orders.kind), -1, dtype=np.int64)
+    index[orders.quote_backed] = np.arange(int(orders.quote_backed.sum()))
+    return index
+
+
+def _kinds(plan: TierPlan, rng: Stream) -> np.ndarray:
+    rest = plan.sales_orders - plan.shipped_unpaid_orders - plan.backordered_orders
+    counts = apportion(rest, plan.order_status_mix)
+    counts.update(SHIPPED_UNPAID=plan.shipped_unpaid_orders, BACKORDERED=plan.backordered_orders)
+    kinds = np.repeat(np.arange(len(KINDS)), [counts.get(k, 0) for k in KINDS])
+    return kinds[rng.permutation(len(kinds))]
+
+
+def _placed_at(plan: TierPlan, kinds: np.ndarray, rng: Stream) -> np.ndarray:
+    reference = moment(plan.reference_moment)
+    window_days = (plan.reference_date - plan.history_start).days
+    youngest = np.array([KIND_AGE_DAYS[k][0] for k in KINDS])[kinds]
+    oldest = np.array([KIND_AGE_DAYS[k][1] or window_days for k in KINDS])[kinds]
+    latest = reference - (youngest * SECONDS_PER_DAY).astype("timedelta64[s]")
+    earliest = reference - (oldest * SECONDS_PER_DAY).astype("timedelta64[s]")
+    return seasonal_moments(plan.history_start, plan.reference_date, earliest, latest,
+                            rng.uniform(len(kinds)), rng.uniform(len(kinds)))
+
+
+def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, rng: Stream) -> np.ndarray:
+    """Skewed toward large accounts and a few big customers; never an account created after the order."""
+    weight_rng = Stream(plan.seed, ORDERS, "account_weights")
+    segment_weight = np.array([SEGMENT_ORDER_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
+    weight = segment_weight * weight_rng.lognormal(1.0, 1.0, len(accounts.segment))
+    by_creation = np.argsort(accounts.created_at, kind="stable")
+    cumulative = np.cumsum(weight[by_creation])
+    eligible = np.searchsorted(accounts.created_at[by_creation], placed_at, side="right")
+    eligible = np.maximum(eligible, 1)
+    pick = np.searchsorted(cumulative, rng.uniform(len(placed_at)) * cumulative[eligible - 1], side="right")
+    return by_creation[np.minimum(pick, eligible - 1)]
+
+
+def _lines(plan: TierPlan, segment: np.ndarray, backordered: np.ndarray, products: ProductPlan,
+           rng: Stream) -> tuple[np.ndarray, ...]:
+    n = len(segment)
+    names = np.array(v.ACCOUNT_SEGMENT)
+    low = np.array([LINES_PER_ORDER[s][0] for s in names])[segment]
+    high = np.array([LINES_PER_ORDER[s][1] for s in names])[segment]
+    counts = rng.integers(low, high + 1, n)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    order = np.repeat(np.arange(n), counts)
+    m = len(order)
+
+    orderable = np.flatnonzero(~products.discontinued & ~products.zero_stock)
+    popularity = Stream(plan.seed, ORDER_LINES, "popularity").lognormal(1.0, 1.0, len(products.product_type))
+    cumulative = np.cumsum(popularity[orderable])
+    product = orderable[np.minimum(np.searchsorted(cumulative, rng.uniform(m) * cumulative[-1], side="right"),
+                                   len(orderable) - 1)]
+    # a backordered order waits on one zero-stock product (its first line); no other order has one
+    zero = np.flatnonzero(products.zero_stock)
+    first_lines = offsets[:-1][backordered]
+    product[first_lines] = zero[rng.integers(0, len(zero), len(first_lines))]
+
+    kind = products.product_type[product]
+    base = np.select([kind == TYPE["FINISHED_GOOD"], kind == TYPE["RAW_MATERIAL"]],
+                     [rng.lognormal(3.0, 0.9, m), 10 * rng.lognormal(8.0, 0.8, m)], rng.lognormal(6.0, 0.7, m))
+    scale = np.array([QUANTITY_SCALE[s] for s in names])[segment[order]]
+    price = products.list_price_cents[product]
+    discount_low = np.array([DISCOUNT[s][0] for s in names])[segment[order]]
+    discount_high = np.array([DISCOUNT[s][1] for s in names])[segment[order]]
+    discount = discount_low + rng.uniform(m) * (discount_high - discount_low)
+    unit_price = np.maximum(1, np.round(price * (1 - discount))).astype(np.int64)
+    quantity = np.maximum(1, np.floor(base * scale)).astype(np.int64)
+    quantity = np.maximum(1, np.minimum(quantity, MAX_LINE_CENTS // unit_price))
+    return offsets, product, quantity, unit_price
+
+
+def order_plan(plan: TierPlan) -> OrderPlan:
+    accounts = cached_account_plan(plan)
+    products = cached_product_plan(plan)
+    assign = Stream(plan.seed, ORDERS, "assign")
+    kinds = _kinds(plan, assign)
+    placed = _placed_at(plan, kinds, Stream(plan.seed, ORDERS, "timing"))
+    sequence = np.argsort(placed, kind="stable")  # order numbers follow time
+    kinds, placed = kinds[sequence], placed[sequence]
+    n = len(kinds)
+
+    account = np.empty(n, dtype=np.int64)
+    shipped = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    quote_backed = np.empty(n, dtype=bool)
+    reference = moment(plan.reference_moment)
+    ships = np.isin(kinds, [KIND[k] for k in ("SHIPPED", "SHIPPED_UNPAID", "DELIVERED")])
+    for block in blocks_of(n, plan.block_rows):
+        rng = Stream(plan.seed, ORDERS, "rows", block=block.index)
+        rows = slice(block.start, block.stop)
+        account[rows] = _accounts_for(plan, accounts, placed[rows], rng)
+        lag = (SECONDS_PER_DAY * (0.5 + 4.5 * rng.uniform(block.size))).astype(np.int64)
+        candidate = np.minimum(placed[rows] + lag.astype("timedelta64[s]"), reference)
+        shipped[rows] = np.where(ships[rows], candidate, np.datetime64("NaT"))
+        quote_backed[rows] = rng.bernoulli(plan.conversion.orders_from_quotes, block.size)
+
+    segment = accounts.segment[account]
+    line_parts = [_lines(plan, segment[b.start:b.stop], kinds[b.start:b.stop] == KIND["BACKORDERED"], products,
+                         Stream(plan.seed, ORDER_LINES, "rows", block=b.index))
+                  for b in blocks_of(n, plan.block_rows)]
+    offsets = [0]
+    for part in line_parts:
+        offsets.extend(offsets[-1] + part[0][1:])
+    return OrderPlan(
+        kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
+        line_offsets=np.array(offsets, dtype=np.int64),
+        line_product=np.concatenate([p[1] for p in line_parts]),
+        line_quantity=np.concatenate([p[2] for p in line_parts]),
+        line_price_cents=np.concatenate([p[3] for p in line_parts]),
+    )
+
+
+def cached_order_plan(plan: TierPlan) -> OrderPlan:
+    return memoised("orders", plan, order_plan)
+
+
+def _order_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
+    rows = slice(block.start, block.stop)
+    quote = accepted_quote_index(orders)[rows]
+    quote_ids = uuids_at(plan.seed, QUOTE_ENTITY, np.maximum(quote, 0)).to_numpy(zero_copy_only=False).astype(object)
+    quote_ids[quote < 0] = None
+    return build_table(ORDERS, {
+        "order_uuid": derive_uuids(plan.seed, ORDER_ENTITY, block.start, block.stop),
+        "account_uuid": account_uuids(plan, orders.account[rows]),
+        "quote_uuid": quote_ids,
+        "status": np.array(v.ORDER_STATUS, dtype=object)[orders.status[rows]],
+        "order_date": orders.placed_at[rows].astype("datetime64[D]"),
+        "shipped_at": orders.shipped_at[rows],
+        "total_amount": cents_to_money(orders.total_cents[rows]),
+    })
+
+
+def generate_sales_orders(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    orders = cached_order_plan(plan)
+    return assemble(lambda b: _order_block(plan, orders, b), plan.sales_orders, plan.block_rows, blocks)
+
+
+def _order_line_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
+    start, stop = orders.line_offsets[block.start], orders.line_offsets[block.stop]
+    lines = slice(start, stop)
+    return build_table(ORDER_LINES, {
+        "order_line_uuid": derive_uuids(plan.seed, ORDER_LINE_ENTITY, start, stop),
+        "order_uuid": order_uuids(plan, orders.line_order[lines]),
+        "product_uuid": product_uuids(plan, orders.line_product[lines]),
+        "quantity": orders.line_quantity[lines],
+        "unit_price": cents_to_money(orders.line_price_cents[lines]),
+        "line_total": cents_to_money(orders.line_total_cents[lines]),
+    })
+
+
+def generate_order_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    """Blocks here are blocks of orders; each yields the lines of its orders."""
+    orders = cached_order_plan(plan)
+    return assemble(lambda b: _order_line_block(plan, orders, b), plan.sales_orders, plan.block_rows, blocks)
+
+
+assert SEGMENT and TYPE  # segment and type indices are shared with the master generators
