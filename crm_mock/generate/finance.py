@@ -1,0 +1,363 @@
+"""finance: customer_accounts, invoices, invoice_lines, payments and ledger_entries.
+
+One invoice per order. Its status follows the order (DRAFT before shipment, VOID when cancelled, issued
+on shipment otherwise) and, once issued, the payments received by the reference date: PAID when paid in
+full, OVERDUE when past due and not, UNPAID when nothing came, PARTIALLY_PAID otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts
+from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
+from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.inventory import product_uuids
+from crm_mock.generate.memo import memoised
+from crm_mock.generate.orders import KIND, OrderPlan, cached_order_plan, order_uuids
+from crm_mock.generate.pools import CountryPools
+from crm_mock.generate.random import Stream
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date
+from crm_mock.model import vocabularies as v
+from crm_mock.scenario import TierPlan
+
+CUSTOMER_ACCOUNTS, INVOICES, INVOICE_LINES = "finance.customer_accounts", "finance.invoices", "finance.invoice_lines"
+PAYMENTS, LEDGER = "finance.payments", "finance.ledger_entries"
+TERMS_DAYS = {"NET_15": 15, "NET_30": 30, "NET_60": 60, "DUE_ON_RECEIPT": 0}
+TERMS_BY_SEGMENT = {  # shares of v.PAYMENT_TERMS (NET_15, NET_30, NET_60, DUE_ON_RECEIPT)
+    "SMALL_BUSINESS": (35, 35, 0, 30), "MID_MARKET": (20, 60, 20, 0), "ENTERPRISE": (0, 45, 55, 0)}
+# chance an issued invoice gets paid in full, in part, or not at all, by segment
+PAYMENT_BEHAVIOUR = {"SMALL_BUSINESS": (78, 10, 12), "MID_MARKET": (86, 8, 6), "ENTERPRISE": (92, 5, 3)}
+METHOD_BY_SEGMENT = {"SMALL_BUSINESS": (30, 50, 10, 10), "MID_MARKET": (70, 10, 5, 15), "ENTERPRISE": (90, 0, 0, 10)}
+CREDIT_LIMIT = {"SMALL_BUSINESS": (5_000, 25_000), "MID_MARKET": (50_000, 250_000), "ENTERPRISE": (250_000, 2_000_000)}
+ISSUED = tuple(v.INVOICE_STATUS.index(s) for s in ("UNPAID", "PARTIALLY_PAID", "PAID", "OVERDUE"))
+GL = {name.split("_", 1)[1]: name for name in v.GL_ACCOUNT}  # "ACCOUNTS_RECEIVABLE" -> "1100_ACCOUNTS_RECEIVABLE"
+
+
+@dataclass(frozen=True)
+class InvoicePlan:
+    status: np.ndarray  # index into v.INVOICE_STATUS, one per order
+    terms: np.ndarray  # index into v.PAYMENT_TERMS
+    issue: np.ndarray  # datetime64[D], NaT for DRAFT and VOID
+    due: np.ndarray
+    line_offsets: np.ndarray
+    line_product: np.ndarray
+    line_quantity: np.ndarray  # negative on credit/return lines
+    line_price_cents: np.ndarray
+    tax_cents: np.ndarray
+    payment_invoice: np.ndarray
+    payment_cents: np.ndarray
+    payment_at: np.ndarray  # datetime64[s]
+    payment_method: np.ndarray  # index into v.PAYMENT_METHOD
+
+    @property
+    def line_total_cents(self) -> np.ndarray:
+        return self.line_quantity * self.line_price_cents
+
+    @property
+    def line_invoice(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.status)), np.diff(self.line_offsets))
+
+    def _per_invoice(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.line_invoice, weights=values, minlength=len(self.status)).astype(np.int64)
+
+    @property
+    def subtotal_cents(self) -> np.ndarray:
+        return self._per_invoice(self.line_total_cents)
+
+    @property
+    def total_cents(self) -> np.ndarray:
+        return self.subtotal_cents + self.tax_cents
+
+    @property
+    def paid_cents(self) -> np.ndarray:
+        return np.bincount(self.payment_invoice, weights=self.payment_cents,
+                           minlength=len(self.status)).astype(np.int64)
+
+    @property
+    def is_issued(self) -> np.ndarray:
+        return np.isin(self.status, ISSUED)
+
+
+def _choose(rng: Stream, segment: np.ndarray, shares: dict[str, tuple]) -> np.ndarray:
+    out = np.empty(len(segment), dtype=np.int64)
+    for s, name in enumerate(v.ACCOUNT_SEGMENT):
+        rows = segment == s
+        out[rows] = rng.choice(int(rows.sum()), shares[name]) if rows.any() else []
+    return out
+
+
+def _with_credit_lines(plan: TierPlan, orders: OrderPlan, rng: Stream) -> tuple[np.ndarray, ...]:
+    """The order's lines, plus a return of half a line on the quota's credit-note invoices."""
+    counts = np.diff(orders.line_offsets)
+    most = np.maximum.reduceat(orders.line_quantity, orders.line_offsets[:-1])
+    candidates = np.flatnonzero((orders.kind == KIND["DELIVERED"]) & (most >= 2))
+    credited = np.sort(candidates[rng.permutation(len(candidates))[:plan.credit_note_invoices]])
+    # the returned line: the invoice's line with the largest quantity
+    line = np.array([orders.line_offsets[i] + int(np.argmax(orders.line_quantity[orders.line_offsets[i]:
+                                                                                 orders.line_offsets[i + 1]]))
+                     for i in credited], dtype=np.int64)
+    insert_at = orders.line_offsets[credited + 1]
+    product = np.insert(orders.line_product, insert_at, orders.line_product[line])
+    quantity = np.insert(orders.line_quantity, insert_at, -(orders.line_quantity[line] // 2))
+    price = np.insert(orders.line_price_cents, insert_at, orders.line_price_cents[line])
+    counts = counts.copy()
+    counts[credited] += 1
+    return np.concatenate([[0], np.cumsum(counts)]), product, quantity, price
+
+
+def invoice_plan(plan: TierPlan) -> InvoicePlan:
+    accounts = cached_account_plan(plan)
+    orders = cached_order_plan(plan)
+    rng = Stream(plan.seed, INVOICES, "plan")
+    n = len(orders.kind)
+    segment = accounts.segment[orders.account]
+
+    terms = _choose(rng, segment, TERMS_BY_SEGMENT)
+    due_on_receipt = v.PAYMENT_TERMS.index("DUE_ON_RECEIPT")
+    terms[orders.kind == KIND["SHIPPED"]] = due_on_receipt  # prepaid shipments
+    unpaid_quota = orders.kind == KIND["SHIPPED_UNPAID"]
+    terms[unpaid_quota & (terms == due_on_receipt)] = v.PAYMENT_TERMS.index("NET_30")
+    terms_days = np.array([TERMS_DAYS[t] for t in v.PAYMENT_TERMS])[terms]
+
+    shipped = orders.is_shipped()
+    issue = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    issue[shipped] = to_date(orders.shipped_at[shipped])  # invoiced on shipment
+    due = issue + terms_days.astype("timedelta64[D]")
+
+    offsets, product, quantity, price = _with_credit_lines(plan, orders, rng)
+    subtotal = np.bincount(np.repeat(np.arange(n), np.diff(offsets)), weights=quantity * price,
+                           minlength=n).astype(np.int64)
+    rate_bp = np.array([round(plan.tax_rate_percent[c] * 100) for c in accounts.countries])[accounts.country[orders.account]]
+    tax = (subtotal * rate_bp + 5_000) // 10_000
+    total = subtotal + tax
+
+    payment_invoice, payment_cents, payment_at = _payments(plan, orders, segment, issue, terms_days, total, rng)
+    method = _choose(rng, segment[payment_invoice], METHOD_BY_SEGMENT)
+    paid = np.bincount(payment_invoice, weights=payment_cents, minlength=n).astype(np.int64)
+
+    reference_day = np.datetime64(plan.reference_date, "D")
+    status = np.full(n, v.INVOICE_STATUS.index("DRAFT"), dtype=np.int64)
+    status[orders.kind == KIND["CANCELLED"]] = v.INVOICE_STATUS.index("VOID")
+    status[shipped] = v.INVOICE_STATUS.index("PARTIALLY_PAID")
+    status[shipped & (paid == 0)] = v.INVOICE_STATUS.index("UNPAID")
+    status[shipped & (paid < total) & (due < reference_day)] = v.INVOICE_STATUS.index("OVERDUE")
+    status[shipped & (paid == total)] = v.INVOICE_STATUS.index("PAID")
+    return InvoicePlan(status, terms, issue, due, offsets, product, quantity, price, tax,
+                       payment_invoice, payment_cents, payment_at, method)
+
+
+def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.ndarray, terms_days: np.ndarray,
+              total: np.ndarray, rng: Stream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Payments received by the reference moment: prepaid in full at shipment, otherwise by segment
+    behaviour (in full, in up to three instalments, or nothing), never before the invoice."""
+    reference = moment(plan.reference_moment)
+    prepaid = np.flatnonzero(orders.kind == KIND["SHIPPED"])
+    candidates = np.flatnonzero(orders.kind == KIND["DELIVERED"])
+    behaviour = _choose(rng, segment[candidates], PAYMENT_BEHAVIOUR)
+    full, partial = candidates[behaviour == 0], candidates[behaviour == 1]
+
+    def after_issue(invoices: np.ndarray, days: np.ndarray) -> np.ndarray:
+        start = issue[invoices].astype("datetime64[s]") + np.timedelta64(10 * 3600, "s")
+        return start + np.floor(days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]")
+
+    # full payers pay around the due date, with a late tail
+    full_days = terms_days[full] * (0.3 + 0.9 * rng.uniform(len(full))) + 25 * rng.uniform(len(full)) ** 4
+    # instalment payers pay 20-80 % in one to three parts, spread after the invoice
+    parts = rng.integers(1, 4, len(partial))
+    share = 0.2 + 0.6 * rng.uniform(len(partial))
+    part_invoice = np.repeat(partial, parts)
+    part_index = np.concatenate([np.arange(k) for k in parts]) if len(parts) else np.zeros(0, np.int64)
+    part_total = np.floor(total[partial] * share).astype(np.int64)
+    base = np.repeat(part_total // parts, parts)
+    remainder = np.repeat(part_total - (part_total // parts) * parts, parts)
+    part_cents = base + np.where(part_index == 0, remainder, 0)
+    part_days = (part_index + rng.uniform(len(part_invoice))) * (terms_days[part_invoice] / 2 + 10)
+
+    invoice = np.concatenate([prepaid, full, part_invoice])
+    cents = np.concatenate([total[prepaid], total[full], part_cents])
+    at = np.concatenate([orders.shipped_at[prepaid], after_issue(full, full_days), after_issue(part_invoice, part_days)])
+    received = (at <= reference) & (cents > 0)
+    invoice, cents, at = invoice[received], cents[received], at[received]
+    order = np.lexsort((at, invoice))
+    return invoice[order], cents[order], at[order]
+
+
+def cached_invoice_plan(plan: TierPlan) -> InvoicePlan:
+    return memoised("invoices", plan, invoice_plan)
+
+
+def invoice_uuids(plan: TierPlan, indices) -> pa.StringArray:
+    return uuids_at(plan.seed, "invoice", indices)
+
+
+def _invoice_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
+    orders = cached_order_plan(plan)
+    rows = slice(block.start, block.stop)
+    index = np.arange(block.start, block.stop)
+    return build_table(INVOICES, {
+        "invoice_uuid": derive_uuids(plan.seed, "invoice", block.start, block.stop),
+        "order_uuid": order_uuids(plan, index),
+        "account_uuid": account_uuids(plan, orders.account[rows]),
+        "status": np.array(v.INVOICE_STATUS, dtype=object)[invoices.status[rows]],
+        "payment_terms": np.array(v.PAYMENT_TERMS, dtype=object)[invoices.terms[rows]],
+        "issue_date": invoices.issue[rows],
+        "due_date": invoices.due[rows],
+        "tax_amount": cents_to_money(invoices.tax_cents[rows]),
+        "total_amount": cents_to_money(invoices.total_cents[rows]),
+        "amount_paid": cents_to_money(invoices.paid_cents[rows]),
+    })
+
+
+def generate_invoices(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    invoices = cached_invoice_plan(plan)
+    return assemble(lambda b: _invoice_block(plan, invoices, b), plan.sales_orders, plan.block_rows, blocks)
+
+
+def _invoice_line_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
+    start, stop = invoices.line_offsets[block.start], invoices.line_offsets[block.stop]
+    lines = slice(start, stop)
+    return build_table(INVOICE_LINES, {
+        "invoice_line_uuid": derive_uuids(plan.seed, "invoice_line", start, stop),
+        "invoice_uuid": invoice_uuids(plan, invoices.line_invoice[lines]),
+        "product_uuid": product_uuids(plan, invoices.line_product[lines]),
+        "quantity": invoices.line_quantity[lines],
+        "unit_price": cents_to_money(invoices.line_price_cents[lines]),
+        "line_total": cents_to_money(invoices.line_total_cents[lines]),
+    })
+
+
+def generate_invoice_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    """Blocks here are blocks of invoices; each yields the lines of its invoices."""
+    invoices = cached_invoice_plan(plan)
+    return assemble(lambda b: _invoice_line_block(plan, invoices, b), plan.sales_orders, plan.block_rows, blocks)
+
+
+def _payment_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
+    rows = slice(block.start, block.stop)
+    return build_table(PAYMENTS, {
+        "payment_uuid": derive_uuids(plan.seed, "payment", block.start, block.stop),
+        "invoice_uuid": invoice_uuids(plan, invoices.payment_invoice[rows]),
+        "method": np.array(v.PAYMENT_METHOD, dtype=object)[invoices.payment_method[rows]],
+        "amount": cents_to_money(invoices.payment_cents[rows]),
+        "paid_at": invoices.payment_at[rows],
+    })
+
+
+def generate_payments(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    invoices = cached_invoice_plan(plan)
+    return assemble(lambda b: _payment_block(plan, invoices, b), len(invoices.payment_cents), plan.block_rows, blocks)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    journal_entity: np.ndarray  # 0: invoice journal, 1: payment journal
+    journal_index: np.ndarray  # invoice or payment index
+    gl_account: np.ndarray  # index into v.GL_ACCOUNT
+    debit_cents: np.ndarray
+    credit_cents: np.ndarray
+    invoice: np.ndarray
+    payment: np.ndarray  # -1 for invoice journals
+    posted_on: np.ndarray
+
+
+def ledger(plan: TierPlan) -> Ledger:
+    """Double entry: on issue, Dr receivable = Cr revenue + Cr tax (returns debited); on payment, Dr cash
+    = Cr receivable. Every journal balances."""
+    inv = cached_invoice_plan(plan)
+    issued = np.flatnonzero(inv.is_issued)
+    positive = np.bincount(inv.line_invoice, weights=np.maximum(inv.line_total_cents, 0),
+                           minlength=len(inv.status)).astype(np.int64)
+    returns = positive - inv.subtotal_cents
+    gl = {name: v.GL_ACCOUNT.index(code) for name, code in GL.items()}
+    entries = []  # (invoice, order within journal, gl, debit, credit)
+    for order, (account, debit, credit) in enumerate([
+        ("ACCOUNTS_RECEIVABLE", inv.total_cents, None), ("RETURNS", returns, None),
+        ("REVENUE", None, positive), ("SALES_TAX", None, inv.tax_cents),
+    ]):
+        amount = debit if debit is not None else credit
+        rows = issued[amount[issued] != 0] if account in ("RETURNS", "SALES_TAX") else issued
+        zeros = np.zeros(len(rows), dtype=np.int64)
+        entries.append((rows, np.full(len(rows), order), np.full(len(rows), gl[account]),
+                        debit[rows] if debit is not None else zeros, credit[rows] if credit is not None else zeros))
+    invoice_rows = [np.concatenate(parts) for parts in zip(*entries)]
+    sort = np.lexsort((invoice_rows[1], invoice_rows[0]))
+    invoice_part = [a[sort] for a in invoice_rows]
+
+    payments = np.arange(len(inv.payment_cents))
+    amount = inv.payment_cents
+    pay_gl = np.stack([np.full(len(payments), gl["CASH"]), np.full(len(payments), gl["ACCOUNTS_RECEIVABLE"])], 1).ravel()
+    pay_debit = np.stack([amount, np.zeros_like(amount)], 1).ravel()
+    pay_credit = np.stack([np.zeros_like(amount), amount], 1).ravel()
+    pay_index = np.repeat(payments, 2)
+    return Ledger(
+        journal_entity=np.concatenate([np.zeros(len(invoice_part[0]), np.int64), np.ones(len(pay_index), np.int64)]),
+        journal_index=np.concatenate([invoice_part[0], pay_index]),
+        gl_account=np.concatenate([invoice_part[2], pay_gl]),
+        debit_cents=np.concatenate([invoice_part[3], pay_debit]),
+        credit_cents=np.concatenate([invoice_part[4], pay_credit]),
+        invoice=np.concatenate([invoice_part[0], inv.payment_invoice[pay_index]]),
+        payment=np.concatenate([np.full(len(invoice_part[0]), -1), pay_index]),
+        posted_on=np.concatenate([inv.issue[invoice_part[0]], to_date(inv.payment_at[pay_index])]),
+    )
+
+
+def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
+    rows = slice(block.start, block.stop)
+    kind, index = entries.journal_entity[rows], entries.journal_index[rows]
+    journal = np.where(kind == 0, uuids_at(plan.seed, "invoice_journal", index).to_numpy(zero_copy_only=False),
+                       uuids_at(plan.seed, "payment_journal", index).to_numpy(zero_copy_only=False))
+    payment = entries.payment[rows]
+    payment_ids = uuids_at(plan.seed, "payment", np.maximum(payment, 0)).to_numpy(zero_copy_only=False).astype(object)
+    payment_ids[payment < 0] = None
+    return build_table(LEDGER, {
+        "ledger_entry_uuid": derive_uuids(plan.seed, "ledger_entry", block.start, block.stop),
+        "journal_uuid": journal.astype(object),
+        "gl_account": np.array(v.GL_ACCOUNT, dtype=object)[entries.gl_account[rows]],
+        "debit": cents_to_money(entries.debit_cents[rows]),
+        "credit": cents_to_money(entries.credit_cents[rows]),
+        "invoice_uuid": invoice_uuids(plan, entries.invoice[rows]),
+        "payment_uuid": payment_ids,
+        "posted_on": entries.posted_on[rows],
+    })
+
+
+def generate_ledger_entries(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    entries = memoised("ledger", plan, ledger)
+    return assemble(lambda b: _ledger_block(plan, entries, b), len(entries.gl_account), plan.block_rows, blocks)
+
+
+def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Table:
+    accounts = cached_account_plan(plan)
+    pools = CountryPools(plan.seed, accounts.countries)
+    rng = Stream(plan.seed, CUSTOMER_ACCOUNTS, "rows", block=block.index)
+    index = np.arange(block.start, block.stop)
+    segment = accounts.segment[index]
+    low = np.array([CREDIT_LIMIT[s][0] for s in v.ACCOUNT_SEGMENT])[segment]
+    high = np.array([CREDIT_LIMIT[s][1] for s in v.ACCOUNT_SEGMENT])[segment]
+    limit = (low + np.floor(rng.uniform(block.size) * (high - low) / 1000) * 1000).astype(np.int64) * 100
+    held = np.isin(index, credit_hold_accounts(plan))
+    return build_table(CUSTOMER_ACCOUNTS, {
+        "account_uuid": derive_uuids(plan.seed, "account", block.start, block.stop),
+        "name": accounts.names(pools, index),
+        "credit_status": np.where(held, "ON_HOLD", "GOOD").astype(object),
+        "credit_limit": cents_to_money(limit),
+        "balance": cents_to_money(balance[index]),
+    })
+
+
+def open_balances(plan: TierPlan) -> np.ndarray:
+    """What each account owes: issued invoices' totals less what was paid on them."""
+    orders = cached_order_plan(plan)
+    inv = cached_invoice_plan(plan)
+    owed = np.where(inv.is_issued, inv.total_cents - inv.paid_cents, 0)
+    return np.bincount(orders.account, weights=owed, minlength=plan.accounts).astype(np.int64)
+
+
+def generate_customer_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    balance = open_balances(plan)
+    return assemble(lambda b: _customer_block(plan, balance, b), plan.accounts, plan.block_rows, blocks)
