@@ -77,22 +77,21 @@ def model_checks(table: Table) -> list[dg.AssetChecksDefinition]:
         rule_check(table, "conforms_to_model", lambda i: conforms_to_model(table, i.read(name)),
                    "Nulls only where nullable, text within max length, codes from the vocabulary, canonical UUIDs."),
     ]
-    references = [c for c in table.foreign_keys]
+    references = CATALOG.references(table)
     if references:
-        targets = sorted({c.references for c in references})
+        targets = sorted({r.resolving_table.qualified_name for r in references})
 
         def resolve(inputs: CheckInputs) -> RuleResult:
             data = inputs.read(name)
             keys = {}
-            for column in references:
-                master = CATALOG[column.references]
-                source = data if master.qualified_name == name else inputs.read(master.qualified_name,
-                                                                                 [master.primary_key[0]])
-                keys[column.name] = source.column(master.primary_key[0])
+            for ref in references:
+                source = ref.resolving_table
+                rows = data if source.qualified_name == name else inputs.read(source.qualified_name, [ref.target_key])
+                keys[ref.column.name] = rows.column(ref.target_key)
             return foreign_keys_resolve(table, data, keys)
 
-        checks.append(rule_check(table, "foreign_keys_resolve", resolve,
-                                 "Every reference resolves: " + ", ".join(f"{c.name} → {c.references}"
-                                                                          for c in references) + ".",
+        described = ", ".join(f"{r.column.name} → {r.resolving_table.qualified_name}"
+                              + (" (cross-service)" if r.is_cross_service else "") for r in references)
+        checks.append(rule_check(table, "foreign_keys_resolve", resolve, f"Every reference resolves: {described}.",
                                  reads=targets, blocking=True))
     return checks

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from crm_mock.generate import MASTER_GENERATORS
+from crm_mock.generate import GENERATORS
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.lineage import ID_MAP_GROUP
 
@@ -21,10 +21,14 @@ def database_key(service: str) -> dg.AssetKey:
     return dg.AssetKey([service, "database"])
 
 
+def replicas() -> list[Table]:
+    return [t for t in CATALOG if t.replica_of]
+
+
 def plain_replicas() -> list[Table]:
     """Replicas that are straight copies of their master (those with columns of their own are built apart)."""
     return [t for t in CATALOG if t.replica_of and not t.owned_columns]
 
 
 def produced_tables() -> list[Table]:
-    return [CATALOG[name] for name in MASTER_GENERATORS] + plain_replicas()
+    return [CATALOG[name] for name in GENERATORS] + plain_replicas()

@@ -7,10 +7,17 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from crm_mock.generate.contact import generate_accounts, generate_contacts
+from crm_mock.generate.finance import (
+    generate_customer_accounts, generate_invoice_lines, generate_invoices, generate_ledger_entries, generate_payments,
+)
 from crm_mock.generate.hr import generate_employees
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.inventory import generate_products, generate_stock_levels, generate_warehouses
+from crm_mock.generate.orders import generate_order_lines, generate_sales_orders
 from crm_mock.generate.replicas import project_replica
+from crm_mock.generate.sales import generate_leads, generate_opportunities, generate_quote_lines, generate_quotes
+from crm_mock.generate.stock import generate_stock_movements
+from crm_mock.generate.support import generate_tickets
 from crm_mock.scenario import TierPlan
 
 Generator = Callable[..., pa.Table]
@@ -24,6 +31,29 @@ MASTER_GENERATORS: dict[str, Generator] = {
     "inventory.warehouses": generate_warehouses,
     "inventory.stock_levels": generate_stock_levels,
 }
+
+# the business workflow along the timeline that ends at the reference date
+TRANSACTION_GENERATORS: dict[str, Generator] = {
+    "sales.leads": generate_leads,
+    "sales.opportunities": generate_opportunities,
+    "sales.quotes": generate_quotes,
+    "sales.quote_lines": generate_quote_lines,
+    "orders.sales_orders": generate_sales_orders,
+    "orders.order_lines": generate_order_lines,
+    "inventory.stock_movements": generate_stock_movements,
+    "finance.invoices": generate_invoices,
+    "finance.invoice_lines": generate_invoice_lines,
+    "finance.payments": generate_payments,
+    "finance.ledger_entries": generate_ledger_entries,
+    "support.tickets": generate_tickets,
+}
+
+# replicas with columns their own service owns are generated, not projected
+OWNED_REPLICA_GENERATORS: dict[str, Generator] = {
+    "finance.customer_accounts": generate_customer_accounts,
+}
+
+GENERATORS: dict[str, Generator] = {**MASTER_GENERATORS, **TRANSACTION_GENERATORS, **OWNED_REPLICA_GENERATORS}
 
 ENTITY_COUNTS: dict[str, Callable[[TierPlan], int]] = {
     "employee": lambda plan: plan.employees,
@@ -41,4 +71,5 @@ def id_map(plan: TierPlan, entity: str) -> pa.Table:
                      f"{entity}_uuid": derive_uuids(plan.seed, entity, 0, n)})
 
 
-__all__ = ["ENTITY_COUNTS", "MASTER_GENERATORS", "id_map", "project_replica"]
+__all__ = ["ENTITY_COUNTS", "GENERATORS", "MASTER_GENERATORS", "OWNED_REPLICA_GENERATORS", "TRANSACTION_GENERATORS",
+           "id_map", "project_replica"]

@@ -184,7 +184,6 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
                    accounts.domains(pools, account))
     titles = np.array(CONTACT_TITLES, dtype=object)[rng.integers(0, len(CONTACT_TITLES), n)]
     titles[rng.bernoulli(0.1, n)] = None
-    reference = moment(plan.reference_moment)
     return build_table(CONTACTS, {
         "contact_uuid": derive_uuids(plan.seed, CONTACT_ENTITY, block.start, block.stop),
         "account_uuid": account_uuids(plan, account),
@@ -193,8 +192,23 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
         "email": email,
         "phone": pools.pick("phones", country, rng.uniform(n)),
         "job_title": titles,
-        "created_at": moments_between(accounts.created_at[account], reference, rng.uniform(n) ** 3),
+        "created_at": contact_created_at(plan, accounts, np.arange(block.start, block.stop)),
     })
+
+
+def contact_created_at(plan: TierPlan, accounts: AccountPlan, contacts: np.ndarray) -> np.ndarray:
+    """When each contact was created: after its account, most soon after. Tickets read it too, so it
+    has its own stream per block of contacts and any contact's moment can be derived alone."""
+    contacts = np.asarray(contacts, dtype=np.int64)
+    u = np.empty(len(contacts))
+    blocks = contacts // plan.block_rows
+    for b in np.unique(blocks):
+        size = min(plan.block_rows, plan.contacts - b * plan.block_rows)
+        draws = Stream(plan.seed, CONTACTS, "created", block=int(b)).uniform(size)
+        mask = blocks == b
+        u[mask] = draws[contacts[mask] - b * plan.block_rows]
+    account = contact_accounts(accounts, 0, plan.contacts)[contacts] if len(contacts) else contacts
+    return moments_between(accounts.created_at[account], moment(plan.reference_moment), u ** 3)
 
 
 def generate_contacts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:

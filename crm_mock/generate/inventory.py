@@ -173,7 +173,19 @@ def stock_placements(plan: TierPlan, products: ProductPlan, block: Block) -> tup
     return np.repeat(product, keep.sum(axis=1)), distinct[keep]
 
 
-def _stock_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Table:
+@dataclass(frozen=True)
+class StockPlan:
+    """Every stock row (product, warehouse, quantities), product by product."""
+
+    product: np.ndarray
+    warehouse: np.ndarray
+    on_hand: np.ndarray
+    reserved: np.ndarray
+    reorder_point: np.ndarray
+    product_offsets: np.ndarray  # first stock row of each product block's products, per block
+
+
+def _stock_rows(plan: TierPlan, products: ProductPlan, block: Block) -> tuple[np.ndarray, ...]:
     product, warehouse = stock_placements(plan, products, block)
     rng = Stream(plan.seed, STOCK_LEVELS, "rows", block=block.index)
     n = len(product)
@@ -183,16 +195,32 @@ def _stock_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Tabl
     on_hand[first_of_product] = np.maximum(on_hand[first_of_product], 1)  # only quota products are zero-stock
     on_hand[products.zero_stock[product]] = 0
     reserved = np.floor(rng.uniform(n) * 0.3 * on_hand).astype(np.int64)
+    return product, warehouse, on_hand, reserved, rng.integers(5, 80, n)
+
+
+def stock_plan(plan: TierPlan) -> StockPlan:
+    products = cached_product_plan(plan)
+    parts = [_stock_rows(plan, products, b) for b in blocks_of(plan.products, plan.block_rows)]
+    offsets = np.concatenate([[0], np.cumsum([len(p[0]) for p in parts])])
+    return StockPlan(*(np.concatenate(column) for column in zip(*parts)), product_offsets=offsets)
+
+
+def cached_stock_plan(plan: TierPlan) -> StockPlan:
+    return memoised("stock", plan, stock_plan)
+
+
+def _stock_block(plan: TierPlan, stock: StockPlan, block: Block) -> pa.Table:
+    rows = slice(stock.product_offsets[block.index], stock.product_offsets[block.index + 1])
     return build_table(STOCK_LEVELS, {
-        "product_uuid": product_uuids(plan, product),
-        "warehouse_uuid": warehouse_uuids(plan, warehouse),
-        "quantity_on_hand": on_hand,
-        "quantity_reserved": reserved,
-        "reorder_point": rng.integers(5, 80, n),
+        "product_uuid": product_uuids(plan, stock.product[rows]),
+        "warehouse_uuid": warehouse_uuids(plan, stock.warehouse[rows]),
+        "quantity_on_hand": stock.on_hand[rows],
+        "quantity_reserved": stock.reserved[rows],
+        "reorder_point": stock.reorder_point[rows],
     })
 
 
 def generate_stock_levels(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     """Blocks here are blocks of products; each block yields the stock rows of its products."""
-    products = cached_product_plan(plan)
-    return assemble(lambda b: _stock_block(plan, products, b), plan.products, plan.block_rows, blocks)
+    stock = cached_stock_plan(plan)
+    return assemble(lambda b: _stock_block(plan, stock, b), plan.products, plan.block_rows, blocks)

@@ -106,17 +106,21 @@ def _placed_at(plan: TierPlan, kinds: np.ndarray, rng: Stream) -> np.ndarray:
                             rng.uniform(len(kinds)), rng.uniform(len(kinds)))
 
 
+def weighted_accounts(accounts: AccountPlan, weight: np.ndarray, at: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Accounts drawn with ``weight``, each from those that already existed at its moment ``at``."""
+    by_creation = np.argsort(accounts.created_at, kind="stable")
+    cumulative = np.cumsum(weight[by_creation])
+    eligible = np.maximum(np.searchsorted(accounts.created_at[by_creation], at, side="right"), 1)
+    pick = np.searchsorted(cumulative, u * cumulative[eligible - 1], side="right")
+    return by_creation[np.minimum(pick, eligible - 1)]
+
+
 def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, rng: Stream) -> np.ndarray:
     """Skewed toward large accounts and a few big customers; never an account created after the order."""
     weight_rng = Stream(plan.seed, ORDERS, "account_weights")
     segment_weight = np.array([SEGMENT_ORDER_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
     weight = segment_weight * weight_rng.lognormal(1.0, 1.0, len(accounts.segment))
-    by_creation = np.argsort(accounts.created_at, kind="stable")
-    cumulative = np.cumsum(weight[by_creation])
-    eligible = np.searchsorted(accounts.created_at[by_creation], placed_at, side="right")
-    eligible = np.maximum(eligible, 1)
-    pick = np.searchsorted(cumulative, rng.uniform(len(placed_at)) * cumulative[eligible - 1], side="right")
-    return by_creation[np.minimum(pick, eligible - 1)]
+    return weighted_accounts(accounts, weight, placed_at, rng.uniform(len(placed_at)))
 
 
 def _lines(plan: TierPlan, segment: np.ndarray, backordered: np.ndarray, products: ProductPlan,
@@ -173,8 +177,10 @@ def order_plan(plan: TierPlan) -> OrderPlan:
         rng = Stream(plan.seed, ORDERS, "rows", block=block.index)
         rows = slice(block.start, block.stop)
         account[rows] = _accounts_for(plan, accounts, placed[rows], rng)
-        lag = (SECONDS_PER_DAY * (0.5 + 4.5 * rng.uniform(block.size))).astype(np.int64)
-        candidate = np.minimum(placed[rows] + lag.astype("timedelta64[s]"), reference)
+        # shipped half a day to five days after the order, and never after the reference moment
+        room = (reference - placed[rows]).astype(np.int64)
+        lag = np.minimum(SECONDS_PER_DAY * (0.5 + 4.5 * rng.uniform(block.size)), room * 0.9).astype(np.int64)
+        candidate = placed[rows] + lag.astype("timedelta64[s]")
         shipped[rows] = np.where(ships[rows], candidate, np.datetime64("NaT"))
         quote_backed[rows] = rng.bernoulli(plan.conversion.orders_from_quotes, block.size)
 

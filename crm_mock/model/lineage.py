@@ -26,20 +26,22 @@ def column_sources(table: Table) -> dict[str, list[tuple[tuple[str, ...], str]]]
     entity = entity_of(table)
     if entity:
         sources[table.primary_key[0]] = [((ID_MAP_GROUP, entity), table.primary_key[0])]
-    for column in table.foreign_keys:
-        master = CATALOG[column.references]
-        if master.qualified_name != table.qualified_name:
-            sources[column.name] = [((master.service, master.name), master.primary_key[0])]
+    for reference in CATALOG.references(table):
+        source = reference.resolving_table
+        if source.qualified_name != table.qualified_name:
+            sources[reference.column.name] = [((source.service, source.name), reference.target_key)]
     return sources
 
 
 def upstream_tables(table: Table) -> list[Table]:
-    """Masters a table's rows point at (its lineage parents), self-references excluded."""
+    """The tables a table's rows point at, as its service resolves them: a replica inside the service
+    (so a broken replica blocks what builds on it), the master for cross-service references."""
     seen: dict[str, Table] = {}
     if table.replica_of:
         master = CATALOG[table.replica_of.master]
         seen[master.qualified_name] = master
-    for column in table.foreign_keys:
-        if column.references != table.qualified_name:
-            seen.setdefault(column.references, CATALOG[column.references])
+    for reference in CATALOG.references(table):
+        source = reference.resolving_table
+        if source.qualified_name != table.qualified_name:
+            seen.setdefault(source.qualified_name, source)
     return list(seen.values())

@@ -2,33 +2,10 @@
 
 import dagster as dg
 
-from crm_mock.defs.metadata import definition_metadata, materialization_metadata
-from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ScenarioResource
-from crm_mock.defs.tables import id_map_key, table_key
+from crm_mock.defs.generated import generated_table_asset
 from crm_mock.generate import MASTER_GENERATORS
-from crm_mock.model import CATALOG
-from crm_mock.model.lineage import entity_of, upstream_tables
-
-
-def master_asset(qualified_name: str) -> dg.AssetsDefinition:
-    table = CATALOG[qualified_name]
-    generate = MASTER_GENERATORS[qualified_name]
-    entity = entity_of(table)
-    deps = ([id_map_key(entity)] if entity else []) + [table_key(t) for t in upstream_tables(table)]
-
-    @dg.asset(
-        key=table_key(table), group_name="master_data", partitions_def=TIER_PARTITIONS, deps=deps,
-        description=table.description, kinds={"parquet"}, io_manager_key="table_io_manager",
-        metadata=definition_metadata(table), tags={"service": table.service},
-    )
-    def _asset(context: dg.AssetExecutionContext, scenario: ScenarioResource) -> dg.MaterializeResult:
-        data = generate(scenario.plan(context.partition_key))
-        return dg.MaterializeResult(value=data, metadata=materialization_metadata(table, data))
-
-    return _asset
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[master_asset(name) for name in MASTER_GENERATORS])
+    return dg.Definitions(assets=[generated_table_asset(name, "master_data") for name in MASTER_GENERATORS])

@@ -6,7 +6,8 @@ import pyarrow as pa
 from crm_mock.defs.metadata import definition_metadata, materialization_metadata
 from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.tables import plain_replicas, table_key
-from crm_mock.generate import project_replica
+from crm_mock.defs.generated import generated_table_asset
+from crm_mock.generate import OWNED_REPLICA_GENERATORS, project_replica
 from crm_mock.model import CATALOG, Table
 
 
@@ -29,4 +30,5 @@ def replica_asset(replica: Table) -> dg.AssetsDefinition:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[replica_asset(t) for t in plain_replicas()])
+    owned = [generated_table_asset(name, "replicas") for name in OWNED_REPLICA_GENERATORS]
+    return dg.Definitions(assets=[replica_asset(t) for t in plain_replicas()] + owned)

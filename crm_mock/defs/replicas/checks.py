@@ -4,7 +4,7 @@ import dagster as dg
 
 from crm_mock.consistency.table_rules import replica_matches_master
 from crm_mock.defs.checks import CheckInputs, model_checks, rule_check
-from crm_mock.defs.tables import plain_replicas
+from crm_mock.defs.tables import replicas
 from crm_mock.model import Table
 
 
@@ -23,5 +23,5 @@ def replica_check(replica: Table) -> dg.AssetChecksDefinition:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    checks = [check for t in plain_replicas() for check in [*model_checks(t), replica_check(t)]]
+    checks = [check for t in replicas() for check in [*model_checks(t), replica_check(t)]]
     return dg.Definitions(asset_checks=checks)

@@ -1,0 +1,30 @@
+"""The asset factory for tables built by a pure generator (masters, transactions, owned replicas)."""
+
+import dagster as dg
+
+from crm_mock.defs.metadata import definition_metadata, materialization_metadata
+from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.resources import ScenarioResource
+from crm_mock.defs.tables import id_map_key, table_key
+from crm_mock.generate import ENTITY_COUNTS, GENERATORS
+from crm_mock.model import CATALOG
+from crm_mock.model.lineage import entity_of, upstream_tables
+
+
+def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinition:
+    table = CATALOG[qualified_name]
+    generate = GENERATORS[qualified_name]
+    entity = entity_of(table)
+    deps = ([id_map_key(entity)] if entity in ENTITY_COUNTS else []) + [table_key(t) for t in upstream_tables(table)]
+
+    @dg.asset(
+        key=table_key(table), group_name=group, partitions_def=TIER_PARTITIONS, deps=deps,
+        description=table.description, kinds={"parquet"}, io_manager_key="table_io_manager",
+        metadata=definition_metadata(table), tags={"service": table.service},
+    )
+    def _asset(context: dg.AssetExecutionContext, scenario: ScenarioResource) -> dg.MaterializeResult:
+        data = generate(scenario.plan(context.partition_key))
+        return dg.MaterializeResult(value=data, metadata=materialization_metadata(table, data))
+
+    return _asset
+
