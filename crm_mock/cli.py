@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import os
+import resource
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -51,54 +55,88 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
     return _run(tier, selection)
 
 
+SELECTION_ENV = "CRM_MOCK_SELECTION"
+CLI_JOB = "crm_mock_cli"
+
+
 def _step_label(step_key: str) -> str:
     return step_key.replace("__", "/")
+
+
+class _Progress:
+    """Prints one line per finished step: time since the previous one and the process's peak memory."""
+
+    last = time.monotonic()
+
+    @classmethod
+    def line(cls, status: str, step_key: str, detail: str = "") -> None:
+        now = time.monotonic()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  {status:<4} {now - cls.last:6.1f}s {peak_mb:6.0f} MB peak  {_step_label(step_key)}{detail}",
+              flush=True)
+        cls.last = now
+
+
+def cli_job():
+    """The graph as one job with progress hooks; module-level so Dagster can reconstruct it (built once:
+    the in-process executor reconstructs it for every step)."""
+    return _build_cli_job()
+
+
+@functools.cache
+def _build_cli_job():
+    import dagster as dg
+
+    from crm_mock.defs.jobs import release_memory
+    from crm_mock.definitions import defs
+
+    @dg.success_hook
+    def report_success(context: dg.HookContext) -> None:
+        _Progress.line("ok", context.step_key)
+
+    @dg.failure_hook
+    def report_failure(context: dg.HookContext) -> None:
+        _Progress.line("FAIL", context.step_key, f": {context.op_exception}")
+
+    selection = os.environ.get(SELECTION_ENV)
+    chosen = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.all()
+    job = dg.define_asset_job(CLI_JOB, selection=chosen, hooks={release_memory, report_success, report_failure})
+    return dg.Definitions.merge(defs(), dg.Definitions(jobs=[job])).resolve_job_def(CLI_JOB)
 
 
 def _run(tier: str, selection: str | None) -> int:
     import dagster as dg
 
-    from crm_mock.definitions import defs
-
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    started = last = time.monotonic()
-
-    def elapsed() -> str:
-        nonlocal last
-        now, previous = time.monotonic(), last
-        last = now
-        return f"{now - previous:6.1f}s"
-
-    @dg.success_hook
-    def report_success(context: dg.HookContext) -> None:
-        print(f"  ok   {elapsed()}  {_step_label(context.step_key)}", flush=True)
-
-    @dg.failure_hook
-    def report_failure(context: dg.HookContext) -> None:
-        print(f"  FAIL {elapsed()}  {_step_label(context.step_key)}: {context.op_exception}", flush=True)
-
-    chosen = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.all()
-    job = dg.define_asset_job("crm_mock_cli", selection=chosen, hooks={report_success, report_failure})
-    definitions = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job]))
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    if selection:
+        os.environ[SELECTION_ENV] = selection
+    started = _Progress.last = time.monotonic()
     print(f"crm-mock: materialising tier {tier!r}", flush=True)
-    with instance:
-        result = definitions.resolve_job_def("crm_mock_cli").execute_in_process(
-            partition_key=tier, instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+    # execute_job rather than execute_in_process: the latter keeps every asset's value in memory
+    # for inspection, which at the load tier is the sum of all tables
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("DAGSTER_HOME"):
+            instance = stack.enter_context(dg.DagsterInstance.get())
+        else:
+            instance = stack.enter_context(dg.DagsterInstance.ephemeral())
+        result = dg.execute_job(
+            dg.reconstructable(cli_job), instance=instance, tags={"dagster/partition": tier},
+            run_config={"execution": {"config": {"in_process": {}}},
+                        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
-    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        loaded = {key.path[0]: mat.metadata["dagster/row_count"].value
+                  for event in result.get_asset_materialization_events()
+                  for mat in [event.event_specific_data.materialization]
+                  for key in [mat.asset_key] if key.path[-1] == "database"}
+        failures = [_step_label(e.step_key) for e in result.get_step_failure_events()]
+        success = result.success
     for evaluation in failed_checks:
         sample = evaluation.metadata.get("sample")
         print(f"crm-mock: check failed: {evaluation.asset_key.to_user_string()} {evaluation.check_name}"
               f" (sample: {sample.value if sample else '-'})", file=sys.stderr)
-    loaded = {key.path[0]: mat.metadata["dagster/row_count"].value
-              for event in result.get_asset_materialization_events()
-              for mat in [event.event_specific_data.materialization]
-              for key in [mat.asset_key] if key.path[-1] == "database"}
     total = time.monotonic() - started
-    if not result.success or failed_checks:
-        failures = [_step_label(e.step_key) for e in result.get_step_failure_events()]
+    if not success or failed_checks:
         print(f"crm-mock: tier {tier!r} FAILED after {total:.1f}s"
               + (f"; failed steps: {', '.join(failures)}" if failures else ""), file=sys.stderr)
         return EXIT_FAILED

@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from crm_mock.defs.tables import database_key, produced_tables, table_key
-from crm_mock.generate import ENTITY_COUNTS, MASTER_GENERATORS
+from crm_mock.generate import ENTITY_COUNTS, MASTER_GENERATORS, TRANSACTION_GENERATORS
 from crm_mock.model import CATALOG
 from crm_mock.scenario import TIERS
 from crm_mock_tests.conftest import build_defs
@@ -33,12 +33,14 @@ def test_every_produced_table_is_an_asset_with_its_group(defs):
     groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
     for name in MASTER_GENERATORS:
         assert groups[table_key(name)] == "master_data"
+    for name in TRANSACTION_GENERATORS:
+        assert groups[table_key(name)] == "transactions"
     for table in produced_tables():
         if table.is_replica:
             assert groups[table_key(table)] == "replicas"
     for entity in ENTITY_COUNTS:
         assert groups[dg.AssetKey(["id_maps", entity])] == "id_maps"
-    for service in {"hr", "contact", "inventory"}:
+    for service in ("hr", "contact", "inventory", "sales", "orders", "finance", "support"):
         assert groups[database_key(service)] == "service_dbs"
 
 
@@ -70,6 +72,18 @@ def test_lineage_follows_the_model(defs):
     assert replica.parent_keys == {table_key("inventory.products")}
     database = graph.get(database_key("contact")).parent_keys
     assert database == {table_key(t) for t in produced_tables() if t.service == "contact"}
+
+
+def test_every_model_table_is_produced():
+    assert {t.qualified_name for t in produced_tables()} == {t.qualified_name for t in CATALOG}
+
+
+def test_transactions_build_on_their_service_replicas(defs):
+    """References resolve through the service's replica, so a blocking replica check gates them."""
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(table_key("orders.sales_orders")).parent_keys
+    assert table_key("orders.account_replica") in parents and table_key("sales.quotes") in parents
+    assert table_key("contact.accounts") not in parents
 
 
 def test_column_schema_comes_from_the_model(defs):

@@ -3,8 +3,10 @@ moves forward, balanced journals, stock that never goes negative, and the transa
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_mock.consistency.results import RuleResult, combine, rule_result
 from crm_mock.scenario import TierPlan
@@ -46,50 +48,59 @@ def invoice_follows_order(orders: pa.Table, invoices: pa.Table) -> RuleResult:
     o = _frame(orders, ["order_uuid", "status", "shipped_at"])
     i = _frame(invoices, ["invoice_uuid", "order_uuid", "status", "issue_date", "due_date"])
     j = i.merge(o, on="order_uuid", suffixes=("", "_order"))
-    allowed = j.apply(lambda r: r.status in ORDER_INVOICE[r.status_order], axis=1) if len(j) else pd.Series([], bool)
+    pairs = {f"{order}>{invoice}" for order, invoices in ORDER_INVOICE.items() for invoice in invoices}
+    allowed = (j.status_order.astype(str) + ">" + j.status.astype(str)).isin(pairs)
     issued = j.status.isin(ISSUED)
     undated = j.status.isin(["DRAFT", "VOID"])
     before_shipment = issued & (j.shipped_at.isna() | (j.issue_date < j.shipped_at.dt.normalize()))
     dated_draft = undated & (j.issue_date.notna() | j.due_date.notna())
     return combine("invoice_follows_order", table, [
-        rule_result("status_for_order", table, j.invoice_uuid[~allowed.astype(bool)]),
+        rule_result("status_for_order", table, j.invoice_uuid[~allowed]),
         rule_result("issued_before_shipment", table, j.invoice_uuid[before_shipment]),
         rule_result("draft_or_void_with_dates", table, j.invoice_uuid[dated_draft]),
     ])
 
 
-def _lines_add_up(table: str, key: str, headers: pd.DataFrame, lines: pd.DataFrame, total: pd.Series) -> list:
-    sums = lines.assign(c=_cents(lines.line_total)).groupby(key).c.sum()
-    expected = sums.reindex(headers[key]).fillna(0).astype("int64").to_numpy()
-    wrong_line = lines[_cents(lines.line_total) != lines.quantity * _cents(lines.unit_price)]
+def _arrow_cents(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.round(pc.multiply(values, 100)).cast(pa.int64())
+
+
+def _lines_add_up(table: str, key: str, headers: pa.Table, total_cents: pa.ChunkedArray | pa.Array,
+                  lines: pa.Table) -> list[RuleResult]:
+    """Header total = Σ line totals, line total = quantity × unit price; in Arrow, so millions of lines
+    are summed without building Python objects."""
+    line_cents = _arrow_cents(lines.column("line_total"))
+    wrong_line = pc.not_equal(line_cents, pc.multiply(lines.column("quantity"), _arrow_cents(lines.column("unit_price"))))
+    sums = pa.table({key: lines.column(key), "c": line_cents}).group_by(key).aggregate([("c", "sum")])
+    wanted = pa.table({key: headers.column(key), "total": total_cents})
+    joined = wanted.join(sums, key, join_type="left outer")
+    summed = pc.fill_null(joined.column("c_sum"), 0)
     return [
-        rule_result("total_is_sum_of_lines", table, headers[key][total.to_numpy() != expected]),
-        rule_result("line_total_is_quantity_times_price", table, wrong_line[key].unique()),
-        rule_result("has_lines", table, headers[key][~headers[key].isin(lines[key])]),
+        rule_result("total_is_sum_of_lines", table,
+                    pc.filter(joined.column(key), pc.not_equal(joined.column("total"), summed)).to_pylist()),
+        rule_result("line_total_is_quantity_times_price", table,
+                    pc.unique(pc.filter(lines.column(key), wrong_line)).to_pylist()),
+        rule_result("has_lines", table, pc.filter(joined.column(key), pc.is_null(joined.column("c_sum"))).to_pylist()),
     ]
 
 
 def order_totals(orders: pa.Table, lines: pa.Table) -> RuleResult:
-    o = _frame(orders, ["order_uuid", "total_amount"])
-    lines_frame = _frame(lines, ["order_uuid", "quantity", "unit_price", "line_total"])
-    return combine("money_adds_up", "orders.sales_orders",
-                   _lines_add_up("orders.sales_orders", "order_uuid", o, lines_frame, _cents(o.total_amount)))
+    return combine("money_adds_up", "orders.sales_orders", _lines_add_up(
+        "orders.sales_orders", "order_uuid", orders, _arrow_cents(orders.column("total_amount")), lines))
 
 
 def quote_totals(quotes: pa.Table, lines: pa.Table) -> RuleResult:
-    q = _frame(quotes, ["quote_uuid", "total_amount"])
-    lines_frame = _frame(lines, ["quote_uuid", "quantity", "unit_price", "line_total"])
-    return combine("money_adds_up", "sales.quote_lines",
-                   _lines_add_up("sales.quote_lines", "quote_uuid", q, lines_frame, _cents(q.total_amount)))
+    return combine("money_adds_up", "sales.quote_lines", _lines_add_up(
+        "sales.quote_lines", "quote_uuid", quotes, _arrow_cents(quotes.column("total_amount")), lines))
 
 
 def invoice_money(plan: TierPlan, invoices: pa.Table, lines: pa.Table, payments: pa.Table) -> RuleResult:
     """total = Σ lines + tax; paid = Σ payments; the status says what was paid and whether it is overdue."""
     table = "finance.invoices"
     i = _frame(invoices)
-    lines_frame = _frame(lines, ["invoice_uuid", "quantity", "unit_price", "line_total"])
+    subtotal = pc.subtract(_arrow_cents(invoices.column("total_amount")), _arrow_cents(invoices.column("tax_amount")))
     paid = _frame(payments, ["invoice_uuid", "amount"]).assign(c=lambda f: _cents(f.amount)).groupby("invoice_uuid").c.sum()
-    total, tax, amount_paid = _cents(i.total_amount), _cents(i.tax_amount), _cents(i.amount_paid)
+    total, amount_paid = _cents(i.total_amount), _cents(i.amount_paid)
     paid_sum = paid.reindex(i.invoice_uuid).fillna(0).astype("int64").to_numpy()
     reference_day = pd.Timestamp(plan.reference_date)
     past_due = i.due_date.notna() & (i.due_date < reference_day) & (amount_paid < total)
@@ -97,7 +108,7 @@ def invoice_money(plan: TierPlan, invoices: pa.Table, lines: pa.Table, payments:
     due_wrong = i.issue_date.notna() & (i.due_date != i.issue_date + pd.to_timedelta(terms, unit="D"))
     status = i.status
     return combine("money_adds_up", table, [
-        *_lines_add_up(table, "invoice_uuid", i, lines_frame, total - tax),
+        *_lines_add_up(table, "invoice_uuid", invoices, subtotal, lines),
         rule_result("paid_is_sum_of_payments", table, i.invoice_uuid[amount_paid.to_numpy() != paid_sum]),
         rule_result("paid_means_paid_in_full", table, i.invoice_uuid[(status == "PAID") & (amount_paid != total)]),
         rule_result("unpaid_means_nothing_paid", table, i.invoice_uuid[(status == "UNPAID") & (amount_paid != 0)]),
@@ -192,17 +203,28 @@ def ticket_rules(plan: TierPlan, tickets: pa.Table, contacts: pa.Table) -> RuleR
 def stock_movements_balance(movements: pa.Table, stock: pa.Table) -> RuleResult:
     """Movements add up to the stock on hand per (product, warehouse), never dipping below zero."""
     table = "inventory.stock_movements"
-    m = _frame(movements, ["product_uuid", "warehouse_uuid", "quantity", "occurred_at", "stock_movement_uuid"])
-    s = _frame(stock, ["product_uuid", "warehouse_uuid", "quantity_on_hand"])
-    key = ["product_uuid", "warehouse_uuid"]
-    sums = m.groupby(key).quantity.sum().rename("moved")
-    joined = s.set_index(key).join(sums, how="outer").fillna({"moved": 0, "quantity_on_hand": -1})
-    off = joined[joined.moved != joined.quantity_on_hand].reset_index()
-    ordered = m.sort_values(["occurred_at", "stock_movement_uuid"], kind="stable")
-    running = ordered.groupby(key).quantity.cumsum()
+    moved_key = pc.binary_join_element_wise(movements.column("product_uuid"), movements.column("warehouse_uuid"), "|")
+    stock_key = pc.binary_join_element_wise(stock.column("product_uuid"), stock.column("warehouse_uuid"), "|")
+    places = pc.unique(pa.chunked_array([stock_key.combine_chunks(), moved_key.combine_chunks()]))
+    moved_code = pc.index_in(moved_key, value_set=places).to_numpy(zero_copy_only=False)
+    stock_code = pc.index_in(stock_key, value_set=places).to_numpy(zero_copy_only=False)
+    quantity = movements.column("quantity").to_numpy()
+    moved = np.bincount(moved_code, weights=quantity, minlength=len(places)).astype(np.int64)
+    on_hand = np.full(len(places), -1, dtype=np.int64)  # a movement without a stock row never matches
+    on_hand[stock_code] = stock.column("quantity_on_hand").to_numpy()
+    # running balance per place in time order; at the same moment, receipts count first
+    when = movements.column("occurred_at").cast(pa.int64()).to_numpy()
+    order = np.lexsort((-quantity, when, moved_code))
+    running = np.cumsum(quantity[order])
+    codes = moved_code[order]
+    starts = np.r_[True, codes[1:] != codes[:-1]] if len(codes) else np.zeros(0, bool)
+    before_group = np.maximum.accumulate(np.where(starts, np.arange(len(codes)), 0))
+    offset = np.where(before_group > 0, running[before_group - 1], 0)
+    dips = order[(running - offset) < 0]
     return combine("stock_never_negative", table, [
-        rule_result("movements_sum_to_on_hand", table, (off.product_uuid + "|" + off.warehouse_uuid).tolist()),
-        rule_result("running_balance_never_negative", table, ordered.stock_movement_uuid[running < 0]),
+        rule_result("movements_sum_to_on_hand", table, pc.take(places, np.flatnonzero(moved != on_hand)).to_pylist()),
+        rule_result("running_balance_never_negative", table,
+                    pc.take(movements.column("stock_movement_uuid"), dips).to_pylist()),
     ])
 
 
