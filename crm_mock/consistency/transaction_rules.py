@@ -52,7 +52,7 @@ def invoice_follows_order(orders: pa.Table, invoices: pa.Table) -> RuleResult:
     allowed = (j.status_order.astype(str) + ">" + j.status.astype(str)).isin(pairs)
     issued = j.status.isin(ISSUED)
     undated = j.status.isin(["DRAFT", "VOID"])
-    before_shipment = issued & (j.shipped_at.isna() | (j.issue_date < j.shipped_at.dt.normalize()))
+    before_shipment = issued & (j.shipped_at.isna() | j.issue_date.isna() | (j.issue_date < j.shipped_at.dt.normalize()))
     dated_draft = undated & (j.issue_date.notna() | j.due_date.notna())
     return combine("invoice_follows_order", table, [
         rule_result("status_for_order", table, j.invoice_uuid[~allowed]),
@@ -126,8 +126,10 @@ def ledger_balanced(ledger: pa.Table) -> RuleResult:
     e = _frame(ledger, ["ledger_entry_uuid", "journal_uuid", "debit", "credit"])
     missing = e.ledger_entry_uuid[e.debit.isna() | e.credit.isna() | (e.debit < 0) | (e.credit < 0)]
     sums = e.assign(d=_cents(e.debit.fillna(0)), c=_cents(e.credit.fillna(0))).groupby("journal_uuid")[["d", "c"]].sum()
+    both_sides = e.ledger_entry_uuid[(e.debit > 0) & (e.credit > 0)]
     return combine("ledger_balanced", table, [
         rule_result("debit_and_credit_present", table, missing),
+        rule_result("one_side_only", table, both_sides),
         rule_result("journal_balances", table, sums.index[sums.d != sums.c].tolist()),
     ])
 
