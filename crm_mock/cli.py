@@ -78,13 +78,17 @@ class _Progress:
 
 
 def cli_job():
-    """The graph as one job with progress hooks; module-level so Dagster can reconstruct it (built once:
-    the in-process executor reconstructs it for every step)."""
-    return _build_cli_job()
+    """The graph as one job with progress hooks; module-level so Dagster can reconstruct it. Built once per
+    configuration: the in-process executor reconstructs it for every step."""
+    from crm_mock.definitions import DATA_DIR_ENV, SCENARIO_ENV
+
+    return _build_cli_job(os.environ.get(SELECTION_ENV, ""), os.environ.get(DATA_DIR_ENV, ""),
+                          os.environ.get(SCENARIO_ENV, ""))
 
 
 @functools.cache
-def _build_cli_job():
+def _build_cli_job(selection: str, data_dir: str, scenario: str):
+    """``data_dir`` and ``scenario`` only key the cache: the definitions read them from the environment."""
     import dagster as dg
 
     from crm_mock.defs.jobs import release_memory
@@ -98,7 +102,6 @@ def _build_cli_job():
     def report_failure(context: dg.HookContext) -> None:
         _Progress.line("FAIL", context.step_key, f": {context.op_exception}")
 
-    selection = os.environ.get(SELECTION_ENV)
     chosen = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.all()
     job = dg.define_asset_job(CLI_JOB, selection=chosen, hooks={release_memory, report_success, report_failure})
     return dg.Definitions.merge(defs(), dg.Definitions(jobs=[job])).resolve_job_def(CLI_JOB)
@@ -108,8 +111,7 @@ def _run(tier: str, selection: str | None) -> int:
     import dagster as dg
 
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    if selection:
-        os.environ[SELECTION_ENV] = selection
+    os.environ[SELECTION_ENV] = selection or ""
     started = _Progress.last = time.monotonic()
     print(f"crm-mock: materialising tier {tier!r}", flush=True)
     # execute_job rather than execute_in_process: the latter keeps every asset's value in memory
@@ -119,6 +121,12 @@ def _run(tier: str, selection: str | None) -> int:
             instance = stack.enter_context(dg.DagsterInstance.get())
         else:
             instance = stack.enter_context(dg.DagsterInstance.ephemeral())
+        # Dagster keeps the last reconstructed job per process; a second run in the same process (tests,
+        # notebooks) with another selection or data directory must not reuse it
+        from dagster._core.definitions.reconstruct import ReconstructableJob
+
+        ReconstructableJob.get_definition.cache_clear()
+        ReconstructableJob.get_repository_definition.cache_clear()
         result = dg.execute_job(
             dg.reconstructable(cli_job), instance=instance, tags={"dagster/partition": tier},
             run_config={"execution": {"config": {"in_process": {}}},

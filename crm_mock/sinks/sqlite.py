@@ -52,6 +52,8 @@ def load_service(path: Path, service: str, sources: Mapping[str, BatchSource]) -
             # the side file is discarded on failure, so the journal buys nothing here
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
+            # keys are random UUIDs: keep the key indexes' pages in memory while they fill
+            conn.execute("PRAGMA cache_size = -262144")
             dialect = sqlite_dialect.dialect()
             for table in metadata.sorted_tables:
                 conn.execute(str(CreateTable(table).compile(dialect=dialect)))
