@@ -189,13 +189,24 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"invalid scenario {source}:\n" + "\n".join(lines)) from None
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: dates reach pydantic as text, so a bad one is reported with
+    its field name instead of failing inside the YAML parser."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_scenario(path: str | Path | None = None) -> Scenario:
     """Load and validate a scenario file (the bundled default when ``path`` is None)."""
     path = Path(path) if path else DEFAULT_SCENARIO
     if not path.is_file():
         raise ScenarioError(f"scenario file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"invalid scenario {path}: not valid YAML ({exc})") from None
     return parse_scenario(data, str(path))

@@ -1,0 +1,503 @@
+"""The pure generators (`crm_mock.generate`): determinism, UUIDs, blocks and the master-data contract of Part A."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import random
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm_mock.generate import ENTITY_COUNTS, GENERATORS, MASTER_GENERATORS, id_map, project_replica
+from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.random import Stream
+from crm_mock.model import CATALOG, Kind
+from crm_mock.model.ddl import arrow_schema
+from crm_mock.scenario import ACME_NAME, TierPlan, load_scenario, plan_tier
+
+REPO = Path(__file__).resolve().parents[1]
+Tables = dict[str, pa.Table]
+
+# Part A
+ACME_CONTACTS = 5
+STAGING_PRODUCT_TYPES = {"FINISHED_GOOD": 700, "RAW_MATERIAL": 200, "SERVICE": 100}
+STOCK_WAREHOUSES = (3, 5)
+
+
+def block_count_rows(plan: TierPlan) -> dict[str, int]:
+    """How many rows each master generator splits into blocks (stock levels come in blocks of products)."""
+    return {
+        "hr.employees": plan.employees,
+        "contact.accounts": plan.accounts,
+        "contact.contacts": plan.contacts,
+        "inventory.products": plan.products,
+        "inventory.warehouses": plan.warehouses,
+        "inventory.stock_levels": plan.products,
+    }
+
+
+def expected_rows(plan: TierPlan, name: str) -> int | None:
+    return None if name == "inventory.stock_levels" else block_count_rows(plan)[name]
+
+
+def generate_all(plan: TierPlan) -> Tables:
+    return {name: generate(plan) for name, generate in GENERATORS.items()}
+
+
+@pytest.fixture(scope="module")
+def staging_plan() -> TierPlan:
+    return plan_tier(load_scenario(), "staging")
+
+
+@pytest.fixture(scope="module")
+def smoke_plan() -> TierPlan:
+    return plan_tier(load_scenario(), "smoke")
+
+
+@pytest.fixture(scope="module")
+def staging(staging_plan: TierPlan) -> Tables:
+    return generate_all(staging_plan)
+
+
+@pytest.fixture(scope="module")
+def smoke(smoke_plan: TierPlan) -> Tables:
+    return generate_all(smoke_plan)
+
+
+@pytest.fixture(scope="module", params=["smoke", "staging"])
+def tier(request: pytest.FixtureRequest) -> tuple[TierPlan, Tables]:
+    return request.getfixturevalue(f"{request.param}_plan"), request.getfixturevalue(request.param)
+
+
+def frame(table: pa.Table):
+    return table.to_pandas()
+
+
+# --- shape ------------------------------------------------------------------------------------------------------------
+
+
+def test_block_counts_cover_every_master_generator(staging_plan: TierPlan):
+    assert set(block_count_rows(staging_plan)) == set(MASTER_GENERATORS)
+
+
+@pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
+def test_tables_have_the_model_schema_and_planned_rows(tier: tuple[TierPlan, Tables], name: str):
+    plan, tables = tier
+    table = tables[name]
+    assert table.schema == arrow_schema(CATALOG[name])
+    if expected_rows(plan, name) is not None:
+        assert table.num_rows == expected_rows(plan, name)
+    for column in CATALOG[name].columns:
+        if not column.nullable:
+            assert table.column(column.name).null_count == 0, column.name
+
+
+# --- determinism ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
+def test_generation_is_deterministic(tier: tuple[TierPlan, Tables], name: str):
+    plan, tables = tier
+    again = MASTER_GENERATORS[name](plan)
+    assert again.equals(tables[name])
+    assert again.num_rows > 0
+
+
+FRESH_PROCESS = """
+import sys
+import pyarrow as pa
+from crm_mock.generate import GENERATORS
+from crm_mock.scenario import load_scenario, plan_tier
+plan = plan_tier(load_scenario(), "staging")
+for i, (name, generate) in enumerate(GENERATORS.items()):
+    table = generate(plan)
+    with pa.OSFile(f"{sys.argv[1]}/{i}.arrow", "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+print("\\n".join(GENERATORS))
+"""
+
+
+def other_hash_seed() -> str:
+    """A string-hash seed that differs from this interpreter's (random unless PYTHONHASHSEED fixes it)."""
+    mine = os.environ.get("PYTHONHASHSEED", "random")
+    return "1" if mine == "random" else str((int(mine) + 1) % 4294967296)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_process(tmp_path_factory: pytest.TempPathFactory):
+    """Starts, when this module starts, a fresh interpreter with another string-hash seed building the
+    staging master tables, so it runs while the other tests do."""
+    out = tmp_path_factory.mktemp("fresh_process")
+    env = {**os.environ, "PYTHONHASHSEED": other_hash_seed(),
+           "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    process = subprocess.Popen([sys.executable, "-c", FRESH_PROCESS, str(out)], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    result: dict[str, Tables] = {}
+
+    def tables() -> Tables:
+        if not result:
+            stdout, stderr = process.communicate(timeout=300)
+            assert process.returncode == 0, stderr
+            names = stdout.split()
+            assert names == list(GENERATORS)
+            for i, name in enumerate(names):
+                with pa.memory_map(str(out / f"{i}.arrow")) as source:
+                    result[name] = pa.ipc.open_file(source).read_all()
+        return result
+
+    yield tables
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="module")
+def fresh_tables(fresh_process) -> Tables:
+    return fresh_process()
+
+
+@pytest.fixture(scope="module")
+def other_seed(staging_plan: TierPlan) -> Tables:
+    return generate_all(dataclasses.replace(staging_plan, seed=staging_plan.seed + 1))
+
+
+@pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
+def test_another_seed_gives_different_data(staging: Tables, other_seed: Tables, name: str):
+    mine, theirs = staging[name], other_seed[name]
+    assert mine.schema == theirs.schema
+    assert not mine.equals(theirs)
+    for column in CATALOG[name].primary_key:
+        shared = set(mine.column(column).to_pylist()) & set(theirs.column(column).to_pylist())
+        assert not shared, f"{column}: {len(shared)} UUIDs shared between seeds"
+
+
+def test_another_seed_keeps_the_plan_counts(staging: Tables, other_seed: Tables, staging_plan: TierPlan):
+    for name in MASTER_GENERATORS:
+        if expected_rows(staging_plan, name) is not None:
+            assert other_seed[name].num_rows == staging[name].num_rows, name
+
+
+# --- UUIDs ------------------------------------------------------------------------------------------------------------
+
+
+def assert_canonical_v8(values: list[str]) -> None:
+    for text in values:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text, text  # canonical, lower case, hyphenated
+        assert parsed.variant == uuid.RFC_4122, text
+        assert parsed.version == 8, text
+
+
+@pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
+def test_uuid_columns_are_canonical_version_8(tier: tuple[TierPlan, Tables], name: str):
+    _, tables = tier
+    for column in CATALOG[name].columns:
+        if column.kind is Kind.UUID:
+            values = [v for v in tables[name].column(column.name).to_pylist() if v is not None]
+            assert values, column.name
+            assert_canonical_v8(values)
+
+
+@pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
+def test_primary_keys_are_unique(tier: tuple[TierPlan, Tables], name: str):
+    _, tables = tier
+    key = CATALOG[name].primary_key
+    rows = list(zip(*(tables[name].column(k).to_pylist() for k in key)))
+    assert len(set(rows)) == len(rows)
+
+
+def test_uuids_are_unique_across_entities(tier: tuple[TierPlan, Tables]):
+    _, tables = tier
+    seen: list[str] = []
+    for name, table in tables.items():
+        key = CATALOG[name].primary_key
+        if len(key) == 1 and not CATALOG[name].is_replica:  # a replica shares its master's keys by design
+            seen += table.column(key[0]).to_pylist()
+    assert len(set(seen)) == len(seen)
+
+
+@pytest.mark.parametrize("entity", sorted(ENTITY_COUNTS))
+def test_id_map_matches_the_master_keys(tier: tuple[TierPlan, Tables], entity: str):
+    plan, tables = tier
+    master = next(n for n in MASTER_GENERATORS if CATALOG[n].primary_key == (f"{entity}_uuid",))
+    ids = id_map(plan, entity)
+    assert ids.column("row_index").to_pylist() == list(range(tables[master].num_rows))
+    assert ids.column(f"{entity}_uuid").equals(tables[master].column(f"{entity}_uuid"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), entity=st.text(min_size=1, max_size=12),
+       bounds=st.lists(st.integers(0, 10**12), min_size=2, max_size=2).map(sorted),
+       margins=st.tuples(st.integers(0, 200), st.integers(0, 200)))
+def test_derive_uuids_is_a_slice_of_a_bigger_range(seed: int, entity: str, bounds: list[int],
+                                                   margins: tuple[int, int]):
+    a, b = bounds
+    b = min(b, a + 300)  # keep the ranges small
+    lo, hi = max(0, a - margins[0]), b + margins[1]
+    small = derive_uuids(seed, entity, a, b)
+    big = derive_uuids(seed, entity, lo, hi)
+    assert len(small) == b - a and len(big) == hi - lo
+    assert small.equals(big.slice(a - lo, b - a))
+    assert uuids_at(seed, entity, np.arange(a, b)).equals(small)
+    assert len(set(big.to_pylist())) == hi - lo
+    assert_canonical_v8(small.to_pylist())
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), indices=st.lists(st.integers(0, 10**9), min_size=1, max_size=50))
+def test_uuids_at_any_index_match_the_range(seed: int, indices: list[int]):
+    picked = uuids_at(seed, "account", np.array(indices)).to_pylist()
+    assert picked == [derive_uuids(seed, "account", i, i + 1)[0].as_py() for i in indices]
+
+
+def test_uuids_depend_on_seed_and_entity():
+    base = set(derive_uuids(1, "account", 0, 1000).to_pylist())
+    assert not base & set(derive_uuids(2, "account", 0, 1000).to_pylist())
+    assert not base & set(derive_uuids(1, "contact", 0, 1000).to_pylist())
+
+
+# --- blocks -----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block_rows", [16, 64])
+@pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
+def test_blocks_generated_alone_concatenate_to_the_whole(staging_plan: TierPlan, name: str, block_rows: int):
+    plan = dataclasses.replace(staging_plan, block_rows=block_rows)
+    generate = MASTER_GENERATORS[name]
+    whole = generate(plan)
+    n_blocks = -(-block_count_rows(plan)[name] // block_rows)
+    order = list(range(n_blocks))
+    random.Random(f"{name}/{block_rows}").shuffle(order)
+    parts = {i: generate(plan, blocks=[i]) for i in order}
+    assert all(parts[i].num_rows > 0 for i in order)
+    assert pa.concat_tables([parts[i] for i in range(n_blocks)]).equals(whole)
+    if n_blocks >= 3:  # a subset, asked for out of order, comes back in block order
+        assert generate(plan, blocks=[2, 0]).equals(pa.concat_tables([parts[0], parts[2]]))
+
+
+def test_small_blocks_split_the_big_tables(staging_plan: TierPlan):
+    """The block test above exercises real splits: most tables have many blocks at 16 rows per block."""
+    counts = block_count_rows(dataclasses.replace(staging_plan, block_rows=16))
+    assert sum(1 for n in counts.values() if n > 16) >= 5
+
+
+def test_block_size_is_part_of_the_randomness(staging_plan: TierPlan, staging: Tables):
+    small = MASTER_GENERATORS["contact.contacts"](dataclasses.replace(staging_plan, block_rows=64))
+    assert small.column("contact_uuid").equals(staging["contact.contacts"].column("contact_uuid"))
+    assert not small.equals(staging["contact.contacts"])
+
+
+# --- dates ------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
+def test_dates_never_after_the_reference_date(tier: tuple[TierPlan, Tables], name: str):
+    plan, tables = tier
+    for column in CATALOG[name].columns:
+        values = tables[name].column(column.name)
+        if column.kind is Kind.DATE:
+            latest = pc.max(values).as_py()
+            assert latest is not None and latest <= plan.reference_date, column.name
+        elif column.kind is Kind.TIMESTAMP:
+            latest = pc.max(values).as_py()
+            assert latest is not None and latest <= plan.reference_moment, column.name
+            assert latest.date() <= plan.reference_date
+
+
+def test_dates_follow_the_reference_date_not_today(staging_plan: TierPlan, staging: Tables):
+    moved = dataclasses.replace(staging_plan, reference_date=staging_plan.reference_date - dt.timedelta(days=400))
+    employees = MASTER_GENERATORS["hr.employees"](moved)
+    assert pc.max(employees.column("hire_date")).as_py() <= moved.reference_date
+    shift = pc.subtract(staging["hr.employees"].column("hire_date").cast(pa.timestamp("s")),
+                        employees.column("hire_date").cast(pa.timestamp("s")))
+    assert set(shift.to_pylist()) == {dt.timedelta(days=400)}
+
+
+# --- master data contract ---------------------------------------------------------------------------------------------
+
+
+def test_acme_corp_has_exactly_five_contacts(tier: tuple[TierPlan, Tables]):
+    plan, tables = tier
+    accounts = frame(tables["contact.accounts"])
+    acme = accounts[accounts.name == ACME_NAME]
+    assert len(acme) == 1
+    assert acme.segment.iloc[0] == "ENTERPRISE"
+    contacts = frame(tables["contact.contacts"])
+    assert (contacts.account_uuid == acme.account_uuid.iloc[0]).sum() == ACME_CONTACTS == plan.acme_contacts
+
+
+def test_every_account_has_contacts_and_small_businesses_exactly_one(tier: tuple[TierPlan, Tables]):
+    _, tables = tier
+    accounts = frame(tables["contact.accounts"]).set_index("account_uuid")
+    per_account = frame(tables["contact.contacts"]).account_uuid.value_counts()
+    counts = per_account.reindex(accounts.index).fillna(0).astype(int)
+    assert set(per_account.index) <= set(accounts.index)  # no contact of an unknown account
+    assert (counts >= 1).all()
+    small = accounts.segment == "SMALL_BUSINESS"
+    assert small.any()
+    assert (counts[small] == 1).all()
+    assert counts[accounts.segment == "ENTERPRISE"].mean() > counts[accounts.segment == "MID_MARKET"].mean() > 1
+
+
+def test_account_quotas_and_segments_follow_the_plan(tier: tuple[TierPlan, Tables]):
+    plan, tables = tier
+    accounts = frame(tables["contact.accounts"])
+    status = accounts.status.value_counts()
+    assert status.get("ON_HOLD", 0) == plan.on_hold_accounts >= 1
+    assert status.get("SUSPENDED", 0) == plan.suspended_accounts >= 1
+    assert accounts.segment.value_counts().to_dict() == {k: v for k, v in plan.segment_counts.items() if v}
+    assert accounts[accounts.name == ACME_NAME].status.iloc[0] == "ACTIVE"
+
+
+def test_staging_product_mix_is_exact(staging: Tables):
+    types = frame(staging["inventory.products"]).product_type.value_counts().to_dict()
+    assert types == STAGING_PRODUCT_TYPES
+
+
+def test_product_mix_follows_the_plan(tier: tuple[TierPlan, Tables]):
+    plan, tables = tier
+    products = frame(tables["inventory.products"])
+    assert products.product_type.value_counts().to_dict() == plan.product_type_counts
+    assert (products.status == "DISCONTINUED").sum() == plan.discontinued_products
+
+
+def test_every_stocked_product_sits_in_three_to_five_distinct_warehouses(tier: tuple[TierPlan, Tables]):
+    plan, tables = tier
+    products = frame(tables["inventory.products"]).set_index("product_uuid")
+    stock = frame(tables["inventory.stock_levels"])
+    warehouses = set(tables["inventory.warehouses"].column("warehouse_uuid").to_pylist())
+    assert set(stock.warehouse_uuid) <= warehouses
+    assert not stock.duplicated(["product_uuid", "warehouse_uuid"]).any()
+    per_product = stock.groupby("product_uuid").warehouse_uuid.nunique().reindex(products.index).fillna(0)
+    stocked = products.product_type != "SERVICE"
+    low, high = STOCK_WAREHOUSES
+    assert per_product[stocked].between(low, high).all()
+    assert (per_product[~stocked] == 0).all()
+    assert stocked.sum() == plan.stocked_products
+
+
+def test_stock_is_never_negative_and_zero_stock_quota_holds(tier: tuple[TierPlan, Tables]):
+    plan, tables = tier
+    stock = frame(tables["inventory.stock_levels"])
+    assert (stock.quantity_on_hand >= 0).all() and (stock.quantity_reserved >= 0).all()
+    assert (stock.quantity_reserved <= stock.quantity_on_hand).all()
+    on_hand = stock.groupby("product_uuid").quantity_on_hand.sum()
+    zero = set(on_hand.index[on_hand == 0])
+    assert len(zero) == plan.zero_stock_products
+    discontinued = set(frame(tables["inventory.products"]).query("status == 'DISCONTINUED'").product_uuid)
+    assert not zero & discontinued  # the two unavailable kinds are disjoint, so both counts are exact
+
+
+def test_employee_manager_tree(tier: tuple[TierPlan, Tables]):
+    _, tables = tier
+    employees = frame(tables["hr.employees"])
+    manager = dict(zip(employees.employee_uuid, employees.manager_uuid))
+    roots = [e for e, m in manager.items() if m is None or m != m]
+    assert len(roots) == 1
+    for employee in manager:  # every chain reaches the root without revisiting anyone
+        seen = set()
+        while employee != roots[0]:
+            assert employee not in seen
+            seen.add(employee)
+            employee = manager[employee]
+
+
+def test_accounts_span_many_countries(tier: tuple[TierPlan, Tables]):
+    plan, tables = tier
+    countries = set(tables["contact.accounts"].column("country_code").to_pylist())
+    assert countries <= set(plan.country_shares)
+    assert len(countries) >= min(10, plan.accounts)
+
+
+# --- replicas ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("replica", [t.qualified_name for t in CATALOG if t.replica_of and not t.owned_columns])
+def test_project_replica_copies_the_master_columns(staging: Tables, replica: str):
+    model = CATALOG[replica]
+    master = staging[model.replica_of.master]
+    copy = project_replica(replica, master)
+    assert copy.schema == arrow_schema(model)
+    for name in model.column_names:
+        assert copy.column(name).equals(master.column(name)), name
+
+
+def test_project_replica_refuses_masters_and_owned_replicas(staging: Tables):
+    with pytest.raises(ValueError):
+        project_replica("contact.accounts", staging["contact.accounts"])
+    with pytest.raises(ValueError):
+        project_replica("finance.customer_accounts", staging["contact.accounts"])
+
+
+# --- Stream -----------------------------------------------------------------------------------------------------------
+
+
+def _draws(stream: Stream) -> list:
+    return [stream.raw(8).tolist(), stream.uniform(8).tolist(), stream.integers(0, 1000, 8).tolist(),
+            stream.choice(8, [1, 2, 3]).tolist(), stream.normal(4).tolist(), stream.permutation(8).tolist()]
+
+
+def test_stream_with_the_same_key_gives_the_same_draws():
+    assert _draws(Stream(7, "contact.accounts", "rows", block=3)) == _draws(Stream(7, "contact.accounts", "rows",
+                                                                                 block=3))
+
+
+@pytest.mark.parametrize("other", [
+    dict(seed=7, names=("contact.accounts", "rows"), block=4),
+    dict(seed=8, names=("contact.accounts", "rows"), block=3),
+    dict(seed=7, names=("contact.accounts", "plan"), block=3),
+    dict(seed=7, names=("contact.contacts", "rows"), block=3),
+])
+def test_stream_with_another_key_or_block_gives_other_draws(other: dict):
+    mine = Stream(7, "contact.accounts", "rows", block=3).raw(64)
+    theirs = Stream(other["seed"], *other["names"], block=other["block"]).raw(64)
+    assert not set(mine.tolist()) & set(theirs.tolist())
+
+
+def test_stream_blocks_are_independent_of_each_other():
+    first = Stream(1, "t", block=0).uniform(1000)
+    second = Stream(1, "t", block=1).uniform(1000)
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.2
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), block=st.integers(0, 10**6), n=st.integers(1, 500),
+       low=st.integers(-1000, 1000), span=st.integers(1, 10**6))
+def test_stream_draws_stay_in_range(seed: int, block: int, n: int, low: int, span: int):
+    stream = Stream(seed, "range", block=block)
+    u = stream.uniform(n)
+    assert ((u >= 0) & (u < 1)).all()
+    ints = stream.integers(low, low + span, n)
+    assert ((ints >= low) & (ints < low + span)).all()
+    assert sorted(stream.permutation(n).tolist()) == list(range(n))
+    picks = stream.choice(n, [0.0, 2.0, 0.0, 1.0])
+    assert set(picks.tolist()) <= {1, 3}
+
+
+def test_stream_integers_refuse_an_empty_range():
+    with pytest.raises(ValueError):
+        Stream(1, "x").integers(5, 5, 3)
+
+
+# --- a fresh interpreter (started with the module, collected last) ------------------------------------------------
+
+
+def _without(table: pa.Table, columns: list[str]) -> pa.Table:
+    return table.drop_columns(columns)
+
+
+def test_generation_is_identical_in_a_fresh_process(staging: Tables, fresh_tables: Tables):
+    """Byte-identical in another interpreter with another string-hash seed (Faker's it_IT cities come
+    from a set: pools.py sorts them), for every generated table, transactions included."""
+    for name in GENERATORS:
+        assert fresh_tables[name].equals(staging[name]), name
