@@ -8,7 +8,7 @@ from crm_mock.defs.resources import ScenarioResource
 from crm_mock.defs.tables import id_map_key, table_key
 from crm_mock.generate import ENTITY_COUNTS, GENERATORS
 from crm_mock.model import CATALOG
-from crm_mock.model.lineage import entity_of, upstream_tables
+from crm_mock.model.lineage import entity_of, synced_sources, upstream_tables
 
 
 def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinition:
@@ -16,6 +16,7 @@ def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinitio
     generate = GENERATORS[qualified_name]
     entity = entity_of(table)
     deps = ([id_map_key(entity)] if entity in ENTITY_COUNTS else []) + [table_key(t) for t in upstream_tables(table)]
+    deps += [dg.AssetKey(list(path)) for path in synced_sources(table)]
 
     @dg.asset(
         key=table_key(table), group_name=group, partitions_def=TIER_PARTITIONS, deps=deps,

@@ -350,6 +350,18 @@ def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Tab
     })
 
 
+def credit_holds(plan: TierPlan) -> pa.Table:
+    """The accounts Finance has put on credit hold: the record Contact and Finance's ledger copy."""
+    held = np.sort(credit_hold_accounts(plan))
+    rng = Stream(plan.seed, "finance.credit_holds", "rows")
+    placed = np.datetime64(plan.reference_date, "D") - rng.integers(1, 90, len(held)).astype("timedelta64[D]")
+    return pa.table({
+        "account_uuid": account_uuids(plan, held),
+        "credit_status": pa.array(["ON_HOLD"] * len(held), pa.string()),
+        "placed_on": pa.array(placed, pa.date32()),
+    })
+
+
 def open_balances(plan: TierPlan) -> np.ndarray:
     """What each account owes: issued invoices' totals less what was paid on them."""
     orders = cached_order_plan(plan)

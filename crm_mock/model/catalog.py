@@ -23,10 +23,11 @@ def text(name: str, max_length: int, nullable: bool = False, description: str = 
     return Column(name, Kind.TEXT, max_length=max_length, nullable=nullable, description=description)
 
 
-def code(name: str, vocabulary: tuple[str, ...], nullable: bool = False, description: str = "") -> Column:
+def code(name: str, vocabulary: tuple[str, ...], nullable: bool = False, description: str = "",
+         synced_from: tuple[str, str] | None = None) -> Column:
     length = max(20, *(len(word) for word in vocabulary))  # room for the vocabulary to grow
     return Column(name, Kind.CODE, max_length=length, vocabulary=vocabulary, nullable=nullable,
-                  description=description)
+                  description=description, synced_from=synced_from)
 
 
 def integer(name: str, nullable: bool = False, description: str = "") -> Column:
@@ -47,6 +48,8 @@ def timestamp(name: str, nullable: bool = False, description: str = "") -> Colum
 
 EMPLOYEE = "hr.employees"
 ACCOUNT = "contact.accounts"
+# Finance owns credit holds; Contact's ON_HOLD status and Finance's credit_status are both its copies
+CREDIT_HOLDS = ("finance/credit_holds", "credit_status")
 CONTACT = "contact.contacts"
 PRODUCT = "inventory.products"
 WAREHOUSE = "inventory.warehouses"
@@ -67,7 +70,9 @@ _MASTERS: tuple[Table, ...] = (
     ), ("employee_uuid",), "Employees, master in HR; manager_uuid forms one tree."),
     Table("contact", "accounts", (
         uuid("account_uuid"), text("name", 120), code("segment", v.ACCOUNT_SEGMENT),
-        code("industry", v.INDUSTRY), code("status", v.ACCOUNT_STATUS),
+        code("industry", v.INDUSTRY),
+        code("status", v.ACCOUNT_STATUS, description="ON_HOLD is synced from Finance's credit holds; "
+             "SUSPENDED is Contact's own", synced_from=CREDIT_HOLDS),
         text("street", 200), text("city", 80), text("postal_code", 20), text("country_code", 2),
         text("phone", 40), text("website", 200),
         uuid("owner_employee_uuid", EMPLOYEE, description="the sales rep who owns the account"),
@@ -161,7 +166,8 @@ _REPLICAS: tuple[tuple[str, str, str, tuple[str, ...], tuple[Column, ...]], ...]
     ("orders", "account_replica", ACCOUNT, ("name", "segment", "status"), ()),
     ("orders", "product_replica", PRODUCT, ("sku", "name", "product_type", "status", "list_price"), ()),
     ("finance", "customer_accounts", ACCOUNT, ("name",), (
-        code("credit_status", v.CREDIT_STATUS, description="owned by Finance; Contact's ON_HOLD is its copy"),
+        code("credit_status", v.CREDIT_STATUS, description="owned by Finance; Contact's ON_HOLD is its copy",
+             synced_from=CREDIT_HOLDS),
         money("credit_limit"),
         money("balance", description="open receivable; negative when the customer holds credit"),
     )),

@@ -18,6 +18,10 @@ def entity_of(table: Table) -> str | None:
 def column_sources(table: Table) -> dict[str, list[tuple[tuple[str, ...], str]]]:
     """column -> [(source asset key path, source column)]."""
     sources: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for column in table.columns:
+        if column.synced_from:
+            key, source_column = column.synced_from
+            sources[column.name] = [(tuple(key.split("/")), source_column)]
     if table.replica_of:
         master = CATALOG[table.replica_of.master]
         for name in (master.primary_key[0], *table.replica_of.columns):
@@ -31,6 +35,11 @@ def column_sources(table: Table) -> dict[str, list[tuple[tuple[str, ...], str]]]
         if source.qualified_name != table.qualified_name:
             sources[reference.column.name] = [((source.service, source.name), reference.target_key)]
     return sources
+
+
+def synced_sources(table: Table) -> list[tuple[str, ...]]:
+    """Asset key paths of records other services own that some of this table's columns copy."""
+    return sorted({tuple(c.synced_from[0].split("/")) for c in table.columns if c.synced_from})
 
 
 def upstream_tables(table: Table) -> list[Table]:

@@ -34,6 +34,8 @@ class Column:
     references: str | None = None  # "service.table" of the master record this column points to
     vocabulary: tuple[str, ...] | None = None
     description: str = ""
+    # (asset key path, column) of the record another service owns and this value is synced from
+    synced_from: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind in (Kind.TEXT, Kind.CODE) and not self.max_length:
