@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from crm_mock.edge_cases.planting import GOLDEN_HOLD_ACCOUNT, leap_day_moment, plant_cells, rows_per_case
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
 from crm_mock.generate.hr import employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
@@ -41,6 +42,7 @@ class AccountPlan:
     owner: np.ndarray  # employee index of the sales rep who owns the account
     contact_counts: np.ndarray
     contact_offsets: np.ndarray  # first contact row of each account
+    edges: dict[str, int]  # edge-case name -> account index planted for it
 
     def names(self, pools: CountryPools, accounts: np.ndarray) -> np.ndarray:
         names = pools.values("companies")[self.company[accounts]]
@@ -103,17 +105,38 @@ def account_plan(plan: TierPlan) -> AccountPlan:
         owner[block.start:block.stop] = owners[np.floor(rng.uniform(block.size) * len(owners)).astype(np.int64)]
     if ACME_COUNTRY in countries:
         country[ACME_ACCOUNT_INDEX] = countries.index(ACME_COUNTRY)
-    created_at[ACME_ACCOUNT_INDEX] = history_start  # the oldest customer
+    created_at[[ACME_ACCOUNT_INDEX, GOLDEN_HOLD_ACCOUNT]] = history_start  # the golden accounts are the oldest
+    edges = _account_edges(plan, status, created_at)
 
     contact_counts = _contact_counts(plan, segment)
     offsets = np.concatenate([[0], np.cumsum(contact_counts)[:-1]])
-    return AccountPlan(countries, segment, status, country, company, created_at, owner, contact_counts, offsets)
+    return AccountPlan(countries, segment, status, country, company, created_at, owner, contact_counts, offsets,
+                       edges)
+
+
+def _account_edges(plan: TierPlan, status: np.ndarray, created_at: np.ndarray) -> dict[str, int]:
+    """Accounts for the edge cases: one created on a leap day, one that never buys (both ACTIVE)."""
+    if rows_per_case(plan) == 0:
+        return {}
+    leap = leap_day_moment(plan)
+    order = Stream(plan.seed, "edge_cases", ACCOUNTS, "business").permutation(plan.accounts)
+    active = [int(i) for i in order if status[i] == STATUS["ACTIVE"] and i > GOLDEN_HOLD_ACCOUNT]
+    edges = {}
+    later = [i for i in active if created_at[i] > leap]
+    if later:
+        edges["leap_day_account"] = later[0]
+        created_at[later[0]] = leap  # moving a creation earlier keeps every later event after it
+    rest = [i for i in active if i not in edges.values()]
+    if rest:
+        edges["account_without_orders"] = rest[0]
+    return edges
 
 
 def credit_hold_accounts(plan: TierPlan) -> np.ndarray:
-    """The accounts Finance has put on credit hold (never Acme Corp, account 0)."""
-    picks = Stream(plan.seed, "finance.customer_accounts", "credit_holds").permutation(plan.accounts - 1)
-    return 1 + picks[:plan.on_hold_accounts]
+    """The accounts Finance has put on credit hold: the golden credit-hold account, then others (never
+    Acme Corp, account 0)."""
+    picks = Stream(plan.seed, "finance.customer_accounts", "credit_holds").permutation(plan.accounts - 2)
+    return np.concatenate([[GOLDEN_HOLD_ACCOUNT], 2 + picks[:plan.on_hold_accounts - 1]]).astype(np.int64)
 
 
 def cached_account_plan(plan: TierPlan) -> AccountPlan:
@@ -164,7 +187,8 @@ def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
 
 def generate_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     accounts = cached_account_plan(plan)
-    return assemble(lambda b: _account_block(plan, accounts, b), plan.accounts, plan.block_rows, blocks)
+    return assemble(lambda b: plant_cells(plan, ACCOUNTS, b.start, _account_block(plan, accounts, b)),
+                    plan.accounts, plan.block_rows, blocks)
 
 
 def contact_accounts(accounts: AccountPlan, start: int, stop: int) -> np.ndarray:
@@ -213,4 +237,5 @@ def contact_created_at(plan: TierPlan, accounts: AccountPlan, contacts: np.ndarr
 
 def generate_contacts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     accounts = cached_account_plan(plan)
-    return assemble(lambda b: _contact_block(plan, accounts, b), plan.contacts, plan.block_rows, blocks)
+    return assemble(lambda b: plant_cells(plan, CONTACTS, b.start, _contact_block(plan, accounts, b)),
+                    plan.contacts, plan.block_rows, blocks)

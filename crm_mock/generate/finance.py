@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts
+from crm_mock.edge_cases.planting import plant_cells, rows_per_case
 from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import product_uuids
@@ -53,6 +54,8 @@ class InvoicePlan:
     payment_cents: np.ndarray
     payment_at: np.ndarray  # datetime64[s]
     payment_method: np.ndarray  # index into v.PAYMENT_METHOD
+    edges: dict[str, int]  # edge-case name -> invoice index planted for it
+    customer_credit_cents: dict[int, int]  # account index -> credit held for the customer
 
     @property
     def line_total_cents(self) -> np.ndarray:
@@ -96,6 +99,7 @@ def _with_credit_lines(plan: TierPlan, orders: OrderPlan, rng: Stream) -> tuple[
     counts = np.diff(orders.line_offsets)
     most = np.maximum.reduceat(orders.line_quantity, orders.line_offsets[:-1])
     candidates = np.flatnonzero((orders.kind == KIND["DELIVERED"]) & (most >= 2))
+    candidates = np.setdiff1d(candidates, orders.golden_orders)
     credited = np.sort(candidates[rng.permutation(len(candidates))[:plan.credit_note_invoices]])
     # the returned line: the invoice's line with the largest quantity
     line = np.array([orders.line_offsets[i] + int(np.argmax(orders.line_quantity[orders.line_offsets[i]:
@@ -107,7 +111,7 @@ def _with_credit_lines(plan: TierPlan, orders: OrderPlan, rng: Stream) -> tuple[
     price = np.insert(orders.line_price_cents, insert_at, orders.line_price_cents[line])
     counts = counts.copy()
     counts[credited] += 1
-    return np.concatenate([[0], np.cumsum(counts)]), product, quantity, price
+    return np.concatenate([[0], np.cumsum(counts)]), product, quantity, price, credited
 
 
 def invoice_plan(plan: TierPlan) -> InvoicePlan:
@@ -122,14 +126,18 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     terms[orders.kind == KIND["SHIPPED"]] = due_on_receipt  # prepaid shipments
     unpaid_quota = orders.kind == KIND["SHIPPED_UNPAID"]
     terms[unpaid_quota & (terms == due_on_receipt)] = v.PAYMENT_TERMS.index("NET_30")
-    terms_days = np.array([TERMS_DAYS[t] for t in v.PAYMENT_TERMS])[terms]
+    terms[orders.golden_orders] = v.PAYMENT_TERMS.index("NET_30")
 
     shipped = orders.is_shipped()
     issue = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     issue[shipped] = to_date(orders.shipped_at[shipped])  # invoiced on shipment
-    due = issue + terms_days.astype("timedelta64[D]")
 
-    offsets, product, quantity, price = _with_credit_lines(plan, orders, rng)
+    offsets, product, quantity, price, credited = _with_credit_lines(plan, orders, rng)
+    edges = _invoice_edges(plan, orders, issue, credited)
+    if "partially_paid_several_payments" in edges:
+        terms[edges["partially_paid_several_payments"]] = v.PAYMENT_TERMS.index("NET_60")  # not yet due
+    terms_days = np.array([TERMS_DAYS[t] for t in v.PAYMENT_TERMS])[terms]
+    due = issue + terms_days.astype("timedelta64[D]")
     subtotal = np.bincount(np.repeat(np.arange(n), np.diff(offsets)), weights=quantity * price,
                            minlength=n).astype(np.int64)
     rate_bp = np.array([round(plan.tax_rate_percent[c] * 100) for c in accounts.countries])[accounts.country[orders.account]]
@@ -137,6 +145,13 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     total = subtotal + tax
 
     payment_invoice, payment_cents, payment_at = _payments(plan, orders, segment, issue, terms_days, total, rng)
+    payment_invoice, payment_cents, payment_at = _planted_payments(orders, edges, issue, total, payment_invoice,
+                                                                   payment_cents, payment_at)
+    customer_credit = {}
+    if "credit_note_over_remaining_balance" in edges:
+        invoice = edges["credit_note_over_remaining_balance"]
+        returned = -int(np.sum(np.minimum(quantity * price, 0)[offsets[invoice]:offsets[invoice + 1]]))
+        customer_credit[int(orders.account[invoice])] = returned
     method = _choose(rng, segment[payment_invoice], METHOD_BY_SEGMENT)
     paid = np.bincount(payment_invoice, weights=payment_cents, minlength=n).astype(np.int64)
 
@@ -148,7 +163,47 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     status[shipped & (paid < total) & (due < reference_day)] = v.INVOICE_STATUS.index("OVERDUE")
     status[shipped & (paid == total)] = v.INVOICE_STATUS.index("PAID")
     return InvoicePlan(status, terms, issue, due, offsets, product, quantity, price, tax,
-                       payment_invoice, payment_cents, payment_at, method)
+                       payment_invoice, payment_cents, payment_at, method, edges, customer_credit)
+
+
+def _invoice_edges(plan: TierPlan, orders: OrderPlan, issue: np.ndarray, credited: np.ndarray) -> dict[str, int]:
+    """A delivered invoice issued 11-50 days ago (paid in three parts, not yet due), and one of the
+    credit-note invoices (settled in full; the returned value becomes customer credit)."""
+    if rows_per_case(plan) == 0:
+        return {}
+    reference_day = np.datetime64(plan.reference_date, "D")
+    delivered = np.setdiff1d(np.flatnonzero(orders.kind == KIND["DELIVERED"]),
+                             np.concatenate([orders.golden_orders, credited]))
+    recent = delivered[(issue[delivered] >= reference_day - 50) & (issue[delivered] <= reference_day - 11)]
+    edges = {}
+    if len(recent):
+        edges["partially_paid_several_payments"] = int(recent[0])
+    if len(credited):
+        edges["credit_note_over_remaining_balance"] = int(credited[0])
+    return edges
+
+
+def _planted_payments(orders: OrderPlan, edges: dict[str, int], issue: np.ndarray, total: np.ndarray,
+                      invoice: np.ndarray, cents: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The golden account's invoices get nothing; the edge-case invoices get exactly their payments."""
+    replaced = np.concatenate([orders.golden_orders, list(edges.values())]).astype(np.int64)
+    keep = ~np.isin(invoice, replaced)
+    invoice, cents, at = [invoice[keep]], [cents[keep]], [at[keep]]
+    morning = np.timedelta64(10 * 3600, "s")
+    if "partially_paid_several_payments" in edges:
+        i = edges["partially_paid_several_payments"]
+        part = int(total[i]) // 5  # three fifths paid, in three payments
+        invoice.append(np.full(3, i))
+        cents.append(np.full(3, part))
+        at.append(issue[i].astype("datetime64[s]") + morning + np.array([1, 4, 9]) * np.timedelta64(SECONDS_PER_DAY, "s"))
+    if "credit_note_over_remaining_balance" in edges:
+        i = edges["credit_note_over_remaining_balance"]
+        invoice.append(np.array([i]))
+        cents.append(np.array([total[i]]))
+        at.append(np.array([issue[i].astype("datetime64[s]") + morning + np.timedelta64(2 * SECONDS_PER_DAY, "s")]))
+    invoice, cents, at = np.concatenate(invoice), np.concatenate(cents), np.concatenate(at)
+    order = np.lexsort((at, invoice))
+    return invoice[order], cents[order], at[order]
 
 
 def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.ndarray, terms_days: np.ndarray,
@@ -367,9 +422,13 @@ def open_balances(plan: TierPlan) -> np.ndarray:
     orders = cached_order_plan(plan)
     inv = cached_invoice_plan(plan)
     owed = np.where(inv.is_issued, inv.total_cents - inv.paid_cents, 0)
-    return np.bincount(orders.account, weights=owed, minlength=plan.accounts).astype(np.int64)
+    balance = np.bincount(orders.account, weights=owed, minlength=plan.accounts).astype(np.int64)
+    for account, credit in inv.customer_credit_cents.items():
+        balance[account] = -credit  # the returned goods' value, held for the customer, exceeds what it owes
+    return balance
 
 
 def generate_customer_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     balance = open_balances(plan)
-    return assemble(lambda b: _customer_block(plan, balance, b), plan.accounts, plan.block_rows, blocks)
+    return assemble(lambda b: plant_cells(plan, CUSTOMER_ACCOUNTS, b.start, _customer_block(plan, balance, b)),
+                    plan.accounts, plan.block_rows, blocks)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from crm_mock.edge_cases.planting import plant_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.pools import JOB_TITLES, LOCALES_BY_COUNTRY, locale_pools
@@ -119,7 +120,8 @@ def _block(plan: TierPlan, people: EmployeePlan, block: Block) -> pa.Table:
 
 def generate_employees(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     people = employee_plan(plan)
-    return assemble(lambda b: _block(plan, people, b), plan.employees, plan.block_rows, blocks)
+    return assemble(lambda b: plant_cells(plan, TABLE, b.start, _block(plan, people, b)), plan.employees,
+                    plan.block_rows, blocks)
 
 
 assert set(STAFF_COUNTRIES) <= set(LOCALES_BY_COUNTRY)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from crm_mock.edge_cases.planting import plant_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
@@ -128,7 +129,8 @@ def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Ta
 
 def generate_products(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     products = cached_product_plan(plan)
-    return assemble(lambda b: _product_block(plan, products, b), plan.products, plan.block_rows, blocks)
+    return assemble(lambda b: plant_cells(plan, PRODUCTS, b.start, _product_block(plan, products, b)),
+                    plan.products, plan.block_rows, blocks)
 
 
 def warehouse_countries(plan: TierPlan) -> np.ndarray:

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from crm_mock.edge_cases.planting import (
+    GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, rows_per_case,
+)
 from crm_mock.generate.contact import SEGMENT, AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
@@ -55,6 +58,8 @@ class OrderPlan:
     line_product: np.ndarray
     line_quantity: np.ndarray
     line_price_cents: np.ndarray
+    golden_orders: np.ndarray  # the golden credit-hold account's orders (their invoices go unpaid)
+    edges: dict[str, int]  # edge-case name -> order line (or order) index planted for it
 
     @property
     def status(self) -> np.ndarray:
@@ -120,6 +125,9 @@ def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, 
     weight_rng = Stream(plan.seed, ORDERS, "account_weights")
     segment_weight = np.array([SEGMENT_ORDER_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
     weight = segment_weight * weight_rng.lognormal(1.0, 1.0, len(accounts.segment))
+    # the golden credit-hold account gets exactly its planted orders; the edge case without orders none
+    weight[[GOLDEN_HOLD_ACCOUNT, *([accounts.edges["account_without_orders"]]
+                                    if "account_without_orders" in accounts.edges else [])]] = 0.0
     return weighted_accounts(accounts, weight, placed_at, rng.uniform(len(placed_at)))
 
 
@@ -191,13 +199,54 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     offsets = [0]
     for part in line_parts:
         offsets.extend(offsets[-1] + part[0][1:])
-    return OrderPlan(
-        kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
-        line_offsets=np.array(offsets, dtype=np.int64),
-        line_product=np.concatenate([p[1] for p in line_parts]),
-        line_quantity=np.concatenate([p[2] for p in line_parts]),
-        line_price_cents=np.concatenate([p[3] for p in line_parts]),
-    )
+    offsets = np.array(offsets, dtype=np.int64)
+    product = np.concatenate([p[1] for p in line_parts])
+    quantity = np.concatenate([p[2] for p in line_parts])
+    price = np.concatenate([p[3] for p in line_parts])
+    golden = _golden_orders(plan, kinds, placed)
+    account[golden] = GOLDEN_HOLD_ACCOUNT
+    edges = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, products)
+    return OrderPlan(kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
+                     line_offsets=offsets, line_product=product, line_quantity=quantity, line_price_cents=price,
+                     golden_orders=golden, edges=edges)
+
+
+def _golden_orders(plan: TierPlan, kinds: np.ndarray, placed: np.ndarray) -> np.ndarray:
+    """Delivered orders 100-300 days old (the oldest delivered ones if there are too few) for the golden
+    credit-hold account: old enough for their invoices to be overdue."""
+    delivered = np.flatnonzero(kinds == KIND["DELIVERED"])
+    age = (moment(plan.reference_moment) - placed[delivered]).astype(np.int64) / SECONDS_PER_DAY
+    suitable = delivered[(age >= 100) & (age <= 300)]
+    pool = suitable if len(suitable) >= GOLDEN_OVERDUE_INVOICES else delivered[np.argsort(-age, kind="stable")]
+    return np.sort(pool[:GOLDEN_OVERDUE_INVOICES])
+
+
+def _plant_lines(plan: TierPlan, kinds: np.ndarray, golden: np.ndarray, offsets: np.ndarray, product: np.ndarray,
+                 quantity: np.ndarray, price: np.ndarray, products: ProductPlan) -> dict[str, int]:
+    """Edge-case order lines (extreme amounts, zero quantity or price, a discontinued product on an open
+    order), each the first line of its own order; totals, invoices and stock follow from the plan."""
+    if rows_per_case(plan) == 0:
+        return {}
+    rng = Stream(plan.seed, "edge_cases", ORDER_LINES)
+    delivered = np.setdiff1d(np.flatnonzero(kinds == KIND["DELIVERED"]), golden)
+    delivered = delivered[rng.permutation(len(delivered))]
+    edges: dict[str, int] = {}
+    for order, (name, new_quantity, new_price) in zip(delivered, [
+        ("largest_amount_line", 1, LARGEST_PRICE_CENTS), ("smallest_amount_line", 1, 1),
+        ("zero_quantity_line", 0, None), ("zero_price_line", None, 0),
+    ]):
+        line = int(offsets[order])
+        quantity[line] = quantity[line] if new_quantity is None else new_quantity
+        price[line] = price[line] if new_price is None else new_price
+        edges[name] = line
+    open_orders = np.flatnonzero(np.isin(kinds, [KIND["PENDING"], KIND["CONFIRMED"]]))
+    discontinued = np.flatnonzero(products.discontinued)
+    if len(open_orders) and len(discontinued):
+        line = int(offsets[open_orders[rng.integers(0, len(open_orders), 1)[0]]])
+        product[line] = discontinued[0]
+        price[line] = products.list_price_cents[discontinued[0]]
+        edges["discontinued_product_on_open_order"] = line
+    return edges
 
 
 def cached_order_plan(plan: TierPlan) -> OrderPlan:

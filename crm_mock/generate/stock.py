@@ -46,7 +46,8 @@ def movement_plan(plan: TierPlan) -> Movements:
     first_row = np.searchsorted(stock.product, np.arange(plan.products), side="left")
     rows_per_product = np.searchsorted(stock.product, np.arange(plan.products), side="right") - first_row
     line_order = orders.line_order
-    shipped = orders.is_shipped()[line_order] & (rows_per_product[orders.line_product] > 0)
+    shipped = (orders.is_shipped()[line_order] & (rows_per_product[orders.line_product] > 0)
+               & (orders.line_quantity > 0))  # a zero-quantity line moves nothing
     lines = np.flatnonzero(shipped)
     product = orders.line_product[lines]
     ship_row = first_row[product] + np.floor(rng.uniform(len(lines)) * rows_per_product[product]).astype(np.int64)

@@ -8,7 +8,10 @@ from collections.abc import Iterable
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.contact import account_uuids, cached_account_plan
+from crm_mock.generate.contact import account_uuids, cached_account_plan, contact_created_at
+from crm_mock.edge_cases.planting import (
+    GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, plant_cells, rows_per_case,
+)
 from crm_mock.generate.frame import Block, assemble, build_table
 from crm_mock.generate.hr import employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
@@ -49,8 +52,6 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
     has_contact = ~rng.bernoulli(0.1, n)
     contact = accounts.contact_offsets[account] + np.floor(
         rng.uniform(n) * accounts.contact_counts[account]).astype(np.int64)
-    from crm_mock.generate.contact import contact_created_at
-
     contact_created = contact_created_at(plan, accounts, contact)
     created = np.maximum(created, accounts.created_at[account])
     created = np.where(has_contact, np.maximum(created, contact_created), created)
@@ -73,6 +74,21 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
     status[done] = v.TICKET_STATUS.index("RESOLVED")
     status[closed] = v.TICKET_STATUS.index("CLOSED")
 
+    for row, forced_account, forced_priority in _forced_tickets(plan, accounts):
+        if not block.start <= row < block.stop:
+            continue
+        i = row - block.start
+        account[i], priority[i] = forced_account, forced_priority
+        created[i] = reference - np.timedelta64(2 * 86_400 - 3_600, "s")  # raised two days ago, still open
+        first_contact = accounts.contact_offsets[forced_account]
+        has_contact[i] = contact_created_at(plan, accounts, np.array([first_contact]))[0] <= created[i]
+        contact_ids[i] = uuids_at(plan.seed, "contact", np.array([first_contact]))[0].as_py() if has_contact[i] else None
+        target[i] = SLA_HOURS[accounts.segment[forced_account], forced_priority]
+        sla_due[i] = created[i] + np.timedelta64(int(target[i] * 3600), "s")
+        first_response[i] = created[i] + np.timedelta64(20 * 60, "s")
+        answered[i], done[i] = True, False
+        status[i] = v.TICKET_STATUS.index("OPEN")
+
     support = employee_plan(plan).active_in("SUPPORT")
     assignee = employee_uuids(plan, support[rng.integers(0, len(support), n)]).to_numpy(zero_copy_only=False)
     assignee = assignee.astype(object)
@@ -93,5 +109,16 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
     })
 
 
+def _forced_tickets(plan: TierPlan, accounts) -> list[tuple[int, int, int]]:
+    """(ticket row, account, priority): the golden credit-hold account's URGENT ticket, always, and an
+    open ticket of a SUSPENDED account when edge cases are planted."""
+    forced = [(GOLDEN_TICKET, GOLDEN_HOLD_ACCOUNT, v.TICKET_PRIORITY.index("URGENT"))]
+    suspended = np.flatnonzero(accounts.status == v.ACCOUNT_STATUS.index("SUSPENDED"))
+    if rows_per_case(plan) and len(suspended):
+        forced.append((SUSPENDED_TICKET, int(suspended[0]), v.TICKET_PRIORITY.index("HIGH")))
+    return [f for f in forced if f[0] < plan.tickets]
+
+
 def generate_tickets(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
-    return assemble(lambda b: _ticket_block(plan, b), plan.tickets, plan.block_rows, blocks)
+    return assemble(lambda b: plant_cells(plan, TICKETS, b.start, _ticket_block(plan, b)), plan.tickets,
+                    plan.block_rows, blocks)

@@ -69,6 +69,7 @@ class TierPlan:
     conversion: Conversion
     order_status_mix: dict[str, float]
     tax_rate_percent: dict[str, float]
+    edge_density: float
 
     @property
     def stocked_products(self) -> int:
@@ -132,6 +133,7 @@ def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
         conversion=scenario.transactions.conversion,
         order_status_mix=dict(scenario.transactions.order_status_mix),
         tax_rate_percent=dict(scenario.transactions.tax_rate_percent),
+        edge_density=scenario.edge_cases.density,
     )
     _check_feasible(plan, where)
     return plan

@@ -146,6 +146,11 @@ class Realism(_Strict):
     employee_history_years: Annotated[int, Field(ge=1, le=40)] = 12
 
 
+class EdgeCases(_Strict):
+    density: Annotated[float, Field(ge=0, le=1000, description=(
+        "rows planted per edge case; 0 turns planting off (the Part A quotas and golden scenarios stay)"))] = 1.0
+
+
 class Scenario(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)]
     reference_date: dt.date
@@ -157,6 +162,7 @@ class Scenario(_Strict):
     quotas: Quotas = Quotas()
     realism: Realism = Realism()
     transactions: Transactions = Transactions()
+    edge_cases: EdgeCases = EdgeCases()
 
     @model_validator(mode="after")
     def _check_tiers(self) -> "Scenario":

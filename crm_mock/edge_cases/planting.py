@@ -1,0 +1,111 @@
+"""Where each edge case lands in a tier: rows chosen deterministically from the seed, never on the
+golden rows, and with a density set in the scenario (0: only the golden scenarios)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import numpy as np
+import pyarrow as pa
+
+from crm_mock.edge_cases.catalog import EdgeCase, load_catalog
+from crm_mock.generate.memo import memoised
+from crm_mock.generate.random import Stream
+from crm_mock.model import CATALOG
+from crm_mock.scenario import TierPlan
+
+GOLDEN_HOLD_ACCOUNT = 1  # Acme Corp is account 0
+GOLDEN_TICKET = 0  # the golden account's URGENT ticket
+SUSPENDED_TICKET = 1  # the suspended account's open ticket
+FORCED_TICKETS = (GOLDEN_TICKET, SUSPENDED_TICKET)
+GOLDEN_OVERDUE_INVOICES = 3
+LARGEST_PRICE_CENTS = 999_999_999  # 9,999,999.99
+# rows no random plant may touch: the golden accounts, Acme's contacts, the forced tickets
+RESERVED_ROWS = {"contact.accounts": (0, GOLDEN_HOLD_ACCOUNT), "support.tickets": FORCED_TICKETS}
+
+
+def rows_per_case(plan: TierPlan) -> int:
+    return 0 if plan.edge_density == 0 else max(1, int(np.floor(plan.edge_density + 0.5)))
+
+
+def table_rows(plan: TierPlan, table: str) -> int:
+    counts = {"hr.employees": plan.employees, "contact.accounts": plan.accounts, "contact.contacts": plan.contacts,
+              "inventory.products": plan.products, "support.tickets": plan.tickets}
+    return counts[table]
+
+
+def _cases(kind_or_table: str) -> list[EdgeCase]:
+    return [c for c in load_catalog() if c.table == kind_or_table]
+
+
+def _rows_for(plan: TierPlan, table: str, wanted: int) -> np.ndarray:
+    """A deterministic order of the rows of ``table`` that plants may use (reserved rows left out)."""
+    n = table_rows(plan, table)
+    reserved = set(RESERVED_ROWS.get(table, ()))
+    if table == "contact.contacts":
+        reserved |= set(range(plan.acme_contacts))  # Acme's contacts come first
+    order = Stream(plan.seed, "edge_cases", table).permutation(n)
+    return np.array([r for r in order[: wanted + len(reserved)] if r not in reserved][:wanted], dtype=np.int64)
+
+
+def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]]:
+    cells: dict[str, dict[str, dict[int, tuple[str, object]]]] = defaultdict(lambda: defaultdict(dict))
+    k = rows_per_case(plan)
+    if k == 0:
+        return {}
+    extra = {  # date and null plants on master tables
+        "hr.employees": [("leap_day_hire", "hire_date", _leap_day(plan, years_back=12)),
+                         ("end_of_month_hire", "hire_date", dt.date(plan.reference_date.year - 2, 12, 31))],
+        "contact.contacts": [("empty_nullable", "job_title", None)],
+    }
+    for table in sorted({c.table for c in load_catalog() if c.table} | set(extra)):
+        text = _cases(table)
+        plants = [(c.id, c.column, c.text()) for c in text] + extra.get(table, [])
+        rows = _rows_for(plan, table, k * len(plants))
+        for i, (case_id, column, value) in enumerate(plants):
+            for row in rows[i * k:(i + 1) * k]:
+                cells[table][column][int(row)] = (case_id, value)
+    return {t: dict(c) for t, c in cells.items()}
+
+
+def planted_cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]]:
+    """table -> column -> row index -> (case id, value) for the plants on master tables."""
+    return memoised("edge_cells", plan, _cells)
+
+
+def plant_cells(plan: TierPlan, table: str, start: int, data: pa.Table) -> pa.Table:
+    """Overwrite the planted cells of rows start..start+len(data)-1 of ``table`` (a replica takes its
+    master's plants on the columns it copies)."""
+    model = CATALOG[table]
+    sources = [(table, None)]
+    if model.replica_of:
+        sources = [(model.replica_of.master, set(model.replica_of.columns))]
+    for source, columns in sources:
+        for column, rows in planted_cells(plan).get(source, {}).items():
+            if columns is not None and column not in columns:
+                continue
+            hits = {r - start: value for r, (_, value) in rows.items() if start <= r < start + data.num_rows}
+            if not hits:
+                continue
+            index = data.schema.get_field_index(column)
+            values = data.column(index).to_pylist()
+            for position, value in hits.items():
+                values[position] = value
+            data = data.set_column(index, data.schema.field(index), pa.array(values, data.schema.field(index).type))
+    return data
+
+
+def _leap_day(plan: TierPlan, years_back: int) -> dt.date:
+    """The latest 29 February at least a month before the reference date."""
+    year = plan.reference_date.year
+    for y in range(year, year - years_back - 1, -1):
+        if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0):
+            day = dt.date(y, 2, 29)
+            if day <= plan.reference_date - dt.timedelta(days=30):
+                return day
+    raise ValueError("no leap day in range")
+
+
+def leap_day_moment(plan: TierPlan) -> np.datetime64:
+    return np.datetime64(dt.datetime.combine(_leap_day(plan, plan.realism.account_history_years), dt.time(10, 0)), "s")
