@@ -6,6 +6,8 @@ from crm_mock.defs.metadata import definition_metadata, materialization_metadata
 from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.resources import ScenarioResource
 from crm_mock.defs.tables import id_map_key, table_key
+from crm_mock.edge_cases import THEMES
+from crm_mock.edge_cases.manifest import theme_tables
 from crm_mock.generate import ENTITY_COUNTS, GENERATORS
 from crm_mock.model import CATALOG
 from crm_mock.model.lineage import entity_of, synced_sources, upstream_tables
@@ -17,6 +19,7 @@ def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinitio
     entity = entity_of(table)
     deps = ([id_map_key(entity)] if entity in ENTITY_COUNTS else []) + [table_key(t) for t in upstream_tables(table)]
     deps += [dg.AssetKey(list(path)) for path in synced_sources(table)]
+    deps += [dg.AssetKey(["edge_cases", theme]) for theme in THEMES if qualified_name in theme_tables(theme)]
 
     @dg.asset(
         key=table_key(table), group_name=group, partitions_def=TIER_PARTITIONS, deps=deps,

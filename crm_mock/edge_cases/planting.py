@@ -10,8 +10,6 @@ import numpy as np
 import pyarrow as pa
 
 from crm_mock.edge_cases.catalog import EdgeCase, load_catalog
-from crm_mock.generate.memo import memoised
-from crm_mock.generate.random import Stream
 from crm_mock.model import CATALOG
 from crm_mock.scenario import TierPlan
 
@@ -41,6 +39,8 @@ def _cases(kind_or_table: str) -> list[EdgeCase]:
 
 def _rows_for(plan: TierPlan, table: str, wanted: int) -> np.ndarray:
     """A deterministic order of the rows of ``table`` that plants may use (reserved rows left out)."""
+    from crm_mock.generate.random import Stream  # the generate package imports this module
+
     n = table_rows(plan, table)
     reserved = set(RESERVED_ROWS.get(table, ()))
     if table == "contact.contacts":
@@ -71,6 +71,8 @@ def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]
 
 def planted_cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]]:
     """table -> column -> row index -> (case id, value) for the plants on master tables."""
+    from crm_mock.generate.memo import memoised  # the generate package imports this module
+
     return memoised("edge_cells", plan, _cells)
 
 

@@ -74,7 +74,7 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
     status[done] = v.TICKET_STATUS.index("RESOLVED")
     status[closed] = v.TICKET_STATUS.index("CLOSED")
 
-    for row, forced_account, forced_priority in _forced_tickets(plan, accounts):
+    for row, forced_account, forced_priority in forced_tickets(plan, accounts):
         if not block.start <= row < block.stop:
             continue
         i = row - block.start
@@ -109,7 +109,7 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
     })
 
 
-def _forced_tickets(plan: TierPlan, accounts) -> list[tuple[int, int, int]]:
+def forced_tickets(plan: TierPlan, accounts) -> list[tuple[int, int, int]]:
     """(ticket row, account, priority): the golden credit-hold account's URGENT ticket, always, and an
     open ticket of a SUSPENDED account when edge cases are planted."""
     forced = [(GOLDEN_TICKET, GOLDEN_HOLD_ACCOUNT, v.TICKET_PRIORITY.index("URGENT"))]
