@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path,
                      help="where data/<tier>/… goes (default: $CRM_MOCK_DATA_DIR or ./data)")
     run.add_argument("--select", help="a Dagster asset selection, e.g. 'group:master_data' (default: all)")
+    export = commands.add_parser("export-fixtures", help="write the planted edge-case records of a tier")
+    export.add_argument("--tier", choices=TIERS, default="staging")
+    export.add_argument("--format", choices=("json", "yaml"), default="json")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
     return parser
 
 
@@ -35,7 +40,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select)
+    if args.command == "export-fixtures":
+        return export_fixtures(args.tier, args.format, args.output, args.data_dir)
     raise AssertionError(args.command)
+
+
+def export_fixtures(tier: str, fmt: str, output: Path | None, data_dir: Path | None) -> int:
+    from crm_mock.sinks.fixtures import planted_records, render
+
+    directory = data_dir or Path(os.environ.get("CRM_MOCK_DATA_DIR") or "data")
+    try:
+        text = render(planted_records(directory, tier), fmt)
+    except FileNotFoundError as exc:
+        print(f"crm-mock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"crm-mock: wrote the edge-case fixtures of tier {tier!r} to {output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None) -> int:
