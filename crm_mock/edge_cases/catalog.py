@@ -53,11 +53,52 @@ class EdgeCase(BaseModel):
         return self
 
     def text(self) -> str:
-        """The value planted: the literal, or the fill repeated to exactly the column's max length."""
+        """The value planted: the literal, or the fill repeated to exactly the column's max length (an
+        e-mail or web address keeps its shape: the fill pads the part before the domain)."""
         if self.value is not None:
             return self.value
         length = CATALOG[self.table].column(self.column).max_length
-        return (self.fill * (length // len(self.fill) + 1))[:length]
+        if self.column == "email":
+            return _longest_email(length)
+        prefix, suffix = _SHAPES.get(self.column, ("", ""))
+        room = length - len(prefix) - len(suffix)
+        return prefix + (self.fill * (room // len(self.fill) + 1))[:room] + suffix
+
+
+def _longest_email(length: int) -> str:
+    """A valid address of exactly ``length`` characters: a 64-character local part (the RFC 5321
+    maximum) and a domain of labels of at most 63 characters."""
+    local = "x" * min(64, length - 14)
+    room = length - len(local) - 1 - len(".example.com")
+    labels = []
+    while room > 0:
+        size = min(63, room - 1 if room > 64 else room)
+        labels.append("d" * size)
+        room -= size + 1 if room > size else size
+    domain = ".".join(labels + ["example", "com"])
+    return f"{local}@{domain}"
+
+
+# columns whose values have a shape a maximal value must keep
+_SHAPES = {"website": ("https://www.", ".example.com"), "phone": ("+1 ", ""),
+           "postal_code": ("", "")}
+_FILLS = {"email": "x", "website": "long-subdomain.", "phone": "555 0199 ", "postal_code": "9", "sku": "MAXSKU"}
+SHAPED_ONLY = ("country_code",)  # too short to pad without leaving the vocabulary the data relies on
+
+
+def derived_boundaries() -> list[EdgeCase]:
+    """One case per free-text column of the planted tables: a value at exactly its declared max length."""
+    cases = []
+    for table in TEXT_TABLES:
+        for column in CATALOG[table].columns:
+            if column.kind is not Kind.TEXT or column.name in SHAPED_ONLY:
+                continue
+            cases.append(EdgeCase(
+                id=f"max_length.{table}.{column.name}", theme="text", table=table, column=column.name,
+                boundary="max_length", fill=_FILLS.get(column.name, f"Max {column.name.replace('_', ' ')} "),
+                description=f"{table}.{column.name} at exactly its max length ({column.max_length} characters)",
+            ))
+    return cases
 
 
 @cache
@@ -73,6 +114,7 @@ def load_catalog() -> tuple[EdgeCase, ...]:
                 cases.append(EdgeCase.model_validate({**raw, "theme": theme}))
             except ValidationError as exc:
                 raise ValueError(f"{path.name}: case {raw.get('id', i)!r}: {exc}") from None
+    cases += derived_boundaries()
     ids = [c.id for c in cases]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:

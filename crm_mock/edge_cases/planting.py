@@ -37,7 +37,7 @@ def _cases(kind_or_table: str) -> list[EdgeCase]:
     return [c for c in load_catalog() if c.table == kind_or_table]
 
 
-def _rows_for(plan: TierPlan, table: str, wanted: int) -> np.ndarray:
+def _rows_for(plan: TierPlan, stream: str, table: str, wanted: int) -> np.ndarray:
     """A deterministic order of the rows of ``table`` that plants may use (reserved rows left out)."""
     from crm_mock.generate.random import Stream  # the generate package imports this module
 
@@ -45,7 +45,7 @@ def _rows_for(plan: TierPlan, table: str, wanted: int) -> np.ndarray:
     reserved = set(RESERVED_ROWS.get(table, ()))
     if table == "contact.contacts":
         reserved |= set(range(plan.acme_contacts))  # Acme's contacts come first
-    order = Stream(plan.seed, "edge_cases", table).permutation(n)
+    order = Stream(plan.seed, "edge_cases", stream).permutation(n)
     return np.array([r for r in order[: wanted + len(reserved)] if r not in reserved][:wanted], dtype=np.int64)
 
 
@@ -60,12 +60,14 @@ def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]
         "contact.contacts": [("empty_nullable", "job_title", None)],
     }
     for table in sorted({c.table for c in load_catalog() if c.table} | set(extra)):
-        text = _cases(table)
-        plants = [(c.id, c.column, c.text()) for c in text] + extra.get(table, [])
-        rows = _rows_for(plan, table, k * len(plants))
-        for i, (case_id, column, value) in enumerate(plants):
-            for row in rows[i * k:(i + 1) * k]:
-                cells[table][column][int(row)] = (case_id, value)
+        plants = [(c.id, c.column, c.text()) for c in _cases(table)] + extra.get(table, [])
+        # rows are shared between columns but never between two cases of one column
+        for column in sorted({p[1] for p in plants}):
+            on_column = [p for p in plants if p[1] == column]
+            rows = _rows_for(plan, f"{table}.{column}", table, k * len(on_column))
+            for i, (case_id, _, value) in enumerate(on_column):
+                for row in rows[i * k:(i + 1) * k]:
+                    cells[table][column][int(row)] = (case_id, value)
     return {t: dict(c) for t, c in cells.items()}
 
 
