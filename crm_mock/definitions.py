@@ -16,6 +16,7 @@ from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, S
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 DATA_DIR_ENV = "CRM_MOCK_DATA_DIR"
+DATABASE_URL_ENV = "CRM_MOCK_DATABASE_URL"
 SCENARIO_ENV = "CRM_MOCK_SCENARIO"
 OWNER = "team:crm-mock"
 
@@ -27,7 +28,9 @@ def resources() -> dict[str, object]:
         "scenario": ScenarioResource(path=os.environ.get(SCENARIO_ENV) or ""),
         "storage": storage,
         "table_io_manager": TableStoreIOManager(storage=storage),
-        "databases": ServiceDatabaseResource(storage=storage),
+        # the URL may carry a password: bound as an EnvVar, so the UI shows the variable, not its value
+        "databases": ServiceDatabaseResource(
+            storage=storage, database_url=dg.EnvVar(DATABASE_URL_ENV) if os.environ.get(DATABASE_URL_ENV) else ""),
     }
 
 

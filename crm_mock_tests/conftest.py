@@ -71,3 +71,18 @@ def run_checks(data_dir: Path, checks: list[dg.AssetCheckKey], tier: str = "smok
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> TierRun:
     return materialize_tier(tmp_path_factory.mktemp("smoke") / "data")
+
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+def require_postgres() -> None:
+    """Tests that use PostgreSQL use the real server; unreachable is a skip on a laptop, a failure in CI."""
+    import psycopg
+
+    try:
+        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3").close()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is unreachable under CI: {exc}")
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")

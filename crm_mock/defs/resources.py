@@ -2,15 +2,18 @@
 databases live. Embedded defaults need no configuration; the root binds them from the environment."""
 
 
+import sqlite3
 from collections.abc import Mapping
-from pathlib import Path
+from contextlib import closing
 
 import dagster as dg
 import pyarrow as pa
+from psycopg import sql as psycopg_sql
 from pydantic import Field
 
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
 from crm_mock.sinks.parquet import TableStore
+from crm_mock.sinks.postgres import PostgresTarget, connect, load_service_postgres
 from crm_mock.sinks.sqlite import BatchSource, load_service, sqlite_path
 
 
@@ -50,12 +53,31 @@ class TableStoreIOManager(dg.ConfigurableIOManager):
 
 
 class ServiceDatabaseResource(dg.ConfigurableResource):
-    """The service databases a tier is loaded into (embedded: data/<tier>/<service>.sqlite)."""
+    """The service databases a tier is loaded into: PostgreSQL when ``database_url`` is set (a SQLAlchemy
+    URL template with {tier} and {service}), else the embedded data/<tier>/<service>.sqlite."""
 
     storage: StorageResource
+    database_url: str = Field(default="", description="from CRM_MOCK_DATABASE_URL; empty for SQLite")
 
     def location(self, tier: str, service: str) -> str:
+        """Where a service's tables are, fit to show: the password is never included."""
+        if self.database_url:
+            target = PostgresTarget.resolve(self.database_url, tier, service)
+            return f"{target.display} (schema {target.schema})"
         return str(sqlite_path(self.storage.data_dir, tier, service))
 
     def load(self, tier: str, service: str, sources: Mapping[str, BatchSource]) -> dict[str, int]:
-        return load_service(Path(self.location(tier, service)), service, sources)
+        if self.database_url:
+            return load_service_postgres(self.database_url, tier, service, sources)
+        return load_service(sqlite_path(self.storage.data_dir, tier, service), service, sources)
+
+    def count_rows(self, tier: str, service: str, table: str) -> int:
+        if self.database_url:
+            conn, schema = connect(self.database_url, tier, service)
+            with conn:
+                query = psycopg_sql.SQL("SELECT COUNT(*) FROM {}.{}").format(
+                    psycopg_sql.Identifier(schema), psycopg_sql.Identifier(table))
+                return conn.execute(query).fetchone()[0]
+        path = sqlite_path(self.storage.data_dir, tier, service)
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

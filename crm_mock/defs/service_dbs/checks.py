@@ -1,8 +1,5 @@
 """A loaded service database holds exactly the rows of the tables it was loaded from."""
 
-from contextlib import closing
-import sqlite3
-
 import dagster as dg
 
 from crm_mock.consistency.results import rule_result
@@ -22,12 +19,11 @@ def loaded_rows_check(service: str, tables: list[Table]) -> dg.AssetChecksDefini
                databases: ServiceDatabaseResource) -> dg.AssetCheckResult:
         tier, store = context.partition_key, storage.store()
         problems = []
-        with closing(sqlite3.connect(f"file:{databases.location(tier, service)}?mode=ro", uri=True)) as conn:
-            for t in tables:
-                expected = store.read(tier, (t.service, t.name), [t.primary_key[0]]).num_rows
-                actual = conn.execute(f"SELECT COUNT(*) FROM {t.name}").fetchone()[0]
-                if actual != expected:
-                    problems.append(f"{t.name}: {actual} rows loaded, {expected} materialised")
+        for t in tables:
+            expected = store.read(tier, (t.service, t.name), [t.primary_key[0]]).num_rows
+            actual = databases.count_rows(tier, service, t.name)
+            if actual != expected:
+                problems.append(f"{t.name}: {actual} rows loaded, {expected} materialised")
         return check_result(rule_result("rows_match_table_store", f"{service}.database", problems))
 
     return _check
