@@ -103,6 +103,8 @@ def load_service_postgres(template: str, tier: str, service: str, sources: Mappi
     try:
         with psycopg.connect(target.conninfo, connect_timeout=10) as conn:
             _drop_stale(conn, target.schema)
+            # key and index builds sort whole tables: give them memory
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(loading)))
             for table in metadata.sorted_tables:
                 # constraints after the data: COPY into bare tables is the fast path
@@ -116,7 +118,9 @@ def load_service_postgres(template: str, tier: str, service: str, sources: Mappi
                     sql.SQL(", ").join(sql.Identifier(c.name) for c in table.primary_key.columns)))
             for table in metadata.sorted_tables:
                 for fk in table.foreign_key_constraints:
-                    conn.execute(str(AddConstraint(fk).compile(dialect=dialect)))
+                    # NOT VALID: enforced on every later write; the rows loaded now were proven by the
+                    # foreign_keys_resolve checks, so PostgreSQL need not re-scan them inside the swap
+                    conn.execute(str(AddConstraint(fk).compile(dialect=dialect)) + " NOT VALID")
             for index in fk_indexes(metadata):
                 conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
             _swap(conn, loading, target.schema)
@@ -132,7 +136,8 @@ def _without_primary_key(ddl: str) -> str:
 
 def _copy(conn: psycopg.Connection, schema: str, service: str, name: str, batches: Iterable[pa.RecordBatch]) -> int:
     model = CATALOG[f"{service}.{name}"]
-    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv)").format(
+    # FREEZE: the table was created in this transaction, so rows can be written already frozen
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
         sql.Identifier(schema), sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in model.column_names))
     rows = 0
     with conn.cursor() as cursor, cursor.copy(statement) as copy:

@@ -1,0 +1,83 @@
+"""Load throughput of the PostgreSQL sink against raw psycopg COPY of the same rows, in one run.
+
+Ours: `load_service_postgres` — COPY into a side schema, then primary keys, foreign keys and indexes,
+then the schema swap, all in one transaction. Raw: the same Arrow batches written as CSV and COPY'd
+into bare tables (no keys, no swap), the fastest a loader can go. Both read the same materialised table
+store, so the ratio isolates what atomicity and constraints cost.
+
+Usage: python benchmarks/postgres_sink.py [--tier load] [--data-dir data] [--services orders,finance]
+(materialise the tier first: crm-mock materialize --tier load)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from functools import partial
+
+from psycopg import sql
+
+from crm_mock.model import CATALOG
+from crm_mock.sinks.parquet import TableStore
+from crm_mock.sinks.postgres import _csv, connect, load_service_postgres
+
+URL = "postgresql+psycopg://postgres@127.0.0.1:5432/crm_mock_bench_{tier}_{service}"
+
+
+def raw_copy(template: str, tier: str, service: str, store: TableStore) -> int:
+    conn, _ = connect(template, tier, service)
+    rows = 0
+    with conn:
+        conn.execute("DROP SCHEMA IF EXISTS raw_copy CASCADE")
+        conn.execute("CREATE SCHEMA raw_copy")
+        for table in CATALOG.service_tables(service):
+            like = sql.SQL("CREATE TABLE raw_copy.{} (LIKE public.{} INCLUDING DEFAULTS)").format(
+                sql.Identifier(table.name), sql.Identifier(table.name))
+            conn.execute(like)
+            statement = sql.SQL("COPY raw_copy.{} FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(table.name))
+            with conn.cursor() as cursor, cursor.copy(statement) as copy:
+                for batch in store.model_batches(tier, table.qualified_name):
+                    copy.write(_csv(batch))
+                    rows += batch.num_rows
+    with connect(template, tier, service)[0] as cleanup:
+        cleanup.execute("DROP SCHEMA raw_copy CASCADE")
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tier", default="load")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--services", default="orders,finance")
+    parser.add_argument("--url", default=URL, help="SQLAlchemy URL template with {tier} and {service}")
+    parser.add_argument("--min-ratio", type=float, default=0.7)
+    args = parser.parse_args()
+    store = TableStore(args.data_dir)
+    worst = 1.0
+    print(f"{'service':<10}{'rows':>11}{'ours s':>9}{'ours rows/s':>13}{'raw s':>8}{'raw rows/s':>12}{'ratio':>7}")
+    for service in args.services.split(","):
+        sources = {t.name: partial(store.model_batches, args.tier, t.qualified_name)
+                   for t in CATALOG.service_tables(service)}
+        started = time.perf_counter()
+        counts = load_service_postgres(args.url, args.tier, service, sources)  # also creates the tables raw needs
+        started = time.perf_counter()
+        counts = load_service_postgres(args.url, args.tier, service, sources)
+        ours = time.perf_counter() - started
+        started = time.perf_counter()
+        rows = raw_copy(args.url, args.tier, service, store)
+        raw = time.perf_counter() - started
+        total = sum(counts.values())
+        assert total == rows, (total, rows)
+        ratio = raw / ours
+        worst = min(worst, ratio)
+        print(f"{service:<10}{total:>11,}{ours:>9.1f}{total / ours:>13,.0f}{raw:>8.1f}{rows / raw:>12,.0f}{ratio:>7.0%}")
+    if worst < args.min_ratio:
+        print(f"FAIL: the sink reaches {worst:.0%} of raw COPY throughput (--min-ratio {args.min_ratio:.0%})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
