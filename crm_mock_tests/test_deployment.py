@@ -67,7 +67,7 @@ def deployment(tmp_path: Path):
         admin.execute(f"CREATE DATABASE {DAGSTER_DB}")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "docker" / "dagster.yaml", home / "dagster.yaml")
     grpc_port, web_port = _free_port(), _free_port()
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {
