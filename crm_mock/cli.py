@@ -8,7 +8,6 @@ import functools
 import os
 import resource
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence

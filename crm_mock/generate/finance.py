@@ -17,7 +17,7 @@ from crm_mock.generate.contact import account_uuids, cached_account_plan, credit
 from crm_mock.edge_cases.planting import plant_cells, rows_per_case
 from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.inventory import product_uuids
+from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.orders import KIND, OrderPlan, cached_order_plan, order_uuids
 from crm_mock.generate.pools import CountryPools
@@ -273,23 +273,13 @@ def generate_invoices(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa
     return assemble(lambda b: _invoice_block(plan, invoices, b), plan.sales_orders, plan.block_rows, blocks)
 
 
-def _invoice_line_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
-    start, stop = invoices.line_offsets[block.start], invoices.line_offsets[block.stop]
-    lines = slice(start, stop)
-    return build_table(INVOICE_LINES, {
-        "invoice_line_uuid": derive_uuids(plan.seed, "invoice_line", start, stop),
-        "invoice_uuid": invoice_uuids(plan, invoices.line_invoice[lines]),
-        "product_uuid": product_uuids(plan, invoices.line_product[lines]),
-        "quantity": invoices.line_quantity[lines],
-        "unit_price": cents_to_money(invoices.line_price_cents[lines]),
-        "line_total": cents_to_money(invoices.line_total_cents[lines]),
-    })
-
-
 def generate_invoice_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     """Blocks here are blocks of invoices; each yields the lines of its invoices."""
     invoices = cached_invoice_plan(plan)
-    return assemble(lambda b: _invoice_line_block(plan, invoices, b), plan.sales_orders, plan.block_rows, blocks)
+    return assemble(lambda b: product_lines_block(plan, INVOICE_LINES, "invoice", invoices.line_offsets,
+                                                  invoices.line_product, invoices.line_quantity,
+                                                  invoices.line_price_cents, b),
+                    plan.sales_orders, plan.block_rows, blocks)
 
 
 def _payment_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:

@@ -19,7 +19,8 @@ from crm_mock.edge_cases.planting import (
 from crm_mock.generate.contact import SEGMENT, AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan, product_uuids
+from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
+from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments
@@ -274,23 +275,12 @@ def generate_sales_orders(plan: TierPlan, blocks: Iterable[int] | None = None) -
     return assemble(lambda b: _order_block(plan, orders, b), plan.sales_orders, plan.block_rows, blocks)
 
 
-def _order_line_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
-    start, stop = orders.line_offsets[block.start], orders.line_offsets[block.stop]
-    lines = slice(start, stop)
-    return build_table(ORDER_LINES, {
-        "order_line_uuid": derive_uuids(plan.seed, ORDER_LINE_ENTITY, start, stop),
-        "order_uuid": order_uuids(plan, orders.line_order[lines]),
-        "product_uuid": product_uuids(plan, orders.line_product[lines]),
-        "quantity": orders.line_quantity[lines],
-        "unit_price": cents_to_money(orders.line_price_cents[lines]),
-        "line_total": cents_to_money(orders.line_total_cents[lines]),
-    })
-
-
 def generate_order_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     """Blocks here are blocks of orders; each yields the lines of its orders."""
     orders = cached_order_plan(plan)
-    return assemble(lambda b: _order_line_block(plan, orders, b), plan.sales_orders, plan.block_rows, blocks)
+    return assemble(lambda b: product_lines_block(plan, ORDER_LINES, ORDER_ENTITY, orders.line_offsets, orders.line_product,
+                                                  orders.line_quantity, orders.line_price_cents, b),
+                    plan.sales_orders, plan.block_rows, blocks)
 
 
 assert SEGMENT and TYPE  # segment and type indices are shared with the master generators

@@ -17,7 +17,8 @@ from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account
 from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money, concat
 from crm_mock.generate.hr import employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.inventory import cached_product_plan, product_uuids
+from crm_mock.generate.inventory import cached_product_plan
+from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan
 from crm_mock.generate.pools import CountryPools
@@ -190,24 +191,13 @@ def generate_quotes(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.T
     return assemble(lambda b: _quote_block(plan, funnel, b), len(funnel.quote_status), plan.block_rows, blocks)
 
 
-def _quote_line_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
-    start, stop = funnel.quote_line_offsets[block.start], funnel.quote_line_offsets[block.stop]
-    lines = slice(start, stop)
-    quote = np.repeat(np.arange(block.start, block.stop), np.diff(funnel.quote_line_offsets[block.start:block.stop + 1]))
-    return build_table(QUOTE_LINES, {
-        "quote_line_uuid": derive_uuids(plan.seed, "quote_line", start, stop),
-        "quote_uuid": uuids_at(plan.seed, "quote", quote),
-        "product_uuid": product_uuids(plan, funnel.quote_line_product[lines]),
-        "quantity": funnel.quote_line_quantity[lines],
-        "unit_price": cents_to_money(funnel.quote_line_price_cents[lines]),
-        "line_total": cents_to_money(funnel.quote_line_total_cents[lines]),
-    })
-
-
 def generate_quote_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     """Blocks here are blocks of quotes; each yields the lines of its quotes."""
     funnel = cached_funnel_plan(plan)
-    return assemble(lambda b: _quote_line_block(plan, funnel, b), len(funnel.quote_status), plan.block_rows, blocks)
+    return assemble(lambda b: product_lines_block(plan, QUOTE_LINES, "quote", funnel.quote_line_offsets,
+                                                  funnel.quote_line_product, funnel.quote_line_quantity,
+                                                  funnel.quote_line_price_cents, b),
+                    len(funnel.quote_status), plan.block_rows, blocks)
 
 
 def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
