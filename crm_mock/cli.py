@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path,
                      help="where data/<tier>/… goes (default: $CRM_MOCK_DATA_DIR or ./data)")
     run.add_argument("--select", help="a Dagster asset selection, e.g. 'group:master_data' (default: all)")
+    check = commands.add_parser("check", help="run the consistency rules against a tier's live service databases")
+    check.add_argument("--tier", choices=TIERS, default="staging")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
+    check.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
     export = commands.add_parser("export-fixtures", help="write the planted edge-case records of a tier")
     export.add_argument("--tier", choices=TIERS, default="staging")
     export.add_argument("--format", choices=("json", "yaml"), default="json")
@@ -39,9 +43,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select)
+    if args.command == "check":
+        return check_live(args.tier, args.json, args.data_dir)
     if args.command == "export-fixtures":
         return export_fixtures(args.tier, args.format, args.output, args.data_dir)
     raise AssertionError(args.command)
+
+
+def check_live(tier: str, as_json: bool, data_dir: Path | None) -> int:
+    """0: consistent; 1: drift (rule, service, table, UUIDs listed); 2: cannot check."""
+    import json
+
+    from crm_mock.consistency.live import LiveTier, Unreachable, check_tier
+
+    directory = data_dir or Path(os.environ.get("CRM_MOCK_DATA_DIR") or "data")
+    try:
+        with LiveTier(tier, directory, os.environ.get("CRM_MOCK_DATABASE_URL", "")) as live:
+            results = check_tier(live)
+    except Unreachable as exc:
+        print(f"crm-mock: cannot check tier {tier!r}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        print(json.dumps([{"rule": r.rule, "service": r.service, "table": r.table, "passed": r.passed,
+                           "offending": r.offending, "sample": list(r.sample), "details": r.details}
+                          for r in results], indent=2, default=str))
+    else:
+        for r in failed:
+            print(f"DRIFT {r.rule} {r.service} {r.table}: {r.offending} offending; {', '.join(r.sample)}")
+        print(f"crm-mock: tier {tier!r}: {len(results) - len(failed)} of {len(results)} rules consistent")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def export_fixtures(tier: str, fmt: str, output: Path | None, data_dir: Path | None) -> int:

@@ -1,0 +1,114 @@
+"""`crm-mock check`: the consistency rules as SQL against live service databases, after tampering."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from contextlib import closing
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from crm_mock.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from crm_mock.model import CATALOG, SERVICES
+from crm_mock.sinks.parquet import TableStore
+from crm_mock.sinks.postgres import connect, load_service_postgres
+from crm_mock_tests.conftest import POSTGRES_URL, TierRun, require_postgres
+
+ORPHAN = "00000000-0000-8000-8000-000000000000"
+# (service, the statement that picks a row, the statement that tampers with it)
+TAMPERING = {
+    "deleted_replica_row": ("orders", "SELECT account_uuid FROM account_replica ORDER BY account_uuid LIMIT 1 OFFSET 3",
+                            "DELETE FROM account_replica WHERE account_uuid = {}"),
+    "changed_replicated_price": ("sales", "SELECT product_uuid FROM product_replica ORDER BY product_uuid LIMIT 1 OFFSET 2",
+                                 "UPDATE product_replica SET list_price = list_price + 1 WHERE product_uuid = {}"),
+    "on_hold_in_contact_only": ("contact", "SELECT account_uuid FROM accounts WHERE status = 'ACTIVE' "
+                                "ORDER BY account_uuid LIMIT 1 OFFSET 4",
+                                "UPDATE accounts SET status = 'ON_HOLD' WHERE account_uuid = {}"),
+    "orphaned_order_line": ("orders", "SELECT order_line_uuid FROM order_lines ORDER BY order_line_uuid LIMIT 1",
+                            f"UPDATE order_lines SET order_uuid = '{ORPHAN}' WHERE order_line_uuid = {{}}"),
+}
+EXPECTED_RULES = {  # tampering -> (rule, table) that must name the row
+    "deleted_replica_row": ("replica_in_sync", "orders.account_replica"),
+    "changed_replicated_price": ("replica_in_sync", "sales.product_replica"),
+    "on_hold_in_contact_only": ("credit_hold_synced", "finance.customer_accounts"),
+    "orphaned_order_line": ("references_resolve", "orders.order_lines"),
+}
+
+
+def _run_check(capsys, tier: str, data_dir: Path) -> tuple[int, list[dict]]:
+    code = main(["check", "--tier", tier, "--data-dir", str(data_dir), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _assert_named(results: list[dict], tampered: dict[str, str]) -> None:
+    by_rule = {(r["rule"], r["table"]): r for r in results}
+    for name, uuid in tampered.items():
+        result = by_rule[EXPECTED_RULES[name]]
+        assert not result["passed"] and uuid in result["sample"], (name, result)
+
+
+def _tamper_sqlite(data_dir: Path) -> dict[str, str]:
+    tampered = {}
+    for name, (service, pick, change) in TAMPERING.items():
+        with closing(sqlite3.connect(data_dir / "smoke" / f"{service}.sqlite")) as conn:
+            uuid = conn.execute(pick).fetchone()[0]
+            conn.execute(change.format(f"'{uuid}'"))
+            conn.commit()
+        tampered[name] = uuid
+    return tampered
+
+
+def test_a_fresh_tier_is_consistent(smoke_run: TierRun, capsys):
+    code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
+    assert code == EXIT_OK and results and all(r["passed"] for r in results)
+
+
+def test_tampering_is_named_by_rule_service_table_and_uuid(smoke_run: TierRun, tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    shutil.copytree(smoke_run.data_dir, data_dir)
+    tampered = _tamper_sqlite(data_dir)
+    code, results = _run_check(capsys, "smoke", data_dir)
+    assert code == EXIT_FAILED
+    _assert_named(results, tampered)
+    # the text report names them too
+    assert main(["check", "--tier", "smoke", "--data-dir", str(data_dir)]) == EXIT_FAILED
+    report = capsys.readouterr().out
+    assert all(uuid in report for uuid in tampered.values())
+
+
+def test_a_missing_database_cannot_be_checked(tmp_path, capsys):
+    assert main(["check", "--tier", "smoke", "--data-dir", str(tmp_path)]) == EXIT_USAGE
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
+    require_postgres()
+    template = POSTGRES_URL.format(database="crm_mock_live_{tier}_{service}")
+    store = TableStore(smoke_run.data_dir)
+    for service in SERVICES:
+        load_service_postgres(template, "smoke", service, {
+            t.name: partial(store.model_batches, "smoke", t.qualified_name) for t in CATALOG.service_tables(service)})
+    monkeypatch.setenv("CRM_MOCK_DATABASE_URL", template)
+    code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
+    assert code == EXIT_OK, [r for r in results if not r["passed"]]
+    tampered = {}
+    for name, (service, pick, change) in TAMPERING.items():
+        conn, schema = connect(template, "smoke", service)
+        with conn:
+            conn.execute(f'SET search_path TO "{schema}"')
+            uuid = str(conn.execute(pick).fetchone()[0])
+            # real foreign keys guard these rows: tamper as a broken sync replaying changes would
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(change.format(f"'{uuid}'"))
+        tampered[name] = uuid
+    code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
+    assert code == EXIT_FAILED
+    _assert_named(results, tampered)
+
+
+@pytest.fixture(autouse=True)
+def _no_database_url(monkeypatch):
+    monkeypatch.delenv("CRM_MOCK_DATABASE_URL", raising=False)
