@@ -17,7 +17,6 @@ from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import connect, load_service_postgres
 from crm_mock_tests.conftest import POSTGRES_URL, TierRun, require_postgres
 
-ORPHAN = "00000000-0000-8000-8000-000000000000"
 # (service, the statement that picks a row, the statement that tampers with it)
 TAMPERING = {
     "deleted_replica_row": ("orders", "SELECT account_uuid FROM account_replica ORDER BY account_uuid LIMIT 1 OFFSET 3",
@@ -27,8 +26,10 @@ TAMPERING = {
     "on_hold_in_contact_only": ("contact", "SELECT account_uuid FROM accounts WHERE status = 'ACTIVE' "
                                 "ORDER BY account_uuid LIMIT 1 OFFSET 4",
                                 "UPDATE accounts SET status = 'ON_HOLD' WHERE account_uuid = {}"),
+    # the product replica row an order line points at disappears: the line's reference no longer resolves
     "orphaned_order_line": ("orders", "SELECT order_line_uuid FROM order_lines ORDER BY order_line_uuid LIMIT 1",
-                            f"UPDATE order_lines SET order_uuid = '{ORPHAN}' WHERE order_line_uuid = {{}}"),
+                            "DELETE FROM product_replica WHERE product_uuid = "
+                            "(SELECT product_uuid FROM order_lines WHERE order_line_uuid = {})"),
 }
 EXPECTED_RULES = {  # tampering -> (rule, table) that must name the row
     "deleted_replica_row": ("replica_in_sync", "orders.account_replica"),
@@ -112,3 +113,64 @@ def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_database_url(monkeypatch):
     monkeypatch.delenv("CRM_MOCK_DATABASE_URL", raising=False)
+
+
+def _resources(data_dir: Path, database_url: str = "") -> dict:
+    from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+
+    storage = StorageResource(data_dir=str(data_dir))
+    return {"storage": storage, "databases": ServiceDatabaseResource(storage=storage, database_url=database_url)}
+
+
+def _sensor_tick(data_dir: Path, monkeypatch, auto_repair: bool = False):
+    import dagster as dg
+
+    from crm_mock.defs.consistency.sensors import AUTO_REPAIR_ENV, service_consistency_sensor
+
+    monkeypatch.setenv(AUTO_REPAIR_ENV, "1" if auto_repair else "")
+    with dg.instance_for_test() as instance, dg.build_sensor_context(
+            instance=instance, resources=_resources(data_dir)) as context:
+        return service_consistency_sensor(context)
+
+
+def test_sensor_reports_drift_and_repropagate_repairs_it(smoke_run: TierRun, tmp_path, capsys, monkeypatch):
+    import dagster as dg
+
+    from crm_mock.defs.consistency.repair import repropagate
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(smoke_run.data_dir, data_dir)
+    clean = _sensor_tick(data_dir, monkeypatch)
+    assert clean.asset_events and all(e.passed for e in clean.asset_events)
+    assert {e.partition for e in clean.asset_events} == {"smoke"}  # the other tiers are not loaded
+
+    tampered = _tamper_sqlite(data_dir)
+    tick = _sensor_tick(data_dir, monkeypatch, auto_repair=True)
+    failed = {(e.asset_key.to_user_string(), e.check_name): e for e in tick.asset_events if not e.passed}
+    expected = {"deleted_replica_row": ("orders/database", "replica_in_sync__account_replica"),
+                "changed_replicated_price": ("sales/database", "replica_in_sync__product_replica"),
+                "on_hold_in_contact_only": ("finance/database", "credit_hold_synced__customer_accounts"),
+                "orphaned_order_line": ("orders/database", "references_resolve__order_lines")}
+    for name, key in expected.items():
+        assert tampered[name] in failed[key].metadata["sample"].value, name
+    assert failed[expected["changed_replicated_price"]].metadata["master_asset"].value == dg.AssetKey(
+        ["inventory", "products"])
+    # auto repair asks for one run whose key is the drift: the same drift never launches twice
+    request, = tick.run_requests
+    again, = _sensor_tick(data_dir, monkeypatch, auto_repair=True).run_requests
+    assert request.run_key == again.run_key and request.job_name == "repropagate"
+
+    result = repropagate.execute_in_process(resources=_resources(data_dir),
+                                            run_config={"ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}})
+    assert result.success
+    after = _sensor_tick(data_dir, monkeypatch, auto_repair=True)
+    assert all(e.passed for e in after.asset_events) and not after.run_requests
+    code, _ = _run_check(capsys, "smoke", data_dir)
+    assert code == EXIT_OK
+
+
+def test_sensor_skips_with_a_reason_when_nothing_is_loaded(tmp_path, monkeypatch):
+    import dagster as dg
+
+    result = _sensor_tick(tmp_path, monkeypatch)
+    assert isinstance(result, dg.SkipReason) and "does not exist" in result.skip_message

@@ -8,9 +8,10 @@ flat whatever the table size, and it works whether the services share a server o
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from crm_mock.consistency.results import SAMPLE_SIZE, RuleResult
@@ -31,6 +32,7 @@ class LiveTier:
     tier: str
     data_dir: Path
     database_url: str = ""
+    writable: bool = False  # repairs write; rules only read
     _stack: ExitStack = field(default_factory=ExitStack)
     _open: dict = field(default_factory=dict)
 
@@ -57,13 +59,13 @@ class LiveTier:
                 raise Unreachable(f"{service} database of tier {self.tier!r} is unreachable: "
                                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}") from None
             self._stack.callback(conn.close)
-            conn.read_only = True
+            conn.read_only = not self.writable
             conn.execute(f'SET search_path TO "{schema}"')
             return conn
         path = Path(self.data_dir) / self.tier / f"{service}.sqlite"
         if not path.is_file():
             raise Unreachable(f"{service} database of tier {self.tier!r} does not exist ({path})")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{path}?mode={'rw' if self.writable else 'ro'}", uri=True)
         self._stack.callback(conn.close)
         return conn
 
@@ -219,12 +221,43 @@ def invariant(live: LiveTier, rule: str, table: str, query: str) -> RuleResult:
     return _result(rule, model, {rule: tally})
 
 
+@dataclass(frozen=True)
+class LiveRule:
+    """One rule on one table, reported as an asset check on the database of the table's service."""
+
+    name: str  # the check name: "<rule>__<table>"
+    table: Table
+    reads: tuple[str, ...]  # the services whose databases it reads
+    master: str | None  # the master asset a replica derives from, for the lineage
+    run: Callable[[LiveTier], RuleResult]
+
+    @property
+    def service(self) -> str:
+        return self.table.service
+
+
+def live_rules() -> list[LiveRule]:
+    rules = []
+    for t in CATALOG:
+        if t.replica_of:
+            master = CATALOG[t.replica_of.master]
+            rules.append(LiveRule(f"replica_in_sync__{t.name}", t, (master.service, t.service), master.qualified_name,
+                                  partial(replica_in_sync, replica=t)))
+    for t in CATALOG:
+        if t.foreign_keys:
+            reads = tuple(sorted({r.resolving_table.service for r in CATALOG.references(t)} | {t.service}))
+            rules.append(LiveRule(f"references_resolve__{t.name}", t, reads, None, partial(references_resolve, table=t)))
+    rules.append(LiveRule("credit_hold_synced__customer_accounts", CATALOG["finance.customer_accounts"],
+                          ("contact", "finance"), "contact.accounts", credit_holds_synced))
+    for rule, table, query in INVARIANTS:
+        model = CATALOG[table]
+        rules.append(LiveRule(f"{rule}__{model.name}", model, (model.service,), None,
+                              partial(invariant, rule=rule, table=table, query=query)))
+    return rules
+
+
 def check_tier(live: LiveTier, services: tuple[str, ...] = SERVICES) -> list[RuleResult]:
     """Every live rule of a tier whose databases are all reachable (raises Unreachable otherwise)."""
     for service in services:
         live.connection(service)
-    results = [replica_in_sync(live, t) for t in CATALOG if t.replica_of]
-    results += [references_resolve(live, t) for t in CATALOG if t.foreign_keys]
-    results.append(credit_holds_synced(live))
-    results += [invariant(live, *spec) for spec in INVARIANTS]
-    return results
+    return [rule.run(live) for rule in live_rules()]

@@ -1,0 +1,35 @@
+"""`repropagate`: re-sync one tier's replicas (and Contact's synced credit holds) from their masters in
+the live databases, without regenerating anything."""
+
+import dagster as dg
+
+from crm_mock.consistency.live import LiveTier
+from crm_mock.consistency.repair import repropagate_tier
+from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+from crm_mock.scenario import TIERS
+
+
+class RepropagateConfig(dg.Config):
+    tier: str = "staging"
+
+
+@dg.op(description="Upsert every replica from its master; delete replica rows without one.")
+def repropagate_replicas(context: dg.OpExecutionContext, config: RepropagateConfig, storage: StorageResource,
+                         databases: ServiceDatabaseResource) -> None:
+    if config.tier not in TIERS:
+        raise dg.Failure(f"unknown tier {config.tier!r}; choose one of {list(TIERS)}")
+    with LiveTier(config.tier, storage.data_dir, databases.database_url, writable=True) as live:
+        repairs = repropagate_tier(live)
+    for repair in repairs:
+        context.log.info(f"{repair.table}: {repair.upserted} upserted, {repair.deleted} deleted, "
+                         f"{repair.kept_orphans} orphans kept (still referenced)")
+
+
+@dg.job(description="Re-sync one tier's replicas from their masters (config: tier).")
+def repropagate():
+    repropagate_replicas()
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(jobs=[repropagate])
