@@ -174,3 +174,28 @@ def test_sensor_skips_with_a_reason_when_nothing_is_loaded(tmp_path, monkeypatch
 
     result = _sensor_tick(tmp_path, monkeypatch)
     assert isinstance(result, dg.SkipReason) and "does not exist" in result.skip_message
+
+
+def test_planted_drift_is_recorded_found_and_repaired(tmp_path, capsys, monkeypatch):
+    from crm_mock.defs.consistency.repair import repropagate
+    from crm_mock.scenario import DEFAULT_SCENARIO
+    from crm_mock.sinks.manifest import manifest_path, read_manifest
+    from crm_mock_tests.conftest import materialize_tier
+
+    scenario = tmp_path / "drift.yaml"
+    scenario.write_text(DEFAULT_SCENARIO.read_text().replace("  enabled: false", "  enabled: true"))
+    run = materialize_tier(tmp_path / "data", scenario=scenario, raise_on_error=False)
+    failed_checks = {e.check_name for e in run.result.get_asset_check_evaluations() if not e.passed}
+    assert failed_checks and all(name.startswith(("replica_in_sync", "credit_hold", "references_resolve"))
+                                 for name in failed_checks)  # only the live rules see the planted drift
+    drift = [e for e in read_manifest(manifest_path(run.data_dir, "smoke")) if e["theme"] == "drift"]
+    assert {e["case_id"] for e in drift} == {"missing_replica_row", "changed_replicated_value", "status_out_of_sync",
+                                            "unresolvable_reference"}
+    code, results = _run_check(capsys, "smoke", run.data_dir)
+    assert code == EXIT_FAILED
+    named = {s for r in results for s in r["sample"]}
+    assert {e["uuid"] for e in drift} <= named
+    assert repropagate.execute_in_process(resources=_resources(run.data_dir), run_config={
+        "ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}}).success
+    code, results = _run_check(capsys, "smoke", run.data_dir)
+    assert code == EXIT_OK, [r for r in results if not r["passed"]]

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from crm_mock.edge_cases.catalog import load_catalog
+from crm_mock.edge_cases.drift import drift_plan
 from crm_mock.edge_cases.planting import GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, planted_cells
 from crm_mock.generate.ids import uuids_at
 from crm_mock.model import CATALOG
@@ -114,4 +115,7 @@ def manifest(plan: TierPlan) -> list[Planted]:
     for order in orders.golden_orders:
         add("credit_hold_account", "finance.invoices", int(order), "status", "OVERDUE")
     add("credit_hold_account", "support.tickets", GOLDEN_TICKET, "priority", "URGENT")
+    for drift in drift_plan(plan):
+        out.append(Planted(drift.kind, "drift", drift.tests, CATALOG[drift.table].service, drift.table, drift.uuid,
+                           drift.column))
     return out

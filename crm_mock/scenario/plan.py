@@ -70,6 +70,7 @@ class TierPlan:
     order_status_mix: dict[str, float]
     tax_rate_percent: dict[str, float]
     edge_density: float
+    drift_rows: int  # rows per kind of planted drift; 0 when drift injection is off
 
     @property
     def stocked_products(self) -> int:
@@ -134,6 +135,7 @@ def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
         order_status_mix=dict(scenario.transactions.order_status_mix),
         tax_rate_percent=dict(scenario.transactions.tax_rate_percent),
         edge_density=scenario.edge_cases.density,
+        drift_rows=scenario.drift.rows_per_kind if scenario.drift.enabled else 0,
     )
     _check_feasible(plan, where)
     return plan

@@ -151,6 +151,11 @@ class EdgeCases(_Strict):
         "rows planted per edge case; 0 turns planting off (the Part A quotas and golden scenarios stay)"))] = 1.0
 
 
+class Drift(_Strict):
+    enabled: bool = Field(default=False, description="plant replica drift on purpose when loading")
+    rows_per_kind: PositiveCount = 1
+
+
 class Scenario(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)]
     reference_date: dt.date
@@ -163,6 +168,7 @@ class Scenario(_Strict):
     realism: Realism = Realism()
     transactions: Transactions = Transactions()
     edge_cases: EdgeCases = EdgeCases()
+    drift: Drift = Drift()
 
     @model_validator(mode="after")
     def _check_tiers(self) -> "Scenario":

@@ -1,12 +1,12 @@
 """Service databases: one per service, loaded atomically from the table store."""
 
 from collections import defaultdict
-from functools import partial
 
 import dagster as dg
 
 from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource
+from crm_mock.edge_cases.drift import drift_batches
 from crm_mock.defs.tables import database_key, produced_tables, table_key
 from crm_mock.model import Table
 
@@ -25,10 +25,15 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
         description=(f"The {service} service's database: {', '.join(t.name for t in tables)}. "
                      "Replaced as a whole on every load; a failed load leaves the previous one intact."),
     )
-    def _asset(context: dg.AssetExecutionContext, storage: StorageResource,
-               databases: ServiceDatabaseResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, storage: StorageResource, databases: ServiceDatabaseResource,
+               scenario: ScenarioResource) -> dg.MaterializeResult:
         tier, store = context.partition_key, storage.store()
-        sources = {t.name: partial(store.model_batches, tier, t.qualified_name) for t in tables}
+        plan = scenario.plan(tier)
+
+        def source(table):
+            return lambda: drift_batches(plan, table.qualified_name, store.model_batches(tier, table.qualified_name))
+
+        sources = {t.name: source(t) for t in tables}
         counts = databases.load(tier, service, sources)
         return dg.MaterializeResult(metadata={
             "dagster/row_count": sum(counts.values()),
