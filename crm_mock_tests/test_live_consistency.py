@@ -108,6 +108,12 @@ def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
     code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
     assert code == EXIT_FAILED
     _assert_named(results, tampered)
+    from crm_mock.defs.consistency.repair import repropagate
+
+    assert repropagate.execute_in_process(resources=_resources(smoke_run.data_dir, template), run_config={
+        "ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}}).success
+    code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
+    assert code == EXIT_OK, [r for r in results if not r["passed"]]
 
 
 @pytest.fixture(autouse=True)
