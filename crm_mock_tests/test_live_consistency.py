@@ -108,12 +108,16 @@ def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
     code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
     assert code == EXIT_FAILED
     _assert_named(results, tampered)
+    tick = _sensor_tick(smoke_run.data_dir, monkeypatch, database_url=template)
+    reported = {s for e in tick.asset_events if not e.passed for s in e.metadata["sample"].value}
+    assert set(tampered.values()) <= reported
     from crm_mock.defs.consistency.repair import repropagate
 
     assert repropagate.execute_in_process(resources=_resources(smoke_run.data_dir, template), run_config={
         "ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}}).success
     code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
     assert code == EXIT_OK, [r for r in results if not r["passed"]]
+    assert all(e.passed for e in _sensor_tick(smoke_run.data_dir, monkeypatch, database_url=template).asset_events)
 
 
 @pytest.fixture(autouse=True)
@@ -128,14 +132,14 @@ def _resources(data_dir: Path, database_url: str = "") -> dict:
     return {"storage": storage, "databases": ServiceDatabaseResource(storage=storage, database_url=database_url)}
 
 
-def _sensor_tick(data_dir: Path, monkeypatch, auto_repair: bool = False):
+def _sensor_tick(data_dir: Path, monkeypatch, auto_repair: bool = False, database_url: str = ""):
     import dagster as dg
 
     from crm_mock.defs.consistency.sensors import AUTO_REPAIR_ENV, service_consistency_sensor
 
     monkeypatch.setenv(AUTO_REPAIR_ENV, "1" if auto_repair else "")
     with dg.instance_for_test() as instance, dg.build_sensor_context(
-            instance=instance, resources=_resources(data_dir)) as context:
+            instance=instance, resources=_resources(data_dir, database_url)) as context:
         return service_consistency_sensor(context)
 
 
