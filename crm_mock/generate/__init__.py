@@ -8,8 +8,9 @@ import pyarrow as pa
 
 from crm_mock.generate.contact import generate_accounts, generate_contacts
 from crm_mock.generate.finance import (
-    generate_customer_accounts, generate_invoice_lines, generate_invoices, generate_ledger_entries, generate_payments,
+    generate_customer_accounts, generate_invoice_lines, generate_invoices, generate_payments,
 )
+from crm_mock.generate.ledger import generate_ledger_entries
 from crm_mock.generate.hr import generate_employees
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.inventory import generate_products, generate_stock_levels, generate_warehouses

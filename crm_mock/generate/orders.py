@@ -16,7 +16,7 @@ import pyarrow as pa
 from crm_mock.edge_cases.planting import (
     GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, rows_per_case,
 )
-from crm_mock.generate.contact import SEGMENT, AccountPlan, account_uuids, cached_account_plan
+from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
@@ -281,6 +281,3 @@ def generate_order_lines(plan: TierPlan, blocks: Iterable[int] | None = None) ->
     return assemble(lambda b: product_lines_block(plan, ORDER_LINES, ORDER_ENTITY, orders.line_offsets, orders.line_product,
                                                   orders.line_quantity, orders.line_price_cents, b),
                     plan.sales_orders, plan.block_rows, blocks)
-
-
-assert SEGMENT and TYPE  # segment and type indices are shared with the master generators

@@ -1,0 +1,95 @@
+"""finance.ledger_entries: double entry for every issued invoice and every payment; every journal balances."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from crm_mock.generate.finance import GL, LEDGER, cached_invoice_plan, invoice_uuids
+from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
+from crm_mock.generate.ids import derive_uuids, uuids_at
+from crm_mock.generate.memo import memoised
+from crm_mock.generate.timeline import to_date
+from crm_mock.model import vocabularies as v
+from crm_mock.scenario import TierPlan
+
+
+@dataclass(frozen=True)
+class Ledger:
+    journal_entity: np.ndarray  # 0: invoice journal, 1: payment journal
+    journal_index: np.ndarray  # invoice or payment index
+    gl_account: np.ndarray  # index into v.GL_ACCOUNT
+    debit_cents: np.ndarray
+    credit_cents: np.ndarray
+    invoice: np.ndarray
+    payment: np.ndarray  # -1 for invoice journals
+    posted_on: np.ndarray
+
+
+def ledger(plan: TierPlan) -> Ledger:
+    """Double entry: on issue, Dr receivable = Cr revenue + Cr tax (returns debited); on payment, Dr cash
+    = Cr receivable. Every journal balances."""
+    inv = cached_invoice_plan(plan)
+    issued = np.flatnonzero(inv.is_issued)
+    positive = np.bincount(inv.line_invoice, weights=np.maximum(inv.line_total_cents, 0),
+                           minlength=len(inv.status)).astype(np.int64)
+    returns = positive - inv.subtotal_cents
+    gl = {name: v.GL_ACCOUNT.index(code) for name, code in GL.items()}
+    entries = []  # (invoice, order within journal, gl, debit, credit)
+    for order, (account, debit, credit) in enumerate([
+        ("ACCOUNTS_RECEIVABLE", inv.total_cents, None), ("RETURNS", returns, None),
+        ("REVENUE", None, positive), ("SALES_TAX", None, inv.tax_cents),
+    ]):
+        amount = debit if debit is not None else credit
+        rows = issued[amount[issued] != 0] if account in ("RETURNS", "SALES_TAX") else issued
+        zeros = np.zeros(len(rows), dtype=np.int64)
+        entries.append((rows, np.full(len(rows), order), np.full(len(rows), gl[account]),
+                        debit[rows] if debit is not None else zeros, credit[rows] if credit is not None else zeros))
+    invoice_rows = [np.concatenate(parts) for parts in zip(*entries)]
+    sort = np.lexsort((invoice_rows[1], invoice_rows[0]))
+    invoice_part = [a[sort] for a in invoice_rows]
+
+    payments = np.arange(len(inv.payment_cents))
+    amount = inv.payment_cents
+    pay_gl = np.stack([np.full(len(payments), gl["CASH"]), np.full(len(payments), gl["ACCOUNTS_RECEIVABLE"])], 1).ravel()
+    pay_debit = np.stack([amount, np.zeros_like(amount)], 1).ravel()
+    pay_credit = np.stack([np.zeros_like(amount), amount], 1).ravel()
+    pay_index = np.repeat(payments, 2)
+    return Ledger(
+        journal_entity=np.concatenate([np.zeros(len(invoice_part[0]), np.int64), np.ones(len(pay_index), np.int64)]),
+        journal_index=np.concatenate([invoice_part[0], pay_index]),
+        gl_account=np.concatenate([invoice_part[2], pay_gl]),
+        debit_cents=np.concatenate([invoice_part[3], pay_debit]),
+        credit_cents=np.concatenate([invoice_part[4], pay_credit]),
+        invoice=np.concatenate([invoice_part[0], inv.payment_invoice[pay_index]]),
+        payment=np.concatenate([np.full(len(invoice_part[0]), -1), pay_index]),
+        posted_on=np.concatenate([inv.issue[invoice_part[0]], to_date(inv.payment_at[pay_index])]),
+    )
+
+
+def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
+    rows = slice(block.start, block.stop)
+    kind, index = entries.journal_entity[rows], entries.journal_index[rows]
+    journal = np.where(kind == 0, uuids_at(plan.seed, "invoice_journal", index).to_numpy(zero_copy_only=False),
+                       uuids_at(plan.seed, "payment_journal", index).to_numpy(zero_copy_only=False))
+    payment = entries.payment[rows]
+    payment_ids = uuids_at(plan.seed, "payment", np.maximum(payment, 0)).to_numpy(zero_copy_only=False).astype(object)
+    payment_ids[payment < 0] = None
+    return build_table(LEDGER, {
+        "ledger_entry_uuid": derive_uuids(plan.seed, "ledger_entry", block.start, block.stop),
+        "journal_uuid": journal.astype(object),
+        "gl_account": np.array(v.GL_ACCOUNT, dtype=object)[entries.gl_account[rows]],
+        "debit": cents_to_money(entries.debit_cents[rows]),
+        "credit": cents_to_money(entries.credit_cents[rows]),
+        "invoice_uuid": invoice_uuids(plan, entries.invoice[rows]),
+        "payment_uuid": payment_ids,
+        "posted_on": entries.posted_on[rows],
+    })
+
+
+def generate_ledger_entries(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+    entries = memoised("ledger", plan, ledger)
+    return assemble(lambda b: _ledger_block(plan, entries, b), len(entries.gl_account), plan.block_rows, blocks)
