@@ -35,6 +35,7 @@ class LiveTier:
     writable: bool = False  # repairs write; rules only read
     _stack: ExitStack = field(default_factory=ExitStack)
     _open: dict = field(default_factory=dict)
+    _cursors: int = 0
 
     def __enter__(self) -> "LiveTier":
         return self
@@ -72,7 +73,7 @@ class LiveTier:
     def rows(self, service: str, query: str) -> Iterator[tuple]:
         connection = self.connection(service)
         if self.database_url:  # a server-side cursor: rows arrive in batches, never all at once
-            self._cursors = getattr(self, "_cursors", 0) + 1
+            self._cursors += 1
             cursor = connection.cursor(name=f"crm_mock_rule_{self._cursors}")
         else:
             cursor = connection.cursor()
@@ -84,7 +85,7 @@ class LiveTier:
         return next(self.rows(service, query))[0]
 
 
-def _merge(left: Iterator[tuple], right: Iterator[tuple]) -> Iterator[tuple[str, tuple | None, tuple | None]]:
+def merge_sorted(left: Iterator[tuple], right: Iterator[tuple]) -> Iterator[tuple[str, tuple | None, tuple | None]]:
     """Full outer merge of two streams of rows sorted by their first (key) column."""
     a, b = next(left, None), next(right, None)
     while a is not None or b is not None:
@@ -128,7 +129,7 @@ def replica_in_sync(live: LiveTier, replica: Table) -> RuleResult:
     models = [master.column(c) for c in columns]
     tallies = {"missing": _Tally(), "orphaned": _Tally(), "drifted": _Tally()}
     drifted_columns: dict[str, int] = {}
-    for k, m, r in _merge(live.rows(master.service, select.format(master.name)),
+    for k, m, r in merge_sorted(live.rows(master.service, select.format(master.name)),
                           live.rows(replica.service, select.format(replica.name))):
         if r is None:
             tallies["missing"].add(k)
@@ -159,7 +160,7 @@ def references_resolve(live: LiveTier, table: Table) -> RuleResult:
             continue
         children = live.rows(table.service, f"SELECT DISTINCT {fk} FROM {table.name} WHERE {fk} IS NOT NULL ORDER BY {fk}")
         parents = live.rows(target.service, f"SELECT {pk} FROM {target.name} ORDER BY {pk}")
-        for value, child, parent in _merge(children, parents):
+        for value, child, parent in merge_sorted(children, parents):
             if child is not None and parent is None:
                 quoted = str(value).replace("'", "''")
                 for (row_key,) in live.rows(table.service, f"SELECT {key} FROM {table.name} WHERE {fk} = '{quoted}'"):
@@ -167,14 +168,19 @@ def references_resolve(live: LiveTier, table: Table) -> RuleResult:
     return _result("references_resolve", table, tallies)
 
 
-def credit_holds_synced(live: LiveTier) -> RuleResult:
-    """Finance's ON_HOLD accounts are exactly Contact's ON_HOLD accounts."""
-    table = CATALOG["finance.customer_accounts"]
+def credit_holds_merged(live: LiveTier) -> Iterator[tuple[str, tuple | None, tuple | None]]:
+    """Finance's and Contact's ON_HOLD accounts side by side, in key order."""
     finance = live.rows("finance", "SELECT account_uuid FROM customer_accounts WHERE credit_status = 'ON_HOLD' "
                                    "ORDER BY account_uuid")
     contact = live.rows("contact", "SELECT account_uuid FROM accounts WHERE status = 'ON_HOLD' ORDER BY account_uuid")
+    return merge_sorted(finance, contact)
+
+
+def credit_holds_synced(live: LiveTier) -> RuleResult:
+    """Finance's ON_HOLD accounts are exactly Contact's ON_HOLD accounts."""
+    table = CATALOG["finance.customer_accounts"]
     tallies = {"held_in_finance_only": _Tally(), "held_in_contact_only": _Tally()}
-    for k, f, c in _merge(finance, contact):
+    for k, f, c in credit_holds_merged(live):
         if c is None:
             tallies["held_in_finance_only"].add(k)
         elif f is None:

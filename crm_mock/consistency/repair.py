@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm_mock.consistency.live import FETCH, LiveTier, _merge
+from crm_mock.consistency.live import FETCH, LiveTier, credit_holds_merged, merge_sorted
 from crm_mock.model import CATALOG, Table
 
 # what a replica's own columns start as when a missing row is re-created (Finance then owns them)
@@ -50,7 +50,7 @@ def repropagate_replica(live: LiveTier, replica: Table) -> Repair:
         connection.cursor().executemany(statement, batch)
         upserted += len(batch)
 
-    orphans = [k for k, m, r in _merge(live.rows(master.service, f"SELECT {key} FROM {master.name} ORDER BY {key}"),
+    orphans = [k for k, m, r in merge_sorted(live.rows(master.service, f"SELECT {key} FROM {master.name} ORDER BY {key}"),
                                        live.rows(replica.service, f"SELECT {key} FROM {replica.name} ORDER BY {key}"))
                if m is None]
     deleted = kept = 0
@@ -72,10 +72,7 @@ def repropagate_replica(live: LiveTier, replica: Table) -> Repair:
 
 def resync_credit_holds(live: LiveTier) -> Repair:
     """Finance owns credit holds: Contact's status follows it (a hold Finance released becomes ACTIVE)."""
-    finance = live.rows("finance", "SELECT account_uuid FROM customer_accounts WHERE credit_status = 'ON_HOLD' "
-                                   "ORDER BY account_uuid")
-    contact = live.rows("contact", "SELECT account_uuid FROM accounts WHERE status = 'ON_HOLD' ORDER BY account_uuid")
-    changes = [("ON_HOLD" if f is not None else "ACTIVE", k) for k, f, c in _merge(finance, contact)
+    changes = [("ON_HOLD" if f is not None else "ACTIVE", k) for k, f, c in credit_holds_merged(live)
                if (f is None) != (c is None)]
     mark = _placeholder(live)
     connection = live.connection("contact")
