@@ -15,7 +15,7 @@ def _type_name(table: Table, name: str) -> str:
     if column.kind in (Kind.TEXT, Kind.CODE):
         return f"varchar({column.max_length})"
     return {Kind.UUID: "uuid", Kind.INTEGER: "bigint", Kind.MONEY: "numeric(12,2)", Kind.DATE: "date",
-            Kind.TIMESTAMP: "timestamp"}[column.kind]
+            Kind.TIMESTAMP: "timestamptz"}[column.kind]
 
 
 def column_schema(table: Table) -> dg.TableSchema:
@@ -33,7 +33,8 @@ def column_schema(table: Table) -> dg.TableSchema:
             other.append(f"owned by {table.service}")
         columns.append(dg.TableColumn(
             c.name, _type_name(table, c.name), description=c.description or None,
-            constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.name == single_key, other=other),
+            constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.name == single_key or c.unique,
+                                                  other=other),
         ))
     return dg.TableSchema(columns=columns)
 

@@ -3,7 +3,7 @@ databases live. Embedded defaults need no configuration; the root binds them fro
 
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import closing
 
 import dagster as dg
@@ -66,9 +66,11 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
             return f"{target.display} (schema {target.schema})"
         return str(sqlite_path(self.storage.data_dir, tier, service))
 
-    def load(self, tier: str, service: str, sources: Mapping[str, BatchSource]) -> dict[str, int]:
+    def load(self, tier: str, service: str, sources: Mapping[str, BatchSource],
+             notify: Callable[[str], None] | None = None) -> dict[str, int]:
+        """``notify`` hears what a PostgreSQL refresh kept of the service's own objects."""
         if self.database_url:
-            return load_service_postgres(self.database_url, tier, service, sources)
+            return load_service_postgres(self.database_url, tier, service, sources, notify)
         return load_service(sqlite_path(self.storage.data_dir, tier, service), service, sources)
 
     def count_rows(self, tier: str, service: str, table: str) -> int:

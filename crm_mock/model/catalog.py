@@ -15,8 +15,9 @@ from crm_mock.model.schema import Column, Kind, Reference, ReplicaOf, Table
 SERVICES = ("hr", "contact", "inventory", "sales", "orders", "finance", "support")
 
 
-def uuid(name: str, references: str | None = None, nullable: bool = False, description: str = "") -> Column:
-    return Column(name, Kind.UUID, nullable=nullable, references=references, description=description)
+def uuid(name: str, references: str | None = None, nullable: bool = False, description: str = "",
+         unique: bool = False) -> Column:
+    return Column(name, Kind.UUID, nullable=nullable, references=references, description=description, unique=unique)
 
 
 def text(name: str, max_length: int, nullable: bool = False, description: str = "") -> Column:
@@ -129,7 +130,8 @@ _MASTERS: tuple[Table, ...] = (
         integer("quantity"), money("unit_price"), money("line_total"),
     ), ("order_line_uuid",), "Lines of sales orders."),
     Table("finance", "invoices", (
-        uuid("invoice_uuid"), uuid("order_uuid", ORDER), uuid("account_uuid", ACCOUNT),
+        uuid("invoice_uuid"), uuid("order_uuid", ORDER, unique=True, description="exactly one invoice per order"),
+        uuid("account_uuid", ACCOUNT),
         code("status", v.INVOICE_STATUS), code("payment_terms", v.PAYMENT_TERMS),
         date("issue_date", nullable=True), date("due_date", nullable=True),
         money("tax_amount"), money("total_amount"), money("amount_paid"),

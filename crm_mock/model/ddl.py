@@ -23,7 +23,7 @@ def sql_type(column: Column) -> sa.types.TypeEngine:
         case Kind.DATE:
             return sa.Date()
         case Kind.TIMESTAMP:
-            return sa.DateTime()
+            return sa.DateTime(timezone=True)  # timestamptz in PostgreSQL; UTC text in SQLite
     raise AssertionError(column.kind)
 
 
@@ -46,6 +46,15 @@ def arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, arrow_type(c), nullable=c.nullable) for c in table.columns])
 
 
+# PostgreSQL's own default names, so a database loaded before the names were explicit keeps them
+CONSTRAINT_NAMES = {
+    "pk": "%(table_name)s_pkey",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+}
+
+
 def service_metadata(service: str, table_names: list[str] | None = None, schema: str | None = None) -> sa.MetaData:
     """DDL for one service database: primary keys, and foreign keys that resolve inside the service.
 
@@ -54,7 +63,7 @@ def service_metadata(service: str, table_names: list[str] | None = None, schema:
     """
     tables = [t for t in CATALOG.service_tables(service) if table_names is None or t.name in table_names]
     present = {t.qualified_name for t in tables}
-    metadata = sa.MetaData(schema=schema)
+    metadata = sa.MetaData(schema=schema, naming_convention=CONSTRAINT_NAMES)
     prefix = f"{schema}." if schema else ""
     for table in tables:
         local_targets = {
@@ -69,6 +78,7 @@ def service_metadata(service: str, table_names: list[str] | None = None, schema:
                 target = local_targets[c.name]
                 args.append(sa.ForeignKey(f"{prefix}{target.name}.{target.primary_key[0]}"))
             columns.append(sa.Column(*args, nullable=c.nullable, comment=c.description or None))
-        sa.Table(table.name, metadata, *columns, sa.PrimaryKeyConstraint(*table.primary_key),
+        uniques = [sa.UniqueConstraint(c.name) for c in table.columns if c.unique]
+        sa.Table(table.name, metadata, *columns, sa.PrimaryKeyConstraint(*table.primary_key), *uniques,
                  comment=table.description)
     return metadata

@@ -36,6 +36,7 @@ class Column:
     description: str = ""
     # (asset key path, column) of the record another service owns and this value is synced from
     synced_from: tuple[str, str] | None = None
+    unique: bool = False  # a unique constraint in the service database (beyond the primary key)
 
     def __post_init__(self) -> None:
         if self.kind in (Kind.TEXT, Kind.CODE) and not self.max_length:

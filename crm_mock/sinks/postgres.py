@@ -1,33 +1,32 @@
-"""PostgreSQL service databases, loaded with COPY into a side schema and swapped in one transaction.
+"""PostgreSQL service databases: the model's tables refreshed in place with COPY, in one transaction.
 
 The target is a SQLAlchemy URL template with ``{tier}`` and ``{service}`` placeholders: with
 ``{service}`` every service gets its own database (tables in ``public``); without it, one database holds
-a schema per service. Missing databases and schemas are created. Keys, indexes and foreign keys are
-added after the data is in. Until the final transaction commits, readers see the previous tables.
+a schema per service. Missing databases and schemas are created. A refresh touches only the model's
+tables, their keys and indexes (see postgres_refresh); everything else in the database is the service's.
+Sessions run in UTC, so the model's moments (timestamptz) are read and written as UTC.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
-from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 
 from crm_mock.model import CATALOG
 from crm_mock.model.ddl import service_metadata
+from crm_mock.sinks.postgres_refresh import (
+    RefreshPlan, materialized_views_reading, plan_refresh, read_dependents, read_live_tables,
+)
 from crm_mock.sinks.sqlite import BatchSource, fk_indexes
 
-LOADING_PREFIX = "crm_mock_loading_"
-RETIRED_PREFIX = "crm_mock_retired_"
+SESSION_OPTIONS = "-c TimeZone=UTC"
 
 
 class DatabaseTargetError(RuntimeError):
@@ -57,7 +56,7 @@ class PostgresTarget:
             schema = service if "{tier}" in template else f"{tier}_{service}"
         conninfo = psycopg.conninfo.make_conninfo(
             host=url.host or "", port=str(url.port or ""), user=url.username or "", password=url.password or "",
-            dbname=url.database or "")
+            dbname=url.database or "", options=SESSION_OPTIONS)
         return cls(conninfo, url.render_as_string(hide_password=True), url.database or "", schema)
 
     def maintenance(self) -> str:
@@ -92,51 +91,93 @@ def _csv(batch: pa.RecordBatch) -> bytes:
     return buffer.getvalue()
 
 
-def load_service_postgres(template: str, tier: str, service: str, sources: Mapping[str, BatchSource]) -> dict[str, int]:
-    """Replace one service's tables with exactly ``sources``; atomic for readers, idempotent on re-run."""
+def load_service_postgres(template: str, tier: str, service: str, sources: Mapping[str, BatchSource],
+                          notify: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Replace the rows of one service's model tables with exactly ``sources``, keeping everything else.
+
+    One transaction: our own keys and indexes are dropped, the tables truncated (never dropped, so the
+    service's views, grants and ownership stay attached), the rows copied in, keys and indexes rebuilt.
+    Readers wait for the commit and then see the new rows; a failure or a kill rolls everything back.
+    Foreign keys are validated after the commit. ``notify`` hears what was kept or could not be done.
+    """
     target = PostgresTarget.resolve(template, tier, service)
     ensure_database(target)
-    loading = f"{LOADING_PREFIX}{target.schema}_{os.getpid()}"
-    metadata = service_metadata(service, list(sources), schema=loading)
-    dialect = postgresql.dialect()
+    metadata = service_metadata(service, list(sources), schema=target.schema)
+    fk_indexes(metadata)  # attaches the model's foreign-key indexes to their tables
+    notify = notify or (lambda message: None)
     counts: dict[str, int] = {}
     try:
         with psycopg.connect(target.conninfo, connect_timeout=10) as conn:
-            _drop_stale(conn, target.schema)
-            # key and index builds sort whole tables: give them memory
-            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(loading)))
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")  # key and index builds sort whole tables
+            # one refresh of a schema at a time: a second one waits rather than interleaving
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"crm_mock:{target.schema}",))
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(target.schema)))
+            plan = _plan(conn, target, metadata, f"{service} database of tier {tier!r}")
+            for statement in plan.before_load:
+                conn.execute(statement)
             for table in metadata.sorted_tables:
-                # constraints after the data: COPY into bare tables is the fast path
-                create = CreateTable(table, include_foreign_key_constraints=[])
-                ddl = str(create.compile(dialect=dialect))
-                conn.execute(_without_primary_key(ddl))
-                counts[table.name] = _copy(conn, loading, service, table.name, sources[table.name]())
-            for table in metadata.sorted_tables:
-                conn.execute(sql.SQL("ALTER TABLE {}.{} ADD PRIMARY KEY ({})").format(
-                    sql.Identifier(loading), sql.Identifier(table.name),
-                    sql.SQL(", ").join(sql.Identifier(c.name) for c in table.primary_key.columns)))
-            for table in metadata.sorted_tables:
-                for fk in table.foreign_key_constraints:
-                    # NOT VALID: enforced on every later write; the rows loaded now were proven by the
-                    # foreign_keys_resolve checks, so PostgreSQL need not re-scan them inside the swap
-                    conn.execute(str(AddConstraint(fk).compile(dialect=dialect)) + " NOT VALID")
-            for index in fk_indexes(metadata):
-                conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-            _swap(conn, loading, target.schema)
+                counts[table.name] = _copy(conn, target.schema, service, table.name, sources[table.name]())
+            for statement in plan.after_load:
+                conn.execute(statement)
+            for view in plan.materialized_views:
+                _refresh_materialized_view(conn, view, notify)
+        for note in plan.kept:
+            notify(f"kept {note}")
+        _validate_foreign_keys(target, plan.foreign_keys, notify)
     except psycopg.errors.InsufficientPrivilege as exc:
-        raise DatabaseTargetError(f"{target.display}: {_first_line(exc)}; grant the user CREATE on database "
-                                  f"{target.database!r} (GRANT CREATE ON DATABASE {target.database} TO <user>)") from None
+        raise DatabaseTargetError(f"{target.display}: {_first_line(exc)}; crm_mock needs CREATE on database "
+                                  f"{target.database!r} and ownership of the model's tables in schema "
+                                  f"{target.schema!r} (or membership in their owning role)") from None
     return counts
 
 
-def _without_primary_key(ddl: str) -> str:
-    return re.sub(r",\s*PRIMARY KEY \([^)]*\)", "", ddl)
+def _plan(conn: psycopg.Connection, target: PostgresTarget, metadata, where: str) -> RefreshPlan:
+    names = [t.name for t in metadata.sorted_tables]
+    tables = read_live_tables(conn, target.schema, names)
+    present = [t.name for t in tables.values() if t.kind == "r"]
+    if present:
+        # lock first, then read: nothing of the service's can change between the check and the load
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+            sql.SQL(", ").join(sql.Identifier(target.schema, name) for name in present)))
+        tables = read_live_tables(conn, target.schema, names)
+    ours = [t.oid for t in tables.values() if t.kind == "r"]
+    references = conn.execute(
+        "SELECT k.conname, k.conrelid::regclass::text, c.relname FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.confrelid WHERE k.contype = 'f' AND k.confrelid = ANY(%s) "
+        "AND NOT k.conrelid = ANY(%s) ORDER BY 1", (ours, ours)).fetchall() if ours else []
+    return plan_refresh(target.schema, metadata, tables, read_dependents(conn, tables), references,
+                        materialized_views_reading(conn, tables), where)
+
+
+def _refresh_materialized_view(conn: psycopg.Connection, view: str, notify: Callable[[str], None]) -> None:
+    """The service's materialised views show the new rows from the commit on; one we may not refresh
+    stays as it was (a savepoint keeps the load going) and is reported."""
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.SQL(view)))  # regclass text, quoted
+        notify(f"refreshed materialized view {view}")
+    except psycopg.Error as exc:
+        notify(f"materialized view {view} was not refreshed: {_first_line(exc)}")
+
+
+def _validate_foreign_keys(target: PostgresTarget, constraints: list[tuple[str, str]],
+                           notify: Callable[[str], None]) -> None:
+    """VALIDATE takes a lock that lets readers and writers go on, so it runs after the commit."""
+    if not constraints:
+        return
+    with psycopg.connect(target.conninfo, connect_timeout=10, autocommit=True) as conn:
+        for table, constraint in constraints:
+            try:
+                conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                    sql.Identifier(target.schema, table), sql.Identifier(constraint)))
+            except psycopg.errors.ForeignKeyViolation as exc:
+                # only planted drift dangles; the constraint still guards every later write
+                notify(f"foreign key {constraint} on {table} left NOT VALID: {_first_line(exc)}")
 
 
 def _copy(conn: psycopg.Connection, schema: str, service: str, name: str, batches: Iterable[pa.RecordBatch]) -> int:
     model = CATALOG[f"{service}.{name}"]
-    # FREEZE: the table was created in this transaction, so rows can be written already frozen
+    # FREEZE: the table was created or truncated in this transaction, so rows can be written already frozen
     statement = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
         sql.Identifier(schema), sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in model.column_names))
     rows = 0
@@ -147,27 +188,6 @@ def _copy(conn: psycopg.Connection, schema: str, service: str, name: str, batche
             copy.write(_csv(batch))
             rows += batch.num_rows
     return rows
-
-
-def _swap(conn: psycopg.Connection, loading: str, schema: str) -> None:
-    """Retire the old schema and rename the loaded one in its place, in the transaction that commits."""
-    retired = f"{RETIRED_PREFIX}{schema}_{os.getpid()}"
-    exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-    if exists:
-        conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(schema), sql.Identifier(retired)))
-    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(loading), sql.Identifier(schema)))
-    if exists:
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(retired)))
-
-
-def _drop_stale(conn: psycopg.Connection, schema: str) -> None:
-    """Side schemas left by a load that was killed midway (never the live one)."""
-    for prefix in (LOADING_PREFIX, RETIRED_PREFIX):
-        stale = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
-                             (f"{prefix}{schema}\\_%",)).fetchall()
-        for (name,) in stale:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
-    conn.commit()
 
 
 def connect(template: str, tier: str, service: str) -> tuple[psycopg.Connection, str]:

@@ -23,7 +23,8 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
         key=database_key(service), group_name="service_dbs", partitions_def=TIER_PARTITIONS,
         deps=[table_key(t) for t in tables], kinds={"sqlite"}, tags={"service": service},
         description=(f"The {service} service's database: {', '.join(t.name for t in tables)}. "
-                     "Replaced as a whole on every load; a failed load leaves the previous one intact."),
+                     "Its tables' rows are replaced on every load (nothing else in the database is touched); a failed "
+                     "load leaves the previous rows intact."),
     )
     def _asset(context: dg.AssetExecutionContext, storage: StorageResource, databases: ServiceDatabaseResource,
                scenario: ScenarioResource) -> dg.MaterializeResult:
@@ -34,11 +35,16 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
             return lambda: drift_batches(plan, table.qualified_name, store.model_batches(tier, table.qualified_name))
 
         sources = {t.name: source(t) for t in tables}
-        counts = databases.load(tier, service, sources)
+        notes: list[str] = []
+        counts = databases.load(tier, service, sources, notify=notes.append)
+        for note in notes:
+            context.log.info(note)
         return dg.MaterializeResult(metadata={
             "dagster/row_count": sum(counts.values()),
             "rows_per_table": dg.MetadataValue.json(counts),
             "location": databases.location(tier, service),
+            # the service's own objects that the refresh left in place (PostgreSQL)
+            "service_objects_kept": dg.MetadataValue.json(notes),
         })
 
     return _asset
