@@ -155,3 +155,27 @@ def test_missing_privileges_name_what_to_grant():
     finally:
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
             admin.execute("DROP ROLE IF EXISTS crm_mock_limited")
+
+
+def test_prefetched_keeps_order_raises_in_place_and_stops_early():
+    from crm_mock.sinks.postgres import prefetched
+
+    assert list(prefetched(iter(range(50)), depth=3)) == list(range(50))
+    produced = []
+
+    def failing():
+        for i in range(10):
+            produced.append(i)
+            if i == 4:
+                raise RuntimeError("the source broke")
+            yield i
+
+    seen = []
+    with pytest.raises(RuntimeError, match="the source broke"):
+        for item in prefetched(failing()):
+            seen.append(item)
+    assert seen == [0, 1, 2, 3]
+    produced.clear()
+    for item in prefetched(failing(), depth=2):
+        break  # the consumer leaves early: the producer stops within depth items
+    assert len(produced) <= 3

@@ -10,7 +10,9 @@ Sessions run in UTC, so the model's moments (timestamptz) are read and written a
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -180,14 +182,32 @@ def _copy(conn: psycopg.Connection, schema: str, service: str, name: str, batche
     # FREEZE: the table was created or truncated in this transaction, so rows can be written already frozen
     statement = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
         sql.Identifier(schema), sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in model.column_names))
-    rows = 0
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+
+    def encoded() -> Iterator[tuple[int, bytes]]:
         for batch in batches:
             if batch.schema.names != list(model.column_names):
                 raise ValueError(f"{model.qualified_name}: batch columns {batch.schema.names} differ from the model")
-            copy.write(_csv(batch))
-            rows += batch.num_rows
+            yield batch.num_rows, _csv(batch)
+
+    rows = 0
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for count, data in prefetched(encoded()):
+            copy.write(data)
+            rows += count
     return rows
+
+
+def prefetched(items: Iterable, depth: int = 2) -> Iterator:
+    """``items``, produced by a worker thread up to ``depth`` ahead: reading Parquet and writing CSV
+    (pyarrow, which releases the GIL) overlap with sending the previous batch to the server. An error
+    in the producer is raised here, in order."""
+    iterator, end = iter(items), object()
+    # one worker: next() runs in order; leaving early waits for at most ``depth`` more items
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-mock-encode") as worker:
+        pending = deque(worker.submit(next, iterator, end) for _ in range(depth))
+        while (item := pending.popleft().result()) is not end:
+            pending.append(worker.submit(next, iterator, end))
+            yield item
 
 
 def connect(template: str, tier: str, service: str) -> tuple[psycopg.Connection, str]:
