@@ -90,14 +90,19 @@ class UnavailableProducts(_Strict):
 
 
 class Quotas(_Strict):
-    """Exact counts at the staging tier (Part A)."""
+    """Exact counts at the staging tier (the data contract's quotas)."""
 
-    held_accounts: HeldAccounts = HeldAccounts()
-    unavailable_products: UnavailableProducts = UnavailableProducts()
-    acme_contacts: Annotated[int, Field(ge=1, description="contacts of Acme Corp, in every tier")] = 5
-    shipped_unpaid_orders: PositiveCount = 100
-    backordered_orders: PositiveCount = 50
-    credit_note_invoices: PositiveCount = 10
+    held_accounts: HeldAccounts = Field(HeldAccounts(), description=(
+        "accounts ON_HOLD (exactly Finance's credit holds) and SUSPENDED (Contact's own), both present"))
+    unavailable_products: UnavailableProducts = Field(UnavailableProducts(), description=(
+        "products DISCONTINUED, and stocked products with no stock in any warehouse that holds them"))
+    acme_contacts: Annotated[int, Field(ge=1, description=(
+        "contacts of Acme Corp (an ENTERPRISE account), the same in every tier"))] = 5
+    shipped_unpaid_orders: Annotated[int, Field(ge=1, description="SHIPPED orders whose invoice is UNPAID")] = 100
+    backordered_orders: Annotated[int, Field(ge=1, description=(
+        "BACKORDERED orders, each with a line for a zero-stock product; no other order has one"))] = 50
+    credit_note_invoices: Annotated[int, Field(ge=1, description=(
+        "invoices with at least one negative (credit/return) line"))] = 10
 
 
 Share = Annotated[float, Field(gt=0, le=1)]
