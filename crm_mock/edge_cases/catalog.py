@@ -52,37 +52,48 @@ class EdgeCase(BaseModel):
                              f"{column.max_length}")
         return self
 
-    def text(self) -> str:
+    def text(self, contact_details: str = "reserved") -> str:
         """The value planted: the literal, or the fill repeated to exactly the column's max length (an
-        e-mail or web address keeps its shape: the fill pads the part before the domain)."""
+        e-mail or web address keeps its shape: the fill pads the part before the domain, and the domain
+        obeys the scenario's ``contact_details``)."""
         if self.value is not None:
             return self.value
         length = CATALOG[self.table].column(self.column).max_length
         if self.column == "email":
-            return _longest_email(length)
+            return _longest_email(length, DOMAIN_TAILS[contact_details])
         prefix, suffix = _SHAPES.get(self.column, ("", ""))
+        if self.column == "website":
+            suffix = DOMAIN_TAILS[contact_details]
         room = length - len(prefix) - len(suffix)
-        return prefix + (self.fill * (room // len(self.fill) + 1))[:room] + suffix
+        body = (self.fill * (room // len(self.fill) + 1))[:room]
+        if self.column == "website" and body.endswith("."):  # an empty label is no host name
+            body = body[:-1] + "x"
+        return prefix + body + suffix
 
 
-def _longest_email(length: int) -> str:
+# where planted addresses end: the reserved top-level domain itself, or example.com (RFC 2606 reserves
+# it too) for the realistic mode's real-looking names
+DOMAIN_TAILS = {"reserved": ".example", "realistic": ".example.com"}
+
+
+def _longest_email(length: int, tail: str) -> str:
     """A valid address of exactly ``length`` characters: a 64-character local part (the RFC 5321
-    maximum) and a domain of labels of at most 63 characters."""
+    maximum) and a domain of labels of at most 63 characters, ending in ``tail``."""
     local = "x" * min(64, length - 14)
-    room = length - len(local) - 1 - len(".example.com")
+    room = length - len(local) - 1 - len(tail)  # the labels and the dots between them
     labels = []
     while room > 0:
-        size = min(63, room - 1 if room > 64 else room)
+        size = room if room <= 63 else min(63, room - 2)  # leave a dot and a label of at least one
         labels.append("d" * size)
-        room -= size + 1 if room > size else size
-    domain = ".".join(labels + ["example", "com"])
-    return f"{local}@{domain}"
+        room -= size + 1
+    return f"{local}@{'.'.join(labels)}{tail}"
 
 
-# columns whose values have a shape a maximal value must keep
-_SHAPES = {"website": ("https://www.", ".example.com"), "phone": ("+1 ", ""),
+# columns whose values have a shape a maximal value must keep; the phone pads the extension of a
+# fictional (NANPA 555-01xx) number, so it reaches no one in either mode
+_SHAPES = {"website": ("https://www.", ""), "phone": ("+1 212-555-0199 ext. ", ""),
            "postal_code": ("", "")}
-_FILLS = {"email": "x", "website": "long-subdomain.", "phone": "555 0199 ", "postal_code": "9", "sku": "MAXSKU"}
+_FILLS = {"email": "x", "website": "long-subdomain.", "phone": "0123456789", "postal_code": "9", "sku": "MAXSKU"}
 SHAPED_ONLY = ("country_code",)  # too short to pad without leaving the vocabulary the data relies on
 
 

@@ -60,7 +60,7 @@ def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]
         "contact.contacts": [("empty_nullable", "job_title", None)],
     }
     for table in sorted({c.table for c in load_catalog() if c.table} | set(extra)):
-        plants = [(c.id, c.column, c.text()) for c in _cases(table)] + extra.get(table, [])
+        plants = [(c.id, c.column, c.text(plan.contact_details)) for c in _cases(table)] + extra.get(table, [])
         # rows are shared between columns but never between two cases of one column
         for column in sorted({p[1] for p in plants}):
             on_column = [p for p in plants if p[1] == column]

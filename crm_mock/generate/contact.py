@@ -13,7 +13,8 @@ from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, con
 from crm_mock.generate.hr import employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
-from crm_mock.generate.pools import CONTACT_TITLES, CountryPools
+from crm_mock.generate.phones import phone_numbers, slots_by_group
+from crm_mock.generate.pools import CONTACT_TITLES, CountryPools, web_domains
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
 from crm_mock.model import vocabularies as v
@@ -43,6 +44,11 @@ class AccountPlan:
     contact_counts: np.ndarray
     contact_offsets: np.ndarray  # first contact row of each account
     edges: dict[str, int]  # edge-case name -> account index planted for it
+    contact_details: str  # the scenario's mode: "reserved" or "realistic"
+    # places in the country's phone numbers (see phones.py): each account's own, then, after all the
+    # country's accounts, the place of each account's first contact (its others follow in order)
+    phone_slot: np.ndarray
+    contact_phone_slot: np.ndarray
 
     def names(self, pools: CountryPools, accounts: np.ndarray) -> np.ndarray:
         names = pools.values("companies")[self.company[accounts]]
@@ -50,7 +56,7 @@ class AccountPlan:
         return names
 
     def domains(self, pools: CountryPools, accounts: np.ndarray) -> np.ndarray:
-        domains = pools.values("domains")[self.company[accounts]]
+        domains = web_domains(pools.values("domains")[self.company[accounts]], self.contact_details)
         domains[accounts == ACME_ACCOUNT_INDEX] = ACME_DOMAIN
         return domains
 
@@ -110,8 +116,10 @@ def account_plan(plan: TierPlan) -> AccountPlan:
 
     contact_counts = _contact_counts(plan, segment)
     offsets = np.concatenate([[0], np.cumsum(contact_counts)[:-1]])
+    accounts_in_country = np.bincount(country, minlength=len(countries))
     return AccountPlan(countries, segment, status, country, company, created_at, owner, contact_counts, offsets,
-                       edges)
+                       edges, plan.contact_details, phone_slot=slots_by_group(country),
+                       contact_phone_slot=accounts_in_country[country] + slots_by_group(country, contact_counts))
 
 
 def _account_edges(plan: TierPlan, status: np.ndarray, created_at: np.ndarray) -> dict[str, int]:
@@ -178,7 +186,8 @@ def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
         "city": pools.values("cities")[address],
         "postal_code": pools.values("postcodes")[address],
         "country_code": np.array(accounts.countries, dtype=object)[country],
-        "phone": pools.pick("phones", country, rng.uniform(n)),
+        "phone": phone_numbers(plan.seed, accounts.countries, country, accounts.phone_slot[rows],
+                               plan.contact_details),
         "website": concat("https://www.", accounts.domains(pools, np.arange(block.start, block.stop))),
         "owner_employee_uuid": employee_uuids(plan, accounts.owner[rows]),
         "created_at": accounts.created_at[rows],
@@ -214,10 +223,16 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
         "first_name": pools.values("first_names")[first],
         "last_name": pools.values("last_names")[last],
         "email": email,
-        "phone": pools.pick("phones", country, rng.uniform(n)),
+        "phone": phone_numbers(plan.seed, accounts.countries, country,
+                               contact_phone_slots(accounts, account, block), plan.contact_details),
         "job_title": titles,
         "created_at": contact_created_at(plan, accounts, np.arange(block.start, block.stop)),
     })
+
+
+def contact_phone_slots(accounts: AccountPlan, account: np.ndarray, block: Block) -> np.ndarray:
+    """Each contact's place in its country's phone numbers: its account's first, plus its position."""
+    return accounts.contact_phone_slot[account] + np.arange(block.start, block.stop) - accounts.contact_offsets[account]
 
 
 def contact_created_at(plan: TierPlan, accounts: AccountPlan, contacts: np.ndarray) -> np.ndarray:

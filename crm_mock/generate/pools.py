@@ -27,6 +27,7 @@ WEB_SUFFIX = {
     "BR": ".com.br", "AU": ".com.au", "ES": ".es", "IT": ".it", "NL": ".nl", "MX": ".com.mx", "PL": ".pl",
     "SE": ".se",
 }
+RESERVED_DOMAIN_SUFFIX = ".example"
 PEOPLE_PER_LOCALE = 400
 ADDRESSES_PER_LOCALE = 400
 COMPANIES_PER_LOCALE = 300
@@ -68,7 +69,6 @@ class LocalePools:
     streets: np.ndarray
     cities: np.ndarray
     postcodes: np.ndarray
-    phones: np.ndarray
     companies: np.ndarray
     domains: np.ndarray
 
@@ -101,7 +101,6 @@ def _build_locale(seed: int, country: str) -> LocalePools:
         streets.append(_street(fake, locale))
         cities.append(fake.city())
         postcodes.append(fake.postcode())
-    phones = [fake.phone_number() for _ in range(ADDRESSES_PER_LOCALE)]
     companies, domains = [], []
     for _ in range(COMPANIES_PER_LOCALE):
         name = fake.company()
@@ -109,8 +108,15 @@ def _build_locale(seed: int, country: str) -> LocalePools:
         companies.append(name)
         domains.append(slug[:60].strip("-") + WEB_SUFFIX[country])
     return LocalePools(country, _array(first), _array(last), _array(first_ascii), _array(last_ascii),
-                       _array(streets), _array(cities), _array(postcodes), _array(phones),
+                       _array(streets), _array(cities), _array(postcodes),
                        _array(companies), _array(domains))
+
+
+def web_domains(domains: np.ndarray, contact_details: str) -> np.ndarray:
+    """Company domains as the scenario wants them: in reserved mode under the ``.example`` top-level
+    domain (RFC 2606 keeps it out of the DNS, so no mail or web request can reach anyone), with the
+    company and its country still readable (``sontag.de.example``)."""
+    return np.asarray(domains, dtype=object) + RESERVED_DOMAIN_SUFFIX if contact_details == "reserved" else domains
 
 
 @lru_cache(maxsize=4)

@@ -21,7 +21,7 @@ from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan
-from crm_mock.generate.pools import CountryPools
+from crm_mock.generate.pools import CountryPools, web_domains
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, to_date
 from crm_mock.model import vocabularies as v
@@ -251,7 +251,7 @@ def _lead_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
     account[converted] = funnel.opportunity_account[opportunity]
     country[converted] = accounts.country[account[converted]]
     company[converted] = accounts.names(pools, account[converted])
-    domains = pools.values("domains")[domain_index]
+    domains = web_domains(pools.values("domains")[domain_index], plan.contact_details)
     domains[converted] = accounts.domains(pools, account[converted])
     first = pools.index("first_names", country, rng.uniform(n))
     last = pools.index("last_names", country, rng.uniform(n))

@@ -55,6 +55,11 @@ A scenario file can override every number.
 - Dates: `date` in PostgreSQL, `YYYY-MM-DD` text in SQLite. Moments: `timestamptz` in UTC in
   PostgreSQL, `YYYY-MM-DD HH:MM:SS` UTC text in SQLite.
 - Dates derive from the scenario's reference date, never from the day the data is built.
+- Contact details: with `contact_details: reserved` (the default) every e-mail and website domain ends
+  in the reserved `.example` top-level domain (RFC 2606) and phones come from the ranges regulators set
+  aside for fiction where the country has one (elsewhere well-formed numbers for the country), so
+  nothing generated reaches a real person; `realistic` is opt-in. In both modes phones are valid for
+  the account's country and no two contacts share one.
 
 ## Services and tables
 

@@ -71,6 +71,7 @@ class TierPlan:
     tax_rate_percent: dict[str, float]
     edge_density: float
     drift_rows: int  # rows per kind of planted drift; 0 when drift injection is off
+    contact_details: str  # "reserved" or "realistic" (see the scenario's contact_details)
 
     @property
     def stocked_products(self) -> int:
@@ -136,6 +137,7 @@ def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
         tax_rate_percent=dict(scenario.transactions.tax_rate_percent),
         edge_density=scenario.edge_cases.density,
         drift_rows=scenario.drift.rows_per_kind if scenario.drift.enabled else 0,
+        contact_details=scenario.contact_details,
     )
     _check_feasible(plan, where)
     return plan

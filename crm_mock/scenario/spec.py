@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,6 +20,7 @@ TIERS = ("smoke", "staging", "load", "stress")
 Count = Annotated[int, Field(ge=0)]
 PositiveCount = Annotated[int, Field(ge=1)]
 Percent = Annotated[float, Field(ge=0, le=100)]
+ContactDetails = Literal["reserved", "realistic"]
 
 
 class ScenarioError(ValueError):
@@ -174,6 +175,9 @@ class Scenario(_Strict):
     transactions: Transactions = Transactions()
     edge_cases: EdgeCases = EdgeCases()
     drift: Drift = Drift()
+    contact_details: ContactDetails = Field(default="reserved", description=(
+        "reserved: e-mail and web domains under .example and phones from the ranges set aside for fiction, "
+        "so nothing generated reaches a real person; realistic: real-looking domains and ordinary numbers"))
 
     @model_validator(mode="after")
     def _check_tiers(self) -> "Scenario":
