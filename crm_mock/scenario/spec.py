@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crm_mock.model import vocabularies as v
+from crm_mock.model.ddl import UuidStorage
 
 DEFAULT_SCENARIO = Path(__file__).with_name("default.yaml")
 TIERS = ("smoke", "staging", "load", "stress")
@@ -156,6 +157,18 @@ class Drift(_Strict):
     rows_per_kind: PositiveCount = 1
 
 
+UuidLayout = Literal["v4", "v8"]
+
+
+class Ids(_Strict):
+    uuid_layout: UuidLayout = Field(default="v4", description=(
+        "RFC 9562 version the deterministic ids are laid out as: v4 passes UUID4 validators, v8 is the "
+        "first crm_mock layout; part of the data, so changing it changes every id"))
+    sqlite_uuid_storage: UuidStorage = Field(default=UuidStorage.TEXT, description=(
+        "how SQLite stores UUIDs: text (36 characters), hex (32 digits, what Django's UUIDField and "
+        "SQLAlchemy's Uuid read) or blob (16 bytes); PostgreSQL always uses uuid"))
+
+
 class Scenario(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)]
     reference_date: dt.date
@@ -169,6 +182,7 @@ class Scenario(_Strict):
     transactions: Transactions = Transactions()
     edge_cases: EdgeCases = EdgeCases()
     drift: Drift = Drift()
+    ids: Ids = Ids()
 
     @model_validator(mode="after")
     def _check_tiers(self) -> "Scenario":

@@ -34,11 +34,13 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
             return lambda: drift_batches(plan, table.qualified_name, store.model_batches(tier, table.qualified_name))
 
         sources = {t.name: source(t) for t in tables}
-        counts = databases.load(tier, service, sources)
+        counts = databases.load(plan, service, sources)
+        uuid_storage = databases.uuid_storage(plan)
         return dg.MaterializeResult(metadata={
             "dagster/row_count": sum(counts.values()),
             "rows_per_table": dg.MetadataValue.json(counts),
             "location": databases.location(tier, service),
+            **({"sqlite_uuid_storage": uuid_storage.value} if uuid_storage else {}),
         })
 
     return _asset
