@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pydantic
 import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
@@ -291,6 +292,44 @@ def test_the_v8_layout_reproduces_the_first_crm_mock_ids():
         "c4216a29-3bed-84ad-8c41-6b763f124dd6", "23e2f462-b4b1-891a-8782-a78eaac4ddb2"]
     assert uuids_at(IdScheme(0, "v8"), "order", np.array([10**12])).to_pylist() == [
         "966af976-99c0-8296-b4ef-17a9074f1ce4"]
+
+
+def _uuid_values(tables: Tables) -> list[str]:
+    return [v for name, table in tables.items() for c in CATALOG[name].columns if c.kind is Kind.UUID
+            for v in table.column(c.name).to_pylist() if v is not None]
+
+
+def test_every_staging_id_passes_pydantic_uuid4(staging: Tables):
+    values = _uuid_values(staging)
+    assert len(values) > 50_000
+    pydantic.TypeAdapter(list[pydantic.UUID4]).validate_python(values)
+
+
+@pytest.fixture(scope="module")
+def smoke_v8(smoke_plan: TierPlan) -> Tables:
+    return generate_all(dataclasses.replace(smoke_plan, uuid_layout="v8"))
+
+
+def test_v8_ids_fail_uuid4_and_are_the_v4_ids_with_another_version_digit(smoke: Tables, smoke_v8: Tables):
+    adapter = pydantic.TypeAdapter(pydantic.UUID4)
+    values = _uuid_values(smoke_v8)
+    assert values and not any(_passes(adapter, v) for v in values)
+    assert_canonical(values, 8)
+    for name, table in smoke.items():  # everything else is the same data: the layout changes only ids
+        v8 = smoke_v8[name]
+        for column in CATALOG[name].columns:
+            mine, theirs = table.column(column.name).to_pylist(), v8.column(column.name).to_pylist()
+            if column.kind is Kind.UUID:
+                theirs = [None if v is None else f"{v[:14]}4{v[15:]}" for v in theirs]
+            assert mine == theirs, (name, column.name)
+
+
+def _passes(adapter: pydantic.TypeAdapter, value: str) -> bool:
+    try:
+        adapter.validate_python(value)
+    except pydantic.ValidationError:
+        return False
+    return True
 
 
 def test_uuids_depend_on_seed_and_entity():
