@@ -41,7 +41,8 @@ def test_failure_names_the_asset(tmp_path, capsys):
 def test_materialize_stores_sqlite_uuids_as_asked(tmp_path, capsys, monkeypatch):
     from crm_mock.definitions import SQLITE_UUID_STORAGE_ENV
 
-    monkeypatch.delenv(SQLITE_UUID_STORAGE_ENV, raising=False)  # and restored after the flag sets it
+    # the flag sets the variable for the run's definitions: put it back afterwards
+    monkeypatch.setenv(SQLITE_UUID_STORAGE_ENV, "")
     code = main(["materialize", "--tier", "smoke", "--data-dir", str(tmp_path / "data"),
                  "--sqlite-uuid-storage", "blob", "--select", '+key:"hr/database"'])
     assert code == EXIT_OK, capsys.readouterr()
