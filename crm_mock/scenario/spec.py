@@ -161,6 +161,9 @@ UuidLayout = Literal["v4", "v8"]
 
 
 class Ids(_Strict):
+    """How ids are written: the UUID layout (part of the data) and how SQLite stores them (not: the same
+    rows whatever the storage)."""
+
     uuid_layout: UuidLayout = Field(default="v4", description=(
         "RFC 9562 version the deterministic ids are laid out as: v4 passes UUID4 validators, v8 is the "
         "first crm_mock layout; part of the data, so changing it changes every id"))
