@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path,
                      help="where data/<tier>/… goes (default: $CRM_MOCK_DATA_DIR or ./data)")
     run.add_argument("--select", help="a Dagster asset selection, e.g. 'group:master_data' (default: all)")
+    run.add_argument("--sqlite-uuid-storage", choices=("text", "hex", "blob"),
+                     help="how the SQLite files store UUIDs: text (36 characters), hex (32 digits, for Django's "
+                          "UUIDField and SQLAlchemy's Uuid) or blob (16 bytes) (default: "
+                          "$CRM_MOCK_SQLITE_UUID_STORAGE, else the scenario's ids.sqlite_uuid_storage)")
     check = commands.add_parser("check", help="run the consistency rules against a tier's live service databases")
     check.add_argument("--tier", choices=TIERS, default="staging")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -42,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "materialize":
-        return materialize(args.tier, args.scenario, args.data_dir, args.select)
+        return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage)
     if args.command == "check":
         return check_live(args.tier, args.json, args.data_dir)
     if args.command == "export-fixtures":
@@ -92,7 +96,8 @@ def export_fixtures(tier: str, fmt: str, output: Path | None, data_dir: Path | N
     return EXIT_OK
 
 
-def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None) -> int:
+def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None,
+                sqlite_uuid_storage: str | None = None) -> int:
     # refuse a bad scenario before anything is written
     try:
         plan_tier(load_scenario(scenario), tier)
@@ -100,12 +105,14 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # the definitions read their configuration from the environment, as a code server would
-    from crm_mock.definitions import DATA_DIR_ENV, SCENARIO_ENV
+    from crm_mock.definitions import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
     if scenario:
         os.environ[SCENARIO_ENV] = str(scenario.resolve())
     if data_dir:
         os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
+    if sqlite_uuid_storage:
+        os.environ[SQLITE_UUID_STORAGE_ENV] = sqlite_uuid_storage
     return _run(tier, selection)
 
 
@@ -134,15 +141,15 @@ class _Progress:
 def cli_job():
     """The graph as one job with progress hooks; module-level so Dagster can reconstruct it. Built once per
     configuration: the in-process executor reconstructs it for every step."""
-    from crm_mock.definitions import DATA_DIR_ENV, SCENARIO_ENV
+    from crm_mock.definitions import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
     return _build_cli_job(os.environ.get(SELECTION_ENV, ""), os.environ.get(DATA_DIR_ENV, ""),
-                          os.environ.get(SCENARIO_ENV, ""))
+                          os.environ.get(SCENARIO_ENV, ""), os.environ.get(SQLITE_UUID_STORAGE_ENV, ""))
 
 
 @functools.cache
-def _build_cli_job(selection: str, data_dir: str, scenario: str):
-    """``data_dir`` and ``scenario`` only key the cache: the definitions read them from the environment."""
+def _build_cli_job(selection: str, data_dir: str, scenario: str, sqlite_uuid_storage: str):
+    """All but ``selection`` only key the cache: the definitions read them from the environment."""
     import dagster as dg
 
     from crm_mock.defs.jobs import release_memory

@@ -73,6 +73,28 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> TierRun:
     return materialize_tier(tmp_path_factory.mktemp("smoke") / "data")
 
 
+def reload_sqlite(run: TierRun, data_dir: Path, uuid_storage: dict[str, str] | str) -> TierRun:
+    """The run's tier loaded again from its table store into SQLite files storing UUIDs as ``uuid_storage``
+    (one setting, or one per service), with its edge-case manifest: another storage without regenerating."""
+    import shutil
+    from functools import partial
+
+    from crm_mock.model import CATALOG, SERVICES
+    from crm_mock.model.ddl import UuidStorage
+    from crm_mock.sinks.manifest import manifest_path
+    from crm_mock.sinks.parquet import TableStore
+    from crm_mock.sinks.sqlite import load_service, sqlite_path
+
+    store = TableStore(run.data_dir)
+    for service in SERVICES:
+        storage = UuidStorage(uuid_storage if isinstance(uuid_storage, str) else uuid_storage[service])
+        load_service(sqlite_path(data_dir, run.tier, service), service, {
+            t.name: partial(store.model_batches, run.tier, t.qualified_name) for t in CATALOG.service_tables(service)},
+            storage)
+    shutil.copy(manifest_path(run.data_dir, run.tier), manifest_path(data_dir, run.tier))
+    return TierRun(data_dir, run.tier, run.result)
+
+
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
 
 

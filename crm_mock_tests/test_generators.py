@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pydantic
 import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
@@ -23,7 +24,7 @@ from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.random import Stream
 from crm_mock.model import CATALOG, Kind
 from crm_mock.model.ddl import arrow_schema
-from crm_mock.scenario import ACME_NAME, TierPlan, load_scenario, plan_tier
+from crm_mock.scenario import ACME_NAME, IdScheme, TierPlan, load_scenario, plan_tier
 
 REPO = Path(__file__).resolve().parents[1]
 Tables = dict[str, pa.Table]
@@ -190,22 +191,25 @@ def test_another_seed_keeps_the_plan_counts(staging: Tables, other_seed: Tables,
 # --- UUIDs ------------------------------------------------------------------------------------------------------------
 
 
-def assert_canonical_v8(values: list[str]) -> None:
+LAYOUT_VERSIONS = {"v4": 4, "v8": 8}
+
+
+def assert_canonical(values: list[str], version: int) -> None:
     for text in values:
         parsed = uuid.UUID(text)
         assert str(parsed) == text, text  # canonical, lower case, hyphenated
         assert parsed.variant == uuid.RFC_4122, text
-        assert parsed.version == 8, text
+        assert parsed.version == version, text
 
 
 @pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
-def test_uuid_columns_are_canonical_version_8(tier: tuple[TierPlan, Tables], name: str):
+def test_uuid_columns_are_canonical_version_4_by_default(tier: tuple[TierPlan, Tables], name: str):
     _, tables = tier
     for column in CATALOG[name].columns:
         if column.kind is Kind.UUID:
             values = [v for v in tables[name].column(column.name).to_pylist() if v is not None]
             assert values, column.name
-            assert_canonical_v8(values)
+            assert_canonical(values, 4)
 
 
 @pytest.mark.parametrize("name", sorted(MASTER_GENERATORS))
@@ -236,34 +240,103 @@ def test_id_map_matches_the_master_keys(tier: tuple[TierPlan, Tables], entity: s
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**63 - 1), entity=st.text(min_size=1, max_size=12),
+@given(seed=st.integers(0, 2**63 - 1), layout=st.sampled_from(sorted(LAYOUT_VERSIONS)),
+       entity=st.text(min_size=1, max_size=12),
        bounds=st.lists(st.integers(0, 10**12), min_size=2, max_size=2).map(sorted),
        margins=st.tuples(st.integers(0, 200), st.integers(0, 200)))
-def test_derive_uuids_is_a_slice_of_a_bigger_range(seed: int, entity: str, bounds: list[int],
+def test_derive_uuids_is_a_slice_of_a_bigger_range(seed: int, layout: str, entity: str, bounds: list[int],
                                                    margins: tuple[int, int]):
+    ids = IdScheme(seed, layout)
     a, b = bounds
     b = min(b, a + 300)  # keep the ranges small
     lo, hi = max(0, a - margins[0]), b + margins[1]
-    small = derive_uuids(seed, entity, a, b)
-    big = derive_uuids(seed, entity, lo, hi)
+    small = derive_uuids(ids, entity, a, b)
+    big = derive_uuids(ids, entity, lo, hi)
     assert len(small) == b - a and len(big) == hi - lo
     assert small.equals(big.slice(a - lo, b - a))
-    assert uuids_at(seed, entity, np.arange(a, b)).equals(small)
+    assert uuids_at(ids, entity, np.arange(a, b)).equals(small)
     assert len(set(big.to_pylist())) == hi - lo
-    assert_canonical_v8(small.to_pylist())
+    assert_canonical(small.to_pylist(), LAYOUT_VERSIONS[layout])
 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**63 - 1), indices=st.lists(st.integers(0, 10**9), min_size=1, max_size=50))
 def test_uuids_at_any_index_match_the_range(seed: int, indices: list[int]):
-    picked = uuids_at(seed, "account", np.array(indices)).to_pylist()
-    assert picked == [derive_uuids(seed, "account", i, i + 1)[0].as_py() for i in indices]
+    ids = IdScheme(seed, "v4")
+    picked = uuids_at(ids, "account", np.array(indices)).to_pylist()
+    assert picked == [derive_uuids(ids, "account", i, i + 1)[0].as_py() for i in indices]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), indices=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=50,
+                                                       unique=True))
+def test_the_first_64_random_bits_are_a_bijection_of_the_index(seed: int, indices: list[int]):
+    """Every bit of the index mix survives around the version and variant bits, so one entity's UUIDs
+    never collide, in either layout; the layouts differ only in the version digit."""
+    v4 = uuids_at(IdScheme(seed, "v4"), "account", np.array(indices, dtype=np.uint64)).to_pylist()
+    v8 = uuids_at(IdScheme(seed, "v8"), "account", np.array(indices, dtype=np.uint64)).to_pylist()
+    for four, eight in zip(v4, v8):
+        assert four[:14] + four[15:] == eight[:14] + eight[15:] and (four[14], eight[14]) == ("4", "8")
+
+    def first_random_64_bits(text: str) -> int:
+        # 48 bits, the version nibble, 12 bits, the 2 variant bits, 4 bits
+        value = uuid.UUID(text).int
+        return ((value >> 80) << 16) | (((value >> 64) & 0xFFF) << 4) | ((value >> 58) & 0xF)
+
+    assert len({first_random_64_bits(u) for u in v4}) == len(indices)
+
+
+def test_the_v8_layout_reproduces_the_first_crm_mock_ids():
+    """Scenarios that ask for ``ids.uuid_layout: v8`` keep the ids crm_mock gave them before v4 became the default."""
+    assert derive_uuids(IdScheme(20260630, "v8"), "account", 0, 2).to_pylist() == [
+        "c4216a29-3bed-84ad-8c41-6b763f124dd6", "23e2f462-b4b1-891a-8782-a78eaac4ddb2"]
+    assert uuids_at(IdScheme(0, "v8"), "order", np.array([10**12])).to_pylist() == [
+        "966af976-99c0-8296-b4ef-17a9074f1ce4"]
+
+
+def _uuid_values(tables: Tables) -> list[str]:
+    return [v for name, table in tables.items() for c in CATALOG[name].columns if c.kind is Kind.UUID
+            for v in table.column(c.name).to_pylist() if v is not None]
+
+
+def test_every_staging_id_passes_pydantic_uuid4(staging: Tables):
+    values = _uuid_values(staging)
+    assert len(values) > 50_000
+    pydantic.TypeAdapter(list[pydantic.UUID4]).validate_python(values)
+
+
+@pytest.fixture(scope="module")
+def smoke_v8(smoke_plan: TierPlan) -> Tables:
+    return generate_all(dataclasses.replace(smoke_plan, uuid_layout="v8"))
+
+
+def test_v8_ids_fail_uuid4_and_are_the_v4_ids_with_another_version_digit(smoke: Tables, smoke_v8: Tables):
+    adapter = pydantic.TypeAdapter(pydantic.UUID4)
+    values = _uuid_values(smoke_v8)
+    assert values and not any(_passes(adapter, v) for v in values)
+    assert_canonical(values, 8)
+    for name, table in smoke.items():  # everything else is the same data: the layout changes only ids
+        v8 = smoke_v8[name]
+        for column in CATALOG[name].columns:
+            mine, theirs = table.column(column.name).to_pylist(), v8.column(column.name).to_pylist()
+            if column.kind is Kind.UUID:
+                theirs = [None if v is None else f"{v[:14]}4{v[15:]}" for v in theirs]
+            assert mine == theirs, (name, column.name)
+
+
+def _passes(adapter: pydantic.TypeAdapter, value: str) -> bool:
+    try:
+        adapter.validate_python(value)
+    except pydantic.ValidationError:
+        return False
+    return True
 
 
 def test_uuids_depend_on_seed_and_entity():
-    base = set(derive_uuids(1, "account", 0, 1000).to_pylist())
-    assert not base & set(derive_uuids(2, "account", 0, 1000).to_pylist())
-    assert not base & set(derive_uuids(1, "contact", 0, 1000).to_pylist())
+    ids = IdScheme(1, "v4")
+    base = set(derive_uuids(ids, "account", 0, 1000).to_pylist())
+    assert not base & set(derive_uuids(IdScheme(2, "v4"), "account", 0, 1000).to_pylist())
+    assert not base & set(derive_uuids(ids, "contact", 0, 1000).to_pylist())
 
 
 # --- blocks -----------------------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from crm_mock.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from crm_mock.model import CATALOG, SERVICES
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import connect, load_service_postgres
-from crm_mock_tests.conftest import POSTGRES_URL, TierRun, require_postgres
+from crm_mock.sinks.values import canonical_uuid
+from crm_mock_tests.conftest import POSTGRES_URL, TierRun, reload_sqlite, require_postgres
 
 # (service, the statement that picks a row, the statement that tampers with it)
 TAMPERING = {
@@ -52,14 +53,28 @@ def _assert_named(results: list[dict], tampered: dict[str, str]) -> None:
 
 
 def _tamper_sqlite(data_dir: Path) -> dict[str, str]:
+    """The tampered rows' UUIDs in canonical text, whatever the files' UUID storage."""
     tampered = {}
     for name, (service, pick, change) in TAMPERING.items():
         with closing(sqlite3.connect(data_dir / "smoke" / f"{service}.sqlite")) as conn:
-            uuid = conn.execute(pick).fetchone()[0]
-            conn.execute(change.format(f"'{uuid}'"))
+            stored = conn.execute(pick).fetchone()[0]
+            conn.execute(change.format("?"), (stored,))
             conn.commit()
-        tampered[name] = uuid
+        tampered[name] = canonical_uuid(stored)
     return tampered
+
+
+# a tier in each SQLite UUID storage; "mixed" gives neighbouring services different ones
+STORAGES = {"text": "text", "hex": "hex", "blob": "blob",
+            "mixed": {service: ("text", "hex", "blob")[i % 3] for i, service in enumerate(SERVICES)}}
+
+
+def _copy_in(smoke_run: TierRun, data_dir: Path, storage: str) -> Path:
+    if storage == "text":
+        shutil.copytree(smoke_run.data_dir, data_dir)
+    else:
+        reload_sqlite(smoke_run, data_dir, STORAGES[storage])
+    return data_dir
 
 
 def test_a_fresh_tier_is_consistent(smoke_run: TierRun, capsys):
@@ -67,9 +82,9 @@ def test_a_fresh_tier_is_consistent(smoke_run: TierRun, capsys):
     assert code == EXIT_OK and results and all(r["passed"] for r in results)
 
 
-def test_tampering_is_named_by_rule_service_table_and_uuid(smoke_run: TierRun, tmp_path, capsys):
-    data_dir = tmp_path / "data"
-    shutil.copytree(smoke_run.data_dir, data_dir)
+@pytest.mark.parametrize("storage", sorted(STORAGES))
+def test_tampering_is_named_by_rule_service_table_and_uuid(smoke_run: TierRun, tmp_path, capsys, storage: str):
+    data_dir = _copy_in(smoke_run, tmp_path / "data", storage)
     tampered = _tamper_sqlite(data_dir)
     code, results = _run_check(capsys, "smoke", data_dir)
     assert code == EXIT_FAILED
@@ -143,13 +158,14 @@ def _sensor_tick(data_dir: Path, monkeypatch, auto_repair: bool = False, databas
         return service_consistency_sensor(context)
 
 
-def test_sensor_reports_drift_and_repropagate_repairs_it(smoke_run: TierRun, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("storage", ["text", "mixed"])
+def test_sensor_reports_drift_and_repropagate_repairs_it(smoke_run: TierRun, tmp_path, capsys, monkeypatch,
+                                                         storage: str):
     import dagster as dg
 
     from crm_mock.defs.consistency.repair import repropagate
 
-    data_dir = tmp_path / "data"
-    shutil.copytree(smoke_run.data_dir, data_dir)
+    data_dir = _copy_in(smoke_run, tmp_path / "data", storage)
     clean = _sensor_tick(data_dir, monkeypatch)
     assert clean.asset_events and all(e.passed for e in clean.asset_events)
     assert {e.partition for e in clean.asset_events} == {"smoke"}  # the other tiers are not loaded
@@ -187,14 +203,19 @@ def test_sensor_skips_with_a_reason_when_nothing_is_loaded(tmp_path, monkeypatch
 
 
 def test_planted_drift_is_recorded_found_and_repaired(tmp_path, capsys, monkeypatch):
+    """With the scenario's UUIDs stored as 32-hex text, so the loads, the row counts, the live checks and
+    the repair all work on files stored that way."""
     from crm_mock.defs.consistency.repair import repropagate
     from crm_mock.scenario import DEFAULT_SCENARIO
     from crm_mock.sinks.manifest import manifest_path, read_manifest
     from crm_mock_tests.conftest import materialize_tier
 
     scenario = tmp_path / "drift.yaml"
-    scenario.write_text(DEFAULT_SCENARIO.read_text().replace("  enabled: false", "  enabled: true"))
+    scenario.write_text(DEFAULT_SCENARIO.read_text().replace("  enabled: false", "  enabled: true")
+                        .replace("sqlite_uuid_storage: text", "sqlite_uuid_storage: hex"))
     run = materialize_tier(tmp_path / "data", scenario=scenario, raise_on_error=False)
+    with closing(sqlite3.connect(run.sqlite("contact"))) as conn:
+        assert len(conn.execute("SELECT account_uuid FROM accounts LIMIT 1").fetchone()[0]) == 32
     failed_checks = {e.check_name for e in run.result.get_asset_check_evaluations() if not e.passed}
     assert failed_checks and all(name.startswith(("replica_in_sync", "credit_hold", "references_resolve"))
                                  for name in failed_checks)  # only the live rules see the planted drift

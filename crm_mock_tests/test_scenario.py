@@ -165,6 +165,17 @@ def test_scenario_overrides_reach_the_plan():
     assert (staging.on_hold_accounts, staging.suspended_accounts) == (4, 6)
 
 
+def test_ids_settings_reach_the_plan(plans: dict[str, TierPlan]):
+    assert (plans["staging"].uuid_layout, plans["staging"].sqlite_uuid_storage) == ("v4", "text")
+    assert plans["staging"].ids.layout == "v4"
+    data = default_data()
+    data["ids"] = {"uuid_layout": "v8", "sqlite_uuid_storage": "hex"}
+    staging = plan_tier(parse_scenario(data), "staging")
+    assert (staging.ids.seed, staging.ids.layout, staging.sqlite_uuid_storage) == (staging.seed, "v8", "hex")
+    del data["ids"]  # the section is optional
+    assert plan_tier(parse_scenario(data), "staging").ids == plans["staging"].ids
+
+
 # --- scaled and apportion -------------------------------------------------------------------------------------------
 
 
@@ -269,6 +280,8 @@ BAD_SCENARIOS: dict[str, tuple[Callable[[dict], None], str]] = {
     "no tiers": (_delete("tiers"), "tiers"),
     "zero scale": (_set("tiers", "smoke", "scale", 0), "tiers.smoke.scale"),
     "missing seed": (_delete("seed"), "seed"),
+    "unknown uuid layout": (_set("ids", "uuid_layout", "v7"), "ids.uuid_layout"),
+    "unknown sqlite uuid storage": (_set("ids", "sqlite_uuid_storage", "binary"), "ids.sqlite_uuid_storage"),
 }
 
 

@@ -3,6 +3,10 @@
 Within a service a rule is one query. Across services (a replica and its master, a cross-service
 reference, a synced status) both sides are read in key order and merged as they stream, so memory stays
 flat whatever the table size, and it works whether the services share a server or not.
+
+Keys are compared and reported in canonical UUID text, whatever the database returns (PostgreSQL's uuid,
+SQLite's 36- or 32-character text or 16-byte blobs, see ``ids.sqlite_uuid_storage``): the three SQLite
+spellings sort in the same order as the canonical text, so key-ordered streams still merge.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from pathlib import Path
 
 from crm_mock.consistency.results import SAMPLE_SIZE, RuleResult
 from crm_mock.model import CATALOG, SERVICES, Table
-from crm_mock.sinks.values import canonical_text
+from crm_mock.model.ddl import UuidStorage
+from crm_mock.sinks.sqlite import uuid_storage_of
+from crm_mock.sinks.values import canonical_text, canonical_uuid, stored_uuid
 
 FETCH = 10_000
 
@@ -35,6 +41,7 @@ class LiveTier:
     writable: bool = False  # repairs write; rules only read
     _stack: ExitStack = field(default_factory=ExitStack)
     _open: dict = field(default_factory=dict)
+    _uuid_storage: dict[str, UuidStorage] = field(default_factory=dict)
     _cursors: int = 0
 
     def __enter__(self) -> "LiveTier":
@@ -68,16 +75,27 @@ class LiveTier:
             raise Unreachable(f"{service} database of tier {self.tier!r} does not exist ({path})")
         conn = sqlite3.connect(f"file:{path}?mode={'rw' if self.writable else 'ro'}", uri=True)
         self._stack.callback(conn.close)
+        self._uuid_storage[service] = uuid_storage_of(conn, service)
         return conn
 
-    def rows(self, service: str, query: str) -> Iterator[tuple]:
+    @property
+    def placeholder(self) -> str:
+        return "%s" if self.database_url else "?"
+
+    def stored_uuid(self, service: str, canonical: str) -> str | bytes:
+        """A canonical UUID as a parameter for the service's database (PostgreSQL casts text to uuid)."""
+        self.connection(service)
+        storage = self._uuid_storage.get(service)
+        return canonical if storage is None else stored_uuid(canonical, storage)
+
+    def rows(self, service: str, query: str, params: tuple = ()) -> Iterator[tuple]:
         connection = self.connection(service)
         if self.database_url:  # a server-side cursor: rows arrive in batches, never all at once
             self._cursors += 1
             cursor = connection.cursor(name=f"crm_mock_rule_{self._cursors}")
         else:
             cursor = connection.cursor()
-        cursor.execute(query)
+        cursor.execute(query, params)
         while batch := cursor.fetchmany(FETCH):
             yield from batch
 
@@ -86,11 +104,12 @@ class LiveTier:
 
 
 def merge_sorted(left: Iterator[tuple], right: Iterator[tuple]) -> Iterator[tuple[str, tuple | None, tuple | None]]:
-    """Full outer merge of two streams of rows sorted by their first (key) column."""
+    """Full outer merge of two streams of rows sorted by their first (UUID key) column; yields the canonical
+    key and the rows as the databases returned them."""
     a, b = next(left, None), next(right, None)
     while a is not None or b is not None:
-        ka = str(a[0]) if a is not None else None
-        kb = str(b[0]) if b is not None else None
+        ka = canonical_uuid(a[0]) if a is not None else None
+        kb = canonical_uuid(b[0]) if b is not None else None
         if b is None or (a is not None and ka < kb):
             yield ka, a, None
             a = next(left, None)
@@ -156,15 +175,15 @@ def references_resolve(live: LiveTier, table: Table) -> RuleResult:
             query = (f"SELECT c.{key} FROM {table.name} c LEFT JOIN {target.name} p ON c.{fk} = p.{pk} "
                      f"WHERE c.{fk} IS NOT NULL AND p.{pk} IS NULL ORDER BY c.{key}")
             for (row_key,) in live.rows(table.service, query):
-                tally.add(str(row_key))
+                tally.add(canonical_uuid(row_key))
             continue
         children = live.rows(table.service, f"SELECT DISTINCT {fk} FROM {table.name} WHERE {fk} IS NOT NULL ORDER BY {fk}")
         parents = live.rows(target.service, f"SELECT {pk} FROM {target.name} ORDER BY {pk}")
-        for value, child, parent in merge_sorted(children, parents):
+        for _, child, parent in merge_sorted(children, parents):
             if child is not None and parent is None:
-                quoted = str(value).replace("'", "''")
-                for (row_key,) in live.rows(table.service, f"SELECT {key} FROM {table.name} WHERE {fk} = '{quoted}'"):
-                    tally.add(str(row_key))
+                query = f"SELECT {key} FROM {table.name} WHERE {fk} = {live.placeholder}"
+                for (row_key,) in live.rows(table.service, query, (child[0],)):
+                    tally.add(canonical_uuid(row_key))
     return _result("references_resolve", table, tallies)
 
 
@@ -223,7 +242,7 @@ def invariant(live: LiveTier, rule: str, table: str, query: str) -> RuleResult:
     model = CATALOG[table]
     tally = _Tally()
     for (key,) in live.rows(model.service, query):
-        tally.add(str(key))
+        tally.add(canonical_uuid(key))
     return _result(rule, model, {rule: tally})
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_mock.consistency.live import FETCH, LiveTier, credit_holds_merged, merge_sorted
-from crm_mock.model import CATALOG, Table
+from crm_mock.model import CATALOG, Kind, Table
+from crm_mock.sinks.values import canonical_uuid
 
 # what a replica's own columns start as when a missing row is re-created (Finance then owns them)
 OWNED_DEFAULTS = {"credit_status": "GOOD", "credit_limit": 0, "balance": 0}
@@ -23,17 +24,23 @@ class Repair:
     kept_orphans: int  # replica rows without a master that other rows still reference
 
 
-def _placeholder(live: LiveTier) -> str:
-    return "%s" if live.database_url else "?"
-
-
 def repropagate_replica(live: LiveTier, replica: Table) -> Repair:
     master = CATALOG[replica.replica_of.master]
     key = master.primary_key[0]
     copied = [key, *replica.replica_of.columns]
     owned = list(replica.owned_columns)
-    mark = _placeholder(live)
+    mark = live.placeholder
     columns = copied + owned
+    # the master's and the replica's databases may spell UUIDs differently (SQLite storage settings)
+    uuid_positions = [i for i, c in enumerate(copied) if master.column(c).kind is Kind.UUID]
+
+    def as_replica_row(row: tuple) -> tuple:
+        values = list(row)
+        for i in uuid_positions:
+            if values[i] is not None:
+                values[i] = live.stored_uuid(replica.service, canonical_uuid(values[i]))
+        return tuple(values) + tuple(OWNED_DEFAULTS[c] for c in owned)
+
     update = ", ".join(f"{c} = excluded.{c}" for c in copied[1:])
     statement = (f"INSERT INTO {replica.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
                  f"ON CONFLICT ({key}) DO UPDATE SET {update}")
@@ -41,7 +48,7 @@ def repropagate_replica(live: LiveTier, replica: Table) -> Repair:
     upserted = 0
     batch: list[tuple] = []
     for row in live.rows(master.service, f"SELECT {', '.join(copied)} FROM {master.name} ORDER BY {key}"):
-        batch.append(tuple(str(v) if i == 0 else v for i, v in enumerate(row)) + tuple(OWNED_DEFAULTS[c] for c in owned))
+        batch.append(as_replica_row(row))
         if len(batch) >= FETCH:
             connection.cursor().executemany(statement, batch)
             upserted += len(batch)
@@ -50,9 +57,9 @@ def repropagate_replica(live: LiveTier, replica: Table) -> Repair:
         connection.cursor().executemany(statement, batch)
         upserted += len(batch)
 
-    orphans = [k for k, m, r in merge_sorted(live.rows(master.service, f"SELECT {key} FROM {master.name} ORDER BY {key}"),
-                                       live.rows(replica.service, f"SELECT {key} FROM {replica.name} ORDER BY {key}"))
-               if m is None]
+    orphans = [r[0] for _, m, r in merge_sorted(
+        live.rows(master.service, f"SELECT {key} FROM {master.name} ORDER BY {key}"),
+        live.rows(replica.service, f"SELECT {key} FROM {replica.name} ORDER BY {key}")) if m is None]
     deleted = kept = 0
     for orphan in orphans:
         try:
@@ -72,9 +79,9 @@ def repropagate_replica(live: LiveTier, replica: Table) -> Repair:
 
 def resync_credit_holds(live: LiveTier) -> Repair:
     """Finance owns credit holds: Contact's status follows it (a hold Finance released becomes ACTIVE)."""
-    changes = [("ON_HOLD" if f is not None else "ACTIVE", k) for k, f, c in credit_holds_merged(live)
-               if (f is None) != (c is None)]
-    mark = _placeholder(live)
+    changes = [("ON_HOLD" if f is not None else "ACTIVE", live.stored_uuid("contact", k))
+               for k, f, c in credit_holds_merged(live) if (f is None) != (c is None)]
+    mark = live.placeholder
     connection = live.connection("contact")
     connection.cursor().executemany(f"UPDATE accounts SET status = {mark} WHERE account_uuid = {mark}", changes)
     connection.commit()

@@ -11,6 +11,7 @@ import pyarrow as pa
 from psycopg import sql as psycopg_sql
 from pydantic import Field
 
+from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import PostgresTarget, connect, load_service_postgres
@@ -58,6 +59,15 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
 
     storage: StorageResource
     database_url: str = Field(default="", description="from CRM_MOCK_DATABASE_URL; empty for SQLite")
+    sqlite_uuid_storage: UuidStorage | None = Field(default=None, description=(
+        "how SQLite stores UUIDs: text, hex or blob (from CRM_MOCK_SQLITE_UUID_STORAGE); unset for the "
+        "scenario's ids.sqlite_uuid_storage"))
+
+    def uuid_storage(self, plan: TierPlan) -> UuidStorage | None:
+        """How the SQLite files store UUIDs (None on PostgreSQL, which has a uuid type)."""
+        if self.database_url:
+            return None
+        return UuidStorage(self.sqlite_uuid_storage) if self.sqlite_uuid_storage else plan.sqlite_uuid_storage
 
     def location(self, tier: str, service: str) -> str:
         """Where a service's tables are, fit to show: the password is never included."""
@@ -66,12 +76,13 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
             return f"{target.display} (schema {target.schema})"
         return str(sqlite_path(self.storage.data_dir, tier, service))
 
-    def load(self, tier: str, service: str, sources: Mapping[str, BatchSource],
+    def load(self, plan: TierPlan, service: str, sources: Mapping[str, BatchSource],
              notify: Callable[[str], None] | None = None) -> dict[str, int]:
         """``notify`` hears what a PostgreSQL refresh kept of the service's own objects."""
         if self.database_url:
-            return load_service_postgres(self.database_url, tier, service, sources, notify)
-        return load_service(sqlite_path(self.storage.data_dir, tier, service), service, sources)
+            return load_service_postgres(self.database_url, plan.tier, service, sources, notify)
+        return load_service(sqlite_path(self.storage.data_dir, plan.tier, service), service, sources,
+                            self.uuid_storage(plan))
 
     def count_rows(self, tier: str, service: str, table: str) -> int:
         if self.database_url:

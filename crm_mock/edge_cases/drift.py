@@ -52,7 +52,7 @@ def drift_plan(plan: TierPlan) -> list[Drift]:
         rows = [int(r) for r in Stream(plan.seed, "drift", kind).permutation(count)
                 if int(r) not in reserved and (eligible is None or eligible[r])]
         for row in rows[:plan.drift_rows]:
-            out.append(Drift(kind, table, uuids_at(plan.seed, entity, np.array([row]))[0].as_py(), column, tests))
+            out.append(Drift(kind, table, uuids_at(plan.ids, entity, np.array([row]))[0].as_py(), column, tests))
     return out
 
 

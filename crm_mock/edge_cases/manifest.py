@@ -66,7 +66,7 @@ def theme_tables(theme: str) -> list[str]:
 
 def _uuid(plan: TierPlan, table: str, index: int) -> str:
     entity = entity_of(CATALOG[table]) or entity_of(CATALOG[CATALOG[table].replica_of.master])
-    return uuids_at(plan.seed, entity, np.array([index]))[0].as_py()
+    return uuids_at(plan.ids, entity, np.array([index]))[0].as_py()
 
 
 def manifest(plan: TierPlan) -> list[Planted]:

@@ -69,7 +69,7 @@ def id_map(plan: TierPlan, entity: str) -> pa.Table:
     """Row index -> UUID for every row of an entity in this tier."""
     n = ENTITY_COUNTS[entity](plan)
     return pa.table({"row_index": pa.array(range(n), pa.int64()),
-                     f"{entity}_uuid": derive_uuids(plan.seed, entity, 0, n)})
+                     f"{entity}_uuid": derive_uuids(plan.ids, entity, 0, n)})
 
 
 __all__ = ["ENTITY_COUNTS", "GENERATORS", "MASTER_GENERATORS", "OWNED_REPLICA_GENERATORS", "TRANSACTION_GENERATORS",

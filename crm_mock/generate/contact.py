@@ -62,7 +62,7 @@ class AccountPlan:
 
 
 def account_uuids(plan: TierPlan, indices) -> pa.StringArray:
-    return uuids_at(plan.seed, ACCOUNT_ENTITY, indices)
+    return uuids_at(plan.ids, ACCOUNT_ENTITY, indices)
 
 
 def _exact_assignment(rng: Stream, n: int, counts: list[int]) -> np.ndarray:
@@ -177,7 +177,7 @@ def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     country = accounts.country[rows]
     address = pools.index("streets", country, rng.uniform(n))  # street, city and postcode travel together
     return build_table(ACCOUNTS, {
-        "account_uuid": derive_uuids(plan.seed, ACCOUNT_ENTITY, block.start, block.stop),
+        "account_uuid": derive_uuids(plan.ids, ACCOUNT_ENTITY, block.start, block.stop),
         "name": accounts.names(pools, np.arange(block.start, block.stop)),
         "segment": np.array(v.ACCOUNT_SEGMENT, dtype=object)[accounts.segment[rows]],
         "industry": np.array(v.INDUSTRY, dtype=object)[rng.integers(0, len(v.INDUSTRY), n)],
@@ -218,7 +218,7 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     titles = np.array(CONTACT_TITLES, dtype=object)[rng.integers(0, len(CONTACT_TITLES), n)]
     titles[rng.bernoulli(0.1, n)] = None
     return build_table(CONTACTS, {
-        "contact_uuid": derive_uuids(plan.seed, CONTACT_ENTITY, block.start, block.stop),
+        "contact_uuid": derive_uuids(plan.ids, CONTACT_ENTITY, block.start, block.stop),
         "account_uuid": account_uuids(plan, account),
         "first_name": pools.values("first_names")[first],
         "last_name": pools.values("last_names")[last],

@@ -247,7 +247,7 @@ def cached_invoice_plan(plan: TierPlan) -> InvoicePlan:
 
 
 def invoice_uuids(plan: TierPlan, indices) -> pa.StringArray:
-    return uuids_at(plan.seed, "invoice", indices)
+    return uuids_at(plan.ids, "invoice", indices)
 
 
 def _invoice_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
@@ -255,7 +255,7 @@ def _invoice_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Ta
     rows = slice(block.start, block.stop)
     index = np.arange(block.start, block.stop)
     return build_table(INVOICES, {
-        "invoice_uuid": derive_uuids(plan.seed, "invoice", block.start, block.stop),
+        "invoice_uuid": derive_uuids(plan.ids, "invoice", block.start, block.stop),
         "order_uuid": order_uuids(plan, index),
         "account_uuid": account_uuids(plan, orders.account[rows]),
         "status": np.array(v.INVOICE_STATUS, dtype=object)[invoices.status[rows]],
@@ -285,7 +285,7 @@ def generate_invoice_lines(plan: TierPlan, blocks: Iterable[int] | None = None) 
 def _payment_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     return build_table(PAYMENTS, {
-        "payment_uuid": derive_uuids(plan.seed, "payment", block.start, block.stop),
+        "payment_uuid": derive_uuids(plan.ids, "payment", block.start, block.stop),
         "invoice_uuid": invoice_uuids(plan, invoices.payment_invoice[rows]),
         "method": np.array(v.PAYMENT_METHOD, dtype=object)[invoices.payment_method[rows]],
         "amount": cents_to_money(invoices.payment_cents[rows]),
@@ -309,7 +309,7 @@ def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Tab
     limit = (low + np.floor(rng.uniform(block.size) * (high - low) / 1000) * 1000).astype(np.int64) * 100
     held = np.isin(index, credit_hold_accounts(plan))
     return build_table(CUSTOMER_ACCOUNTS, {
-        "account_uuid": derive_uuids(plan.seed, "account", block.start, block.stop),
+        "account_uuid": derive_uuids(plan.ids, "account", block.start, block.stop),
         "name": accounts.names(pools, index),
         "credit_status": np.where(held, "ON_HOLD", "GOOD").astype(object),
         "credit_limit": cents_to_money(limit),

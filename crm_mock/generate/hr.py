@@ -61,7 +61,7 @@ def employee_plan(plan: TierPlan) -> EmployeePlan:
 
 
 def employee_uuids(plan: TierPlan, indices: np.ndarray) -> pa.StringArray:
-    return uuids_at(plan.seed, ENTITY, indices)
+    return uuids_at(plan.ids, ENTITY, indices)
 
 
 def _block(plan: TierPlan, people: EmployeePlan, block: Block) -> pa.Table:
@@ -106,7 +106,7 @@ def _block(plan: TierPlan, people: EmployeePlan, block: Block) -> pa.Table:
     tenure_days = rng.integers(30, 365 * plan.realism.employee_history_years, n)
     tenure_days[index == 0] = 365 * plan.realism.employee_history_years  # the founder came first
     return build_table(TABLE, {
-        "employee_uuid": derive_uuids(plan.seed, ENTITY, block.start, block.stop),
+        "employee_uuid": derive_uuids(plan.ids, ENTITY, block.start, block.stop),
         "manager_uuid": manager,
         "first_name": first,
         "last_name": last,

@@ -51,11 +51,11 @@ class ProductPlan:
 
 
 def product_uuids(plan: TierPlan, indices) -> pa.StringArray:
-    return uuids_at(plan.seed, PRODUCT_ENTITY, indices)
+    return uuids_at(plan.ids, PRODUCT_ENTITY, indices)
 
 
 def warehouse_uuids(plan: TierPlan, indices) -> pa.StringArray:
-    return uuids_at(plan.seed, WAREHOUSE_ENTITY, indices)
+    return uuids_at(plan.ids, WAREHOUSE_ENTITY, indices)
 
 
 def product_plan(plan: TierPlan) -> ProductPlan:
@@ -116,7 +116,7 @@ def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Ta
     prefix = np.array([SKU_PREFIX[t] for t in v.PRODUCT_TYPE], dtype=object)[kind]
     sku = concat(prefix, "-", np.char.zfill(np.arange(block.start + 1, block.stop + 1).astype(str), 7).astype(object))
     return build_table(PRODUCTS, {
-        "product_uuid": derive_uuids(plan.seed, PRODUCT_ENTITY, block.start, block.stop),
+        "product_uuid": derive_uuids(plan.ids, PRODUCT_ENTITY, block.start, block.stop),
         "sku": sku,
         "name": name,
         "product_type": type_names,
@@ -146,7 +146,7 @@ def _warehouse_block(plan: TierPlan, block: Block) -> pa.Table:
     sequence = (index // len(WAREHOUSE_COUNTRIES) + 1).astype(str)
     codes = np.array(WAREHOUSE_COUNTRIES, dtype=object)[country]
     return build_table(WAREHOUSES, {
-        "warehouse_uuid": derive_uuids(plan.seed, WAREHOUSE_ENTITY, block.start, block.stop),
+        "warehouse_uuid": derive_uuids(plan.ids, WAREHOUSE_ENTITY, block.start, block.stop),
         "code": concat("WH-", codes, "-", np.char.zfill(sequence, 3).astype(object)),
         "name": concat(city, " Distribution Centre"),
         "city": city,

@@ -73,13 +73,13 @@ def ledger(plan: TierPlan) -> Ledger:
 def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     kind, index = entries.journal_entity[rows], entries.journal_index[rows]
-    journal = np.where(kind == 0, uuids_at(plan.seed, "invoice_journal", index).to_numpy(zero_copy_only=False),
-                       uuids_at(plan.seed, "payment_journal", index).to_numpy(zero_copy_only=False))
+    journal = np.where(kind == 0, uuids_at(plan.ids, "invoice_journal", index).to_numpy(zero_copy_only=False),
+                       uuids_at(plan.ids, "payment_journal", index).to_numpy(zero_copy_only=False))
     payment = entries.payment[rows]
-    payment_ids = uuids_at(plan.seed, "payment", np.maximum(payment, 0)).to_numpy(zero_copy_only=False).astype(object)
+    payment_ids = uuids_at(plan.ids, "payment", np.maximum(payment, 0)).to_numpy(zero_copy_only=False).astype(object)
     payment_ids[payment < 0] = None
     return build_table(LEDGER, {
-        "ledger_entry_uuid": derive_uuids(plan.seed, "ledger_entry", block.start, block.stop),
+        "ledger_entry_uuid": derive_uuids(plan.ids, "ledger_entry", block.start, block.stop),
         "journal_uuid": journal.astype(object),
         "gl_account": np.array(v.GL_ACCOUNT, dtype=object)[entries.gl_account[rows]],
         "debit": cents_to_money(entries.debit_cents[rows]),

@@ -18,8 +18,8 @@ def product_lines_block(plan: TierPlan, table: str, header_entity: str, offsets:
     header = np.repeat(np.arange(block.start, block.stop), np.diff(offsets[block.start:block.stop + 1]))
     lines = slice(start, stop)
     return build_table(table, {
-        f"{header_entity}_line_uuid": derive_uuids(plan.seed, f"{header_entity}_line", start, stop),
-        f"{header_entity}_uuid": uuids_at(plan.seed, header_entity, header),
+        f"{header_entity}_line_uuid": derive_uuids(plan.ids, f"{header_entity}_line", start, stop),
+        f"{header_entity}_uuid": uuids_at(plan.ids, header_entity, header),
         "product_uuid": product_uuids(plan, product[lines]),
         "quantity": quantity[lines],
         "unit_price": cents_to_money(price_cents[lines]),

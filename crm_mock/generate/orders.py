@@ -83,7 +83,7 @@ class OrderPlan:
 
 
 def order_uuids(plan: TierPlan, indices) -> pa.StringArray:
-    return uuids_at(plan.seed, ORDER_ENTITY, indices)
+    return uuids_at(plan.ids, ORDER_ENTITY, indices)
 
 
 def accepted_quote_index(orders: OrderPlan) -> np.ndarray:
@@ -257,10 +257,10 @@ def cached_order_plan(plan: TierPlan) -> OrderPlan:
 def _order_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     quote = accepted_quote_index(orders)[rows]
-    quote_ids = uuids_at(plan.seed, QUOTE_ENTITY, np.maximum(quote, 0)).to_numpy(zero_copy_only=False).astype(object)
+    quote_ids = uuids_at(plan.ids, QUOTE_ENTITY, np.maximum(quote, 0)).to_numpy(zero_copy_only=False).astype(object)
     quote_ids[quote < 0] = None
     return build_table(ORDERS, {
-        "order_uuid": derive_uuids(plan.seed, ORDER_ENTITY, block.start, block.stop),
+        "order_uuid": derive_uuids(plan.ids, ORDER_ENTITY, block.start, block.stop),
         "account_uuid": account_uuids(plan, orders.account[rows]),
         "quote_uuid": quote_ids,
         "status": np.array(v.ORDER_STATUS, dtype=object)[orders.status[rows]],

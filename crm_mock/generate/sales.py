@@ -176,8 +176,8 @@ def _quote_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     created = funnel.quote_created[rows]
     return build_table(QUOTES, {
-        "quote_uuid": derive_uuids(plan.seed, "quote", block.start, block.stop),
-        "opportunity_uuid": uuids_at(plan.seed, "opportunity", np.arange(block.start, block.stop)),
+        "quote_uuid": derive_uuids(plan.ids, "quote", block.start, block.stop),
+        "opportunity_uuid": uuids_at(plan.ids, "opportunity", np.arange(block.start, block.stop)),
         "account_uuid": account_uuids(plan, funnel.quote_account[rows]),
         "status": np.array(v.QUOTE_STATUS, dtype=object)[funnel.quote_status[rows]],
         "valid_until": to_date(created) + np.timedelta64(QUOTE_VALID_DAYS, "D"),
@@ -212,11 +212,11 @@ def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.T
     amount = funnel.opportunity_amount_cents[rows].copy()
     amount[quoted] = funnel.quote_total_cents[index[quoted]]
     lead = funnel.opportunity_lead[rows]
-    lead_ids = uuids_at(plan.seed, "lead", np.maximum(lead, 0)).to_numpy(zero_copy_only=False).astype(object)
+    lead_ids = uuids_at(plan.ids, "lead", np.maximum(lead, 0)).to_numpy(zero_copy_only=False).astype(object)
     lead_ids[lead < 0] = None
     label = DEAL_LABELS[rng.integers(0, len(DEAL_LABELS), block.size)]
     return build_table(OPPORTUNITIES, {
-        "opportunity_uuid": derive_uuids(plan.seed, "opportunity", block.start, block.stop),
+        "opportunity_uuid": derive_uuids(plan.ids, "opportunity", block.start, block.stop),
         "account_uuid": account_uuids(plan, account),
         "owner_employee_uuid": employee_uuids(plan, accounts.owner[account]),
         "lead_uuid": lead_ids,
@@ -269,7 +269,7 @@ def _lead_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
     account_ids = account_uuids(plan, account).to_numpy(zero_copy_only=False).astype(object)
     account_ids[~converted] = None
     return build_table(LEADS, {
-        "lead_uuid": derive_uuids(plan.seed, "lead", block.start, block.stop),
+        "lead_uuid": derive_uuids(plan.ids, "lead", block.start, block.stop),
         "company_name": company,
         "contact_name": concat(pools.values("first_names")[first], " ", pools.values("last_names")[last]),
         "email": concat(pools.values("first_ascii")[first], ".", pools.values("last_ascii")[last], "@", domains),

@@ -86,7 +86,7 @@ def _movement_block(plan: TierPlan, movements: Movements, block: Block) -> pa.Ta
     order_ids[order < 0] = None
     where = movements.stock_row[rows]
     return build_table(MOVEMENTS, {
-        "stock_movement_uuid": derive_uuids(plan.seed, "stock_movement", block.start, block.stop),
+        "stock_movement_uuid": derive_uuids(plan.ids, "stock_movement", block.start, block.stop),
         "product_uuid": product_uuids(plan, stock.product[where]),
         "warehouse_uuid": warehouse_uuids(plan, stock.warehouse[where]),
         "movement_type": np.array(v.MOVEMENT_TYPE, dtype=object)[movements.movement_type[rows]],

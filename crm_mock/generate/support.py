@@ -55,7 +55,7 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
     contact_created = contact_created_at(plan, accounts, contact)
     created = np.maximum(created, accounts.created_at[account])
     created = np.where(has_contact, np.maximum(created, contact_created), created)
-    contact_ids = uuids_at(plan.seed, "contact", contact).to_numpy(zero_copy_only=False).astype(object)
+    contact_ids = uuids_at(plan.ids, "contact", contact).to_numpy(zero_copy_only=False).astype(object)
     contact_ids[~has_contact] = None
 
     priority = rng.choice(n, PRIORITY_SHARES)
@@ -82,7 +82,7 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
         created[i] = reference - np.timedelta64(2 * 86_400 - 3_600, "s")  # raised two days ago, still open
         first_contact = accounts.contact_offsets[forced_account]
         has_contact[i] = contact_created_at(plan, accounts, np.array([first_contact]))[0] <= created[i]
-        contact_ids[i] = uuids_at(plan.seed, "contact", np.array([first_contact]))[0].as_py() if has_contact[i] else None
+        contact_ids[i] = uuids_at(plan.ids, "contact", np.array([first_contact]))[0].as_py() if has_contact[i] else None
         target[i] = SLA_HOURS[accounts.segment[forced_account], forced_priority]
         sla_due[i] = created[i] + np.timedelta64(int(target[i] * 3600), "s")
         first_response[i] = created[i] + np.timedelta64(20 * 60, "s")
@@ -94,7 +94,7 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
     assignee = assignee.astype(object)
     assignee[~answered & rng.bernoulli(0.5, n)] = None  # new tickets may wait in the queue
     return build_table(TICKETS, {
-        "ticket_uuid": derive_uuids(plan.seed, "ticket", block.start, block.stop),
+        "ticket_uuid": derive_uuids(plan.ids, "ticket", block.start, block.stop),
         "account_uuid": account_uuids(plan, account),
         "contact_uuid": contact_ids,
         "assignee_employee_uuid": assignee,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -10,10 +12,30 @@ from crm_mock.model.catalog import CATALOG
 from crm_mock.model.schema import MONEY_PRECISION, MONEY_SCALE, Column, Kind, Table
 
 
-def sql_type(column: Column) -> sa.types.TypeEngine:
+class UuidStorage(enum.StrEnum):
+    """How SQLite stores UUID columns (PostgreSQL always uses its native ``uuid``).
+
+    The three spellings sort alike (hex digits are in ASCII order, and bytes compare as their hex), so
+    key-ordered reads agree across databases stored differently.
+    """
+
+    TEXT = "text"  # canonical 36-character text: readable
+    HEX = "hex"  # 32 hex digits, no dashes: what Django's UUIDField and SQLAlchemy's Uuid read on SQLite
+    BLOB = "blob"  # the 16 bytes
+
+
+# the declared SQLite types; readers recognise a file's storage by them
+SQLITE_UUID_TYPES: dict[UuidStorage, sa.types.TypeEngine] = {
+    UuidStorage.TEXT: sa.String(36),
+    UuidStorage.HEX: sa.CHAR(32),
+    UuidStorage.BLOB: sa.LargeBinary(16),
+}
+
+
+def sql_type(column: Column, uuid_storage: UuidStorage = UuidStorage.TEXT) -> sa.types.TypeEngine:
     match column.kind:
         case Kind.UUID:
-            return sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
+            return SQLITE_UUID_TYPES[uuid_storage].with_variant(postgresql.UUID(as_uuid=False), "postgresql")
         case Kind.TEXT | Kind.CODE:
             return sa.String(column.max_length)
         case Kind.INTEGER:
@@ -23,7 +45,8 @@ def sql_type(column: Column) -> sa.types.TypeEngine:
         case Kind.DATE:
             return sa.Date()
         case Kind.TIMESTAMP:
-            return sa.DateTime(timezone=True)  # timestamptz in PostgreSQL; UTC text in SQLite
+            # PostgreSQL: timestamptz (moments in UTC); SQLite: ISO text in UTC (see sinks/values.py)
+            return sa.DateTime(timezone=True)
     raise AssertionError(column.kind)
 
 
@@ -55,11 +78,12 @@ CONSTRAINT_NAMES = {
 }
 
 
-def service_metadata(service: str, table_names: list[str] | None = None, schema: str | None = None) -> sa.MetaData:
+def service_metadata(service: str, table_names: list[str] | None = None, schema: str | None = None,
+                     uuid_storage: UuidStorage = UuidStorage.TEXT) -> sa.MetaData:
     """DDL for one service database: primary keys, and foreign keys that resolve inside the service.
 
     Cross-service references stay plain columns: they resolve in the owning service's database.
-    ``table_names`` limits the DDL to the tables being loaded.
+    ``table_names`` limits the DDL to the tables being loaded; ``uuid_storage`` matters to SQLite only.
     """
     tables = [t for t in CATALOG.service_tables(service) if table_names is None or t.name in table_names]
     present = {t.qualified_name for t in tables}
@@ -73,7 +97,7 @@ def service_metadata(service: str, table_names: list[str] | None = None, schema:
         }
         columns = []
         for c in table.columns:
-            args: list = [c.name, sql_type(c)]
+            args: list = [c.name, sql_type(c, uuid_storage)]
             if c.name in local_targets:
                 target = local_targets[c.name]
                 args.append(sa.ForeignKey(f"{prefix}{target.name}.{target.primary_key[0]}"))

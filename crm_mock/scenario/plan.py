@@ -6,7 +6,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from crm_mock.scenario.spec import Conversion, Realism, Scenario, ScenarioError
+from crm_mock.model.ddl import UuidStorage
+from crm_mock.scenario.spec import Conversion, Realism, Scenario, ScenarioError, UuidLayout
 
 MIN_WAREHOUSES = 5
 # the number of contacts Acme Corp has is the same in every tier; so is Acme itself (account 0)
@@ -36,6 +37,14 @@ def apportion(total: int, shares: dict[str, float]) -> dict[str, int]:
         largest = max(kinds, key=lambda k: (counts[k], -kinds.index(k)))
         counts[largest] -= 1
     return {k: counts.get(k, 0) for k in shares}
+
+
+@dataclass(frozen=True)
+class IdScheme:
+    """What a tier's UUIDs derive from: the seed, and the RFC 9562 layout they are written in."""
+
+    seed: int
+    layout: UuidLayout
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,12 @@ class TierPlan:
     edge_density: float
     drift_rows: int  # rows per kind of planted drift; 0 when drift injection is off
     contact_details: str  # "reserved" or "realistic" (see the scenario's contact_details)
+    uuid_layout: UuidLayout
+    sqlite_uuid_storage: UuidStorage
+
+    @property
+    def ids(self) -> IdScheme:
+        return IdScheme(self.seed, self.uuid_layout)
 
     @property
     def stocked_products(self) -> int:
@@ -138,6 +153,8 @@ def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
         edge_density=scenario.edge_cases.density,
         drift_rows=scenario.drift.rows_per_kind if scenario.drift.enabled else 0,
         contact_details=scenario.contact_details,
+        uuid_layout=scenario.ids.uuid_layout,
+        sqlite_uuid_storage=scenario.ids.sqlite_uuid_storage,
     )
     _check_feasible(plan, where)
     return plan

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crm_mock.model import vocabularies as v
+from crm_mock.model.ddl import UuidStorage
 
 DEFAULT_SCENARIO = Path(__file__).with_name("default.yaml")
 TIERS = ("smoke", "staging", "load", "stress")
@@ -162,6 +163,21 @@ class Drift(_Strict):
     rows_per_kind: PositiveCount = 1
 
 
+UuidLayout = Literal["v4", "v8"]
+
+
+class Ids(_Strict):
+    """How ids are written: the UUID layout (part of the data) and how SQLite stores them (not: the same
+    rows whatever the storage)."""
+
+    uuid_layout: UuidLayout = Field(default="v4", description=(
+        "RFC 9562 version the deterministic ids are laid out as: v4 passes UUID4 validators, v8 is the "
+        "first crm_mock layout; part of the data, so changing it changes every id"))
+    sqlite_uuid_storage: UuidStorage = Field(default=UuidStorage.TEXT, description=(
+        "how SQLite stores UUIDs: text (36 characters), hex (32 digits, what Django's UUIDField and "
+        "SQLAlchemy's Uuid read) or blob (16 bytes); PostgreSQL always uses uuid"))
+
+
 class Scenario(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)]
     reference_date: dt.date
@@ -178,6 +194,7 @@ class Scenario(_Strict):
     contact_details: ContactDetails = Field(default="reserved", description=(
         "reserved: e-mail and web domains under .example and phones from the ranges set aside for fiction, "
         "so nothing generated reaches a real person; realistic: real-looking domains and ordinary numbers"))
+    ids: Ids = Ids()
 
     @model_validator(mode="after")
     def _check_tiers(self) -> "Scenario":

@@ -36,15 +36,17 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
 
         sources = {t.name: source(t) for t in tables}
         notes: list[str] = []
-        counts = databases.load(tier, service, sources, notify=notes.append)
+        counts = databases.load(plan, service, sources, notify=notes.append)
         for note in notes:
             context.log.info(note)
+        uuid_storage = databases.uuid_storage(plan)
         return dg.MaterializeResult(metadata={
             "dagster/row_count": sum(counts.values()),
             "rows_per_table": dg.MetadataValue.json(counts),
             "location": databases.location(tier, service),
             # the service's own objects that the refresh left in place (PostgreSQL)
             "service_objects_kept": dg.MetadataValue.json(notes),
+            **({"sqlite_uuid_storage": uuid_storage.value} if uuid_storage else {}),
         })
 
     return _asset
