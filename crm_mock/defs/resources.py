@@ -78,11 +78,11 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
 
     def load(self, plan: TierPlan, service: str, sources: Mapping[str, BatchSource],
              notify: Callable[[str], None] | None = None) -> dict[str, int]:
-        """``notify`` hears what a PostgreSQL refresh kept of the service's own objects."""
+        """``notify`` hears what the refresh kept of the service's own objects."""
         if self.database_url:
             return load_service_postgres(self.database_url, plan.tier, service, sources, notify)
         return load_service(sqlite_path(self.storage.data_dir, plan.tier, service), service, sources,
-                            self.uuid_storage(plan))
+                            self.uuid_storage(plan), notify)
 
     def count_rows(self, tier: str, service: str, table: str) -> int:
         if self.database_url:
