@@ -80,7 +80,7 @@ def _start(argv: list[str], url: str, log: Path, ready_path: str = "/", deadline
         if process.poll() is not None:
             raise RuntimeError(f"{argv[0]} exited with {process.returncode}: {log.read_text()[-2000:]}")
         try:
-            httpx.get(url + ready_path, timeout=1)
+            httpx.get(url + ready_path, timeout=5)
             return server
         except httpx.TransportError:
             time.sleep(0.2)

@@ -114,7 +114,7 @@ class BrokerDriver(Driver):
         spec = item.spec
         return bool(spec.celery and self.target.brokers[spec.celery.broker].result_backend)
 
-    async def exists(self, item: Item) -> bool | None:
+    async def exists(self, item: Item) -> tuple[bool | None, dict[str, object]]:
         """A task whose state is past PENDING reached a worker. PENDING cannot tell "never sent" from "still
         queued", so a stranded task is given ``resolve_wait_s`` to show up before it is sent again."""
         app = self.apps[item.spec.celery.broker]
@@ -122,9 +122,9 @@ class BrokerDriver(Driver):
         while True:
             state = await self._call(lambda: app.AsyncResult(item.idempotency_key).state)
             if state != "PENDING":
-                return True
+                return True, {}
             if time.monotonic() >= deadline:
-                return False
+                return False, {}
             await asyncio.sleep(0.2)
 
     async def preflight(self) -> list[str]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from crm_mock.replay.events import BY_ID, DRIVE, EXPECT
+from crm_mock.replay.events import BY_ID, DRIVE, EXPECT, STOCK_KEY
 from crm_mock.replay.ledger import (
     ALREADY_THERE, EXPECTED_FOUND, EXPECTED_MISSING, FAILED, FINAL, IN_FLIGHT, OK, SKIPPED, SUCCEEDED, Ledger, Outcome,
 )
@@ -27,6 +27,7 @@ from crm_mock.replay.plan import Plan
 from crm_mock.replay.target import EventTarget, Retry, Target
 
 ACCEPTED, CONFLICT, RETRY, PERMANENT = "accepted", "conflict", "retry", "permanent"
+_ORDER_ONLY = f"{STOCK_KEY}:"
 
 
 @dataclass
@@ -76,9 +77,10 @@ class Driver(ABC):
     def can_lookup(self, item: Item) -> bool:
         return False
 
-    async def exists(self, item: Item) -> bool | None:
-        """True: the event's record is in the system; False: it is not; None: cannot tell now."""
-        return None
+    async def exists(self, item: Item) -> tuple[bool | None, dict[str, object]]:
+        """(True: the event's record is in the system, False: it is not, None: cannot tell now; the values
+        the target captures, read from what the lookup found)."""
+        return None, {}
 
     def describe(self, item: Item) -> dict:
         """What would be sent, for --dry-run (nothing is sent)."""
@@ -137,14 +139,19 @@ class Engine:
             if self.prior.get(it.seq, ("",))[0] == IN_FLIGHT:
                 it.resumed_in_flight = True
         self.waiting: dict[int, int] = {}
-        self.dependants: dict[int, list[int]] = {}
+        # seq -> [(dependant seq, whether it needs this event to have succeeded)]: a shared record makes a
+        # dependant, shared stock only an order (a failed shipment does not stop another order's shipment)
+        self.dependants: dict[int, list[tuple[int, bool]]] = {}
         self.blocked: dict[int, int] = {}  # seq -> root cause seq
         last: dict[str, int] = {}
         for it in items:
-            preds = {last[k] for k in it.keys if k in last}
+            preds: dict[int, bool] = {}
+            for k in it.keys:
+                if k in last:
+                    preds[last[k]] = preds.get(last[k], False) or not k.startswith(_ORDER_ONLY)
             self.waiting[it.seq] = len(preds)
-            for p in preds:
-                self.dependants.setdefault(p, []).append(it.seq)
+            for p, needs in preds.items():
+                self.dependants.setdefault(p, []).append((it.seq, needs))
             for k in it.keys:
                 last[k] = it.seq
         offsets = options.pace.offsets([it.at for it in items])
@@ -248,8 +255,8 @@ class Engine:
     def _finish(self, seq: int, outcome: Outcome, ready: list[int]) -> None:
         failed = outcome.state in (FAILED, SKIPPED) or (not outcome.state and outcome.error is not None)
         root = (outcome.root_seq if outcome.root_seq is not None else seq) if failed else None
-        for d in self.dependants.get(seq, ()):
-            if failed and d not in self.blocked:
+        for d, needs in self.dependants.get(seq, ()):
+            if failed and needs and d not in self.blocked:
                 self.blocked[d] = root
             self.waiting[d] -= 1
             if self.waiting[d] == 0:
@@ -275,16 +282,18 @@ class Engine:
         last: Attempt | None = None
         for number in range(1, self.retry.attempts + 1):
             if uncertain and driver.can_lookup(item):
-                if await driver.exists(item):
-                    return self._outcome(item, ALREADY_THERE, number - 1, last, status="found by lookup")
+                found, captures = await driver.exists(item)
+                if found:
+                    return self._outcome(item, ALREADY_THERE, number - 1, last, "found by lookup", captures)
             await driver.limiter(item).take()
             last = await driver.attempt(item, resend=uncertain or number > 1)
             if last.kind == ACCEPTED:
                 return self._outcome(item, OK, number, last)
             if last.kind == CONFLICT:
                 if driver.can_lookup(item):
-                    if await driver.exists(item):
-                        return self._outcome(item, ALREADY_THERE, number, last)
+                    found, captures = await driver.exists(item)
+                    if found:
+                        return self._outcome(item, ALREADY_THERE, number, last, captures=captures)
                 elif uncertain or number > 1:
                     # the same idempotency key was seen before: the system holds the event
                     return self._outcome(item, ALREADY_THERE, number, last)
@@ -296,19 +305,24 @@ class Engine:
                 backoff = min(self.retry.backoff_max_s, self.retry.backoff_s * 2 ** (number - 1))
                 delay = backoff * (0.5 + jitter.random() / 2)
                 if last.retry_after is not None:
-                    delay = max(delay, min(last.retry_after, self.retry.backoff_max_s * 6))
+                    # spread the retries of events refused together, or they collide again at the same instant
+                    wait = min(last.retry_after, self.retry.backoff_max_s * 6)
+                    delay = max(delay, wait + jitter.random() * max(wait, self.retry.backoff_s))
                 await asyncio.sleep(delay)
-        if uncertain and driver.can_lookup(item) and await driver.exists(item):
-            return self._outcome(item, ALREADY_THERE, self.retry.attempts, last)
+        if uncertain and driver.can_lookup(item):
+            found, captures = await driver.exists(item)
+            if found:
+                return self._outcome(item, ALREADY_THERE, self.retry.attempts, last, captures=captures)
         return self._outcome(item, FAILED, self.retry.attempts, last)
 
     @staticmethod
-    def _outcome(item: Item, state: str, attempts: int, last: Attempt | None, status: str | None = None) -> Outcome:
+    def _outcome(item: Item, state: str, attempts: int, last: Attempt | None, status: str | None = None,
+                 captures: dict | None = None) -> Outcome:
         return Outcome(
             item.seq, state, attempts, status or (last.status if last else None),
             last.latency_ms if last else None, error=last.error if (last and state == FAILED) else None,
             request=last.request if last else None, response=last.response if last else None,
-            captures=dict(last.captures) if (last and state == OK) else {}, record_key=item.key,
+            captures=captures or (dict(last.captures) if (last and state == OK) else {}), record_key=item.key,
         )
 
     # -- the verify phase -------------------------------------------------------------------------------
@@ -335,7 +349,7 @@ class Engine:
             polls += 1
             await driver.limiter(item).take()
             started = time.monotonic()
-            found = await driver.exists(item)
+            found, _ = await driver.exists(item)
             latency = (time.monotonic() - started) * 1000
             if found:
                 return Outcome(item.seq, EXPECTED_FOUND, polls, "found", latency, record_key=item.key)

@@ -128,27 +128,32 @@ class HttpDriver(Driver):
     def can_lookup(self, item: Item) -> bool:
         return self._lookup_of(item) is not None
 
-    async def exists(self, item: Item) -> bool | None:
+    async def exists(self, item: Item) -> tuple[bool | None, dict[str, object]]:
         lookup = self._lookup_of(item)
         client = self.clients[self._service_of(item)]
         try:
             path = render_path(lookup.path, item.record, item.key, self.captures)
         except MissingCapture:
-            return None
+            return None, {}
         try:
-            response = await client.get(path)
+            response = await client.get(path, timeout=lookup.timeout_s or httpx.USE_CLIENT_DEFAULT)
         except httpx.TransportError:
-            return None
+            return None, {}
         if response.status_code in lookup.found:
             try:
                 document = response.json()
             except ValueError:
-                return True
+                return True, {}
             # a list query (?order_uuid=…) proves existence only when it returns something
-            return document != [] if isinstance(document, list) else True
+            if isinstance(document, list):
+                if not document:
+                    return False, {}
+                document = document[0]
+            capture = item.spec.http.capture if item.spec.http else {}
+            return True, {name: dig(document, field) for name, field in capture.items()}
         if response.status_code in lookup.absent:
-            return False
-        return None
+            return False, {}
+        return None, {}
 
     async def preflight(self) -> list[str]:
         problems = []

@@ -82,6 +82,7 @@ class Lookup(_Strict):
     path: str
     found: list[int] = [200]
     absent: list[int] = [404]
+    timeout_s: Annotated[float, Field(gt=0)] | None = None  # default: the service's
 
 
 class Http(_Strict):
