@@ -91,20 +91,19 @@ class HttpDriver(Driver):
             method, path, body, headers = self._request(item)
         except MissingCapture as exc:
             return Attempt(PERMANENT, None, 0.0, error=str(exc))
-        excerpt = self.redactor.text(f"{method} {path} {json.dumps(body, ensure_ascii=False) if body is not None else ''}")
         started = time.monotonic()
         try:
             response = await client.request(method, path, json=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # never reached the server
-            return Attempt(RETRY, type(exc).__name__, _ms(started), error=self.redactor.text(exc), request=excerpt)
+            return Attempt(RETRY, type(exc).__name__, _ms(started), error=self.redactor.text(exc),
+                           request=self._excerpt(method, path, body))
         except httpx.TransportError as exc:
             # sent, but the answer was lost: the server may have committed it
             return Attempt(RETRY, type(exc).__name__, _ms(started), error=self.redactor.text(f"{type(exc).__name__}: {exc}"),
-                           request=excerpt, ambiguous=True)
+                           request=self._excerpt(method, path, body), ambiguous=True)
         latency = _ms(started)
         status = response.status_code
-        answer = self.redactor.text(response.text)
         if status in http.accepted:
             captures = {}
             if http.capture:
@@ -113,13 +112,18 @@ class HttpDriver(Driver):
                 except ValueError:
                     document = None
                 captures = {name: dig(document, field) for name, field in http.capture.items()}
-            return Attempt(ACCEPTED, str(status), latency, request=excerpt, response=answer, captures=captures)
+            # excerpts of what went well are not kept: they cost more than the request on a fast server
+            return Attempt(ACCEPTED, str(status), latency, captures=captures)
+        excerpt, answer = self._excerpt(method, path, body), self.redactor.text(response.text)
         if status in http.conflict:
             return Attempt(CONFLICT, str(status), latency, error=f"HTTP {status}", request=excerpt, response=answer)
         if status in self.retry_statuses:
             return Attempt(RETRY, str(status), latency, error=f"HTTP {status}", request=excerpt, response=answer,
                            retry_after=retry_after_seconds(response.headers.get("retry-after")), ambiguous=status >= 500)
         return Attempt(PERMANENT, str(status), latency, error=f"HTTP {status}: {answer}", request=excerpt, response=answer)
+
+    def _excerpt(self, method: str, path: str, body: dict | None) -> str:
+        return self.redactor.text(f"{method} {path} {json.dumps(body, ensure_ascii=False) if body is not None else ''}")
 
     def _lookup_of(self, item: Item) -> Lookup | None:
         spec = item.spec

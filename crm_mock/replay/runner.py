@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,8 +148,8 @@ def run_replay(settings: RunSettings) -> RunResult:
                           for it in items if it.spec is not None)
         options = Options(concurrency=concurrency, pace=pace, limit=settings.limit, crash_after=settings.crash_after,
                           progress=settings.progress, verify=settings.verify)
-        asyncio.run(_drive(target, items, ledger, options, redactor, settings.rate))
-        report = build_report(ledger, redactor, {"resumed": resumed, "ledger": str(path)})
+        timing = asyncio.run(_drive(target, items, ledger, options, redactor, settings.rate))
+        report = build_report(ledger, redactor, {"resumed": resumed, "ledger": str(path), "timing": timing})
     finally:
         ledger.close()
     report["thresholds_crossed"] = crossed(report, thresholds)
@@ -159,7 +160,8 @@ def run_replay(settings: RunSettings) -> RunResult:
     return RunResult(EXIT_FAILED if failed else EXIT_OK, report, text)
 
 
-async def _drive(target: Target, items, ledger: Ledger, options: Options, redactor: Redactor, rate) -> None:
+async def _drive(target: Target, items, ledger: Ledger, options: Options, redactor: Redactor, rate) -> dict:
+    """Preflight, the drive phase, the verify phase; returns their durations and the send rate."""
     drivers = _drivers(target, redactor, options.concurrency, rate)
     try:
         problems = [p for d in {id(d): d for d in drivers.values()}.values() for p in await d.preflight()]
@@ -168,9 +170,14 @@ async def _drive(target: Target, items, ledger: Ledger, options: Options, redact
         engine = Engine(target, items, drivers, ledger, options)
         if "http" in drivers:
             drivers["http"].bind_captures(engine.captures)
+        started = time.perf_counter()
         await engine.run()
+        drive_s = time.perf_counter() - started
         if options.verify:
             await engine.verify()
+        return {"drive_s": round(drive_s, 3), "sent": engine.sends_finished,
+                "sent_per_s": round(engine.sends_finished / drive_s, 1) if drive_s > 0 else None,
+                "verify_s": round(time.perf_counter() - started - drive_s, 3)}
     finally:
         await _close(drivers)
 
