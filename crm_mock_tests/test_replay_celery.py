@@ -169,7 +169,12 @@ def test_dagster_job_with_a_crash_in_its_op_finishes_on_retry_without_duplicates
     from crm_mock_tests.conftest import build_defs
 
     limit = 120
-    target = EXAMPLES / "json-server.yaml"
+    secret = "dagster-s3cret-41d7"
+    monkeypatch.setenv("CRM_MOCK_REPLAY_TEST_TOKEN", secret)
+    document = yaml.safe_load((EXAMPLES / "json-server.yaml").read_text())
+    document["services"]["store"]["auth"] = {"env": "CRM_MOCK_REPLAY_TEST_TOKEN", "prefix": "Bearer "}
+    target = tmp_path / "dagster.yaml"
+    target.write_text(yaml.safe_dump(document))
     with json_server(tmp_path / "store") as store:
         monkeypatch.setenv("CRM_MOCK_REPLAY_URL", store.url)
         job = build_defs(data_dir).resolve_job_def("replay")
@@ -177,9 +182,11 @@ def test_dagster_job_with_a_crash_in_its_op_finishes_on_retry_without_duplicates
             result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={"ops": {"replay_events": {
                 "config": {"tier": "smoke", "target": str(target), "limit": limit, "crash_after": 40}}}})
             retries = [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+            logged = [str(record) for record in instance.all_logs(result.run_id)]
         stored = {c: store_rows(store, c) for c in CREATED}
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     assert retries, "the op never crashed: the test proves nothing"
+    assert logged and not [line for line in logged if secret in line]  # metadata, logs and errors included
     outputs = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = outputs[-1].event_specific_data.metadata
     assert metadata["failed"].value == 0 and metadata["ok"].value + metadata["already_there"].value == limit
