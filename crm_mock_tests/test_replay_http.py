@@ -110,15 +110,15 @@ def test_killed_midway_and_resumed_gives_the_same_store_without_duplicates(data_
     target = _target(tmp_path, "kill-resume")
     limit = 400
     with json_server(tmp_path / "store") as store:
-        env = {**os.environ, "CRM_MOCK_REPLAY_URL": store.url, "CRM_MOCK_REPLAY_RATE": "60"}
+        env = {**os.environ, "CRM_MOCK_REPLAY_URL": store.url, "CRM_MOCK_REPLAY_RATE": "40"}
         argv = [sys.executable, "-m", "crm_mock.cli", "replay", "run", "--tier", "smoke", "--data-dir", str(data_dir),
                 "--target", str(target), "--limit", str(limit), "--concurrency", "8"]
         process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120  # a loaded machine starts Python slowly
             while time.monotonic() < deadline and process.poll() is None:
                 ledger = data_dir / "smoke" / "replay" / "kill-resume.ledger.sqlite"
-                if ledger.exists() and _ledger_states(data_dir, "kill-resume")["ok"] >= 100:
+                if ledger.exists() and _ledger_states(data_dir, "kill-resume")["ok"] >= 60:
                     break
                 time.sleep(0.05)
             assert process.poll() is None, "the replay finished before it could be killed"
@@ -128,7 +128,7 @@ def test_killed_midway_and_resumed_gives_the_same_store_without_duplicates(data_
             if process.poll() is None:
                 process.kill()
         interrupted = _ledger_states(data_dir, "kill-resume")
-        assert 100 <= interrupted["ok"] < limit
+        assert 60 <= interrupted["ok"] < limit
         result = _run_with_env({"CRM_MOCK_REPLAY_URL": store.url},
                                _settings(data_dir, target, resume=True, limit=limit))
         assert result.exit_code == EXIT_OK, result.text
