@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from crm_mock.replay.cli import add_replay_parser, replay_command
 from crm_mock.scenario import TIERS, ScenarioError, load_scenario, plan_tier
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("json", "yaml"), default="json")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     export.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
+    add_replay_parser(commands)
     return parser
 
 
@@ -51,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_live(args.tier, args.json, args.data_dir)
     if args.command == "export-fixtures":
         return export_fixtures(args.tier, args.format, args.output, args.data_dir)
+    if args.command == "replay":
+        return replay_command(args)
     raise AssertionError(args.command)
 
 
