@@ -54,8 +54,9 @@ def load_service(path: Path, service: str, sources: Mapping[str, BatchSource],
     indexes = fk_indexes(metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file():
+        whole = service_metadata(service)  # every model table of the service is ours, loaded now or not
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            foreign = service_objects(conn, metadata, indexes)
+            foreign = service_objects(conn, whole, fk_indexes(whole))
         if foreign:
             return _refresh_in_place(path, service, sources, metadata, indexes, uuid_storage, foreign,
                                      notify or (lambda message: None))
