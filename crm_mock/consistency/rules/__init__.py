@@ -1,0 +1,11 @@
+"""Every rule of the data contract, in registry order."""
+
+from __future__ import annotations
+
+from crm_mock.consistency.rule import Rule
+from crm_mock.consistency.rules import synced
+from crm_mock.consistency.rules.model import model_rules
+
+
+def all_rules() -> list[Rule]:
+    return [*model_rules(), synced.credit_hold_synced]
