@@ -141,10 +141,11 @@ def _no_database_url(monkeypatch):
 
 
 def _resources(data_dir: Path, database_url: str = "") -> dict:
-    from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+    from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource
 
     storage = StorageResource(data_dir=str(data_dir))
-    return {"storage": storage, "databases": ServiceDatabaseResource(storage=storage, database_url=database_url)}
+    return {"storage": storage, "scenario": ScenarioResource(),
+            "databases": ServiceDatabaseResource(storage=storage, database_url=database_url)}
 
 
 def _sensor_tick(data_dir: Path, monkeypatch, auto_repair: bool = False, database_url: str = ""):

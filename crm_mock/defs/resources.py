@@ -13,6 +13,7 @@ from pydantic import Field
 
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
+from crm_mock.sinks.databases import ServiceDatabases, service_databases
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import PostgresTarget, connect, load_service_postgres
 from crm_mock.sinks.sqlite import BatchSource, load_service, sqlite_path
@@ -68,6 +69,10 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
         if self.database_url:
             return None
         return UuidStorage(self.sqlite_uuid_storage) if self.sqlite_uuid_storage else plan.sqlite_uuid_storage
+
+    def port(self) -> ServiceDatabases:
+        """The one database port, chosen from the configuration."""
+        return service_databases(self.database_url, self.storage.data_dir)
 
     def location(self, tier: str, service: str) -> str:
         """Where a service's tables are, fit to show: the password is never included."""

@@ -102,7 +102,10 @@ class SqliteDatabases(ServiceDatabases):
     def _engine(self, tier: str, service: str, writable: bool) -> sa.Engine:
         path = self._existing(tier, service)
         mode = "rw" if writable else "ro"
-        return sa.create_engine(f"sqlite+pysqlite:///file:{path}?mode={mode}&uri=true", poolclass=NullPool)
+        engine = sa.create_engine(f"sqlite+pysqlite:///file:{path}?mode={mode}&uri=true", poolclass=NullPool)
+        if writable:  # SQLite enforces the declared foreign keys only when asked, per connection
+            sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys = ON"))
+        return engine
 
 
 class PostgresDatabases(ServiceDatabases):
