@@ -119,3 +119,13 @@ def smoke_tier(smoke_run: TierRun, tmp_path_factory: pytest.TempPathFactory):
     tier = SmokeTier(smoke_run.data_dir, plan_tier(load_scenario(), smoke_run.tier), tmp_path_factory.mktemp("rules"))
     yield tier
     tier.close()
+
+
+@pytest.fixture(params=["store", "sqlite", "postgresql"])
+def on(request: pytest.FixtureRequest, smoke_tier):
+    """Each source kind in turn, to run a rule on with some tables of the smoke tier corrupted."""
+    from crm_mock_tests.rule_sources import On
+
+    if request.param == "postgresql":
+        require_postgres()
+    return On(smoke_tier, request.param)

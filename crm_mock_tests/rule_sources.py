@@ -13,13 +13,16 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pyarrow as pa
+import pytest
 import pyarrow.compute as pc
 from psycopg import sql
 
+from crm_mock.consistency.registry import registry
 from crm_mock.consistency.results import RuleResult
 from crm_mock.consistency.sources import DatabaseSource, Source, StoreSource
 from crm_mock.model import CATALOG, SERVICES
@@ -32,6 +35,7 @@ TIER = "smoke"
 SOURCES = ("store", "sqlite", "sqlite_hex", "postgresql")
 STORAGE = {"sqlite": UuidStorage.TEXT, "sqlite_hex": UuidStorage.HEX}
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+RULES = {(r.name, r.table.qualified_name): r for r in registry()}
 
 Tables = Mapping[str, pa.Table]
 
@@ -142,6 +146,29 @@ class SmokeTier:
 
 def _batches(name: str, table: pa.Table) -> Callable[[], list[pa.RecordBatch]]:
     return lambda: model_table(name, table).to_batches()
+
+
+@dataclass
+class On:
+    """One source kind: ``caught`` runs a rule on it with some tables corrupted and checks what it names."""
+
+    tier: SmokeTier
+    kind: str
+
+    def run(self, rule: tuple[str, str], tables: Tables) -> RuleResult:
+        r = RULES[rule]
+        with self.tier.corrupted(self.kind, tables, r.tables) as source:
+            return r.run(source, self.tier.plan)
+
+    def caught(self, rule: tuple[str, str], tables: Tables, kind: str, *offenders: str, count: int | None = None,
+               total: int | None = None) -> RuleResult:
+        result = self.run(rule, tables)
+        assert_caught(result, kind, *offenders, count=count, total=total, where=self.kind)
+        return result
+
+    def store_only(self, why: str) -> None:
+        if self.kind != "store":
+            pytest.skip(f"the databases cannot hold it: {why}")
 
 
 # --- corruptions: pyarrow edits of a table --------------------------------------------------------------------------
