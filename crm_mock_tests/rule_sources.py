@@ -22,8 +22,10 @@ import pytest
 import pyarrow.compute as pc
 from psycopg import sql
 
+from crm_mock.consistency.engine import Findings, RuleContext
 from crm_mock.consistency.registry import registry
 from crm_mock.consistency.results import RuleResult
+from crm_mock.consistency.rule import Rule
 from crm_mock.consistency.sources import DatabaseSource, Source, StoreSource
 from crm_mock.model import CATALOG, SERVICES
 from crm_mock.model.ddl import UuidStorage, arrow_schema
@@ -156,15 +158,17 @@ class On:
     kind: str
 
     def run(self, rule: tuple[str, str], tables: Tables) -> RuleResult:
-        r = RULES[rule]
-        with self.tier.corrupted(self.kind, tables, r.tables) as source:
-            return r.run(source, self.tier.plan)
+        return self.find(rule, tables).result
+
+    def find(self, rule: tuple[str, str], tables: Tables) -> "Found":
+        with self.tier.corrupted(self.kind, tables, RULES[rule].tables) as source:
+            return find(RULES[rule], source, self.tier.plan)
 
     def caught(self, rule: tuple[str, str], tables: Tables, kind: str, *offenders: str, count: int | None = None,
                total: int | None = None) -> RuleResult:
-        result = self.run(rule, tables)
-        assert_caught(result, kind, *offenders, count=count, total=total, where=self.kind)
-        return result
+        found = self.find(rule, tables)
+        assert_caught(found, kind, *offenders, count=count, total=total, where=self.kind)
+        return found.result
 
     def store_only(self, why: str) -> None:
         if self.kind != "store":
@@ -222,16 +226,32 @@ def append(table: pa.Table, row: dict, **changes: object) -> pa.Table:
 # --- assertions -----------------------------------------------------------------------------------------------------
 
 
-def assert_caught(result: RuleResult, kind: str, *offenders: str, count: int | None = None,
-                  total: int | None = None, where: str = "") -> None:
-    """The rule failed through ``kind`` and names every one of ``offenders`` (UUIDs, or a count problem);
-    ``count``: offenders of that kind, ``total``: of the whole rule (nothing else broke)."""
+@dataclass(frozen=True)
+class Found:
+    """What a rule reported, and what it found by kind (each kind's own count and sample)."""
+
+    result: RuleResult
+    findings: Findings
+
+
+def find(rule: Rule, source: Source, plan: TierPlan) -> Found:
+    findings = Findings()
+    rule.find(RuleContext(source, plan), findings)
+    return Found(rule.run(source, plan), findings)
+
+
+def assert_caught(found: Found, kind: str, *offenders: str, count: int | None = None, total: int | None = None,
+                  where: str = "") -> None:
+    """The rule failed, its ``kind`` found offenders and named every one of ``offenders`` (UUIDs, or a count
+    problem); ``count``: that kind's offenders, ``total``: the whole rule's (nothing else broke)."""
+    result = found.result
     label = f"{result.rule} on {result.table} ({where})"
     assert not result.passed, f"{label} missed the corruption: {result}"
-    assert result.details.get(kind), f"{label}: {kind} did not fire: {result.details}"
+    tally = found.findings.tallies.get(kind)
+    assert tally is not None and tally.count, f"{label}: {kind} did not fire: {result.details}"
     if count is not None:
-        assert result.details[kind] == count, f"{label}: {result.details}"
+        assert tally.count == count, f"{label}: {kind} found {tally.count}: {tally.sample}"
     if total is not None:
         assert result.offending == total, f"{label}: {result.details}"
     for offender in offenders:
-        assert any(offender in entry for entry in result.sample), f"{label}: {offender!r} not in {result.sample}"
+        assert any(offender in entry for entry in tally.sample), f"{label}: {offender!r} not in {tally.sample}"

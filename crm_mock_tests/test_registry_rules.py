@@ -14,7 +14,7 @@ from crm_mock.consistency.sources import StoreSource
 from crm_mock.model import CATALOG, Kind, Table
 from crm_mock.sinks.parquet import TableStore
 from crm_mock_tests.conftest import build_defs, require_postgres
-from crm_mock_tests.rule_sources import SOURCES, TIER, SmokeTier, assert_caught, edit, edit_at, new_uuid
+from crm_mock_tests.rule_sources import SOURCES, TIER, SmokeTier, assert_caught, edit, edit_at, find, new_uuid
 
 RULES = {(r.name, r.table.qualified_name): r for r in registry()}
 # the build checks' names for what the registry calls, as the database checks did, by one name
@@ -162,7 +162,7 @@ def test_model_rule_names_the_corrupted_row(model_case, smoke_tier: SmokeTier, r
     if rule not in expected:
         pytest.skip("PostgreSQL's column types reject or normalise this table's corruption")
     column, offender = expected[rule]
-    assert_caught(RULES[rule].run(source, smoke_tier.plan), column, offender, where=kind)
+    assert_caught(find(RULES[rule], source, smoke_tier.plan), column, offender, where=kind)
 
 
 @pytest.mark.parametrize("name", [t.qualified_name for t in CATALOG])
@@ -174,8 +174,8 @@ def test_duplicate_key_is_named_on_the_store(smoke_tier: SmokeTier, name: str, t
     store = TableStore(tmp_path)
     store.write(TIER, (table.service, table.name), pa.concat_tables([data, data.slice(row, 1)]))
     with StoreSource(store, TIER) as source:
-        result = RULES[("primary_key_unique", name)].run(source, smoke_tier.plan)
-    assert_caught(result, "duplicated", _label(table, data.slice(row, 1).to_pylist()[0]), count=1, total=1)
+        found = find(RULES[("primary_key_unique", name)], source, smoke_tier.plan)
+    assert_caught(found, "duplicated", _label(table, data.slice(row, 1).to_pylist()[0]), count=1, total=1)
 
 
 def test_null_key_and_null_value_are_caught_on_the_store(smoke_tier: SmokeTier, tmp_path):
@@ -185,5 +185,5 @@ def test_null_key_and_null_value_are_caught_on_the_store(smoke_tier: SmokeTier, 
     store = TableStore(tmp_path)
     store.write(TIER, ("inventory", "stock_levels"), data)
     with StoreSource(store, TIER) as source:
-        assert_caught(RULES[("primary_key_unique", name)].run(source, smoke_tier.plan), "null_key", "<null key>")
-        assert_caught(RULES[("conforms_to_model", name)].run(source, smoke_tier.plan), "reorder_point")
+        assert_caught(find(RULES[("primary_key_unique", name)], source, smoke_tier.plan), "null_key", "<null key>")
+        assert_caught(find(RULES[("conforms_to_model", name)], source, smoke_tier.plan), "reorder_point")
