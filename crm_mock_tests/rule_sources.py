@@ -27,7 +27,7 @@ from crm_mock.consistency.registry import registry
 from crm_mock.consistency.results import RuleResult
 from crm_mock.consistency.rule import Rule
 from crm_mock.consistency.sources import DatabaseSource, Source, StoreSource
-from crm_mock.model import CATALOG, SERVICES
+from crm_mock.model import CATALOG
 from crm_mock.model.ddl import UuidStorage, arrow_schema
 from crm_mock.scenario import TierPlan
 from crm_mock.sinks.databases import PostgresDatabases, SqliteDatabases
@@ -221,6 +221,15 @@ def drop(table: pa.Table, where: Callable[[dict], bool]) -> pa.Table:
 def append(table: pa.Table, row: dict, **changes: object) -> pa.Table:
     """``table`` with one more row: ``row`` with ``changes``."""
     return pa.concat_tables([table, pa.Table.from_pylist([{**row, **changes}], schema=table.schema)])
+
+
+def zero_stock_products(tier: SmokeTier) -> set[str]:
+    """Part A: a stocked (non-SERVICE) product with nothing on hand in any warehouse that stocks it."""
+    on_hand: dict[str, int] = {}
+    for row in tier.rows("inventory.stock_levels"):
+        on_hand[row["product_uuid"]] = on_hand.get(row["product_uuid"], 0) + row["quantity_on_hand"]
+    return {p["product_uuid"] for p in tier.rows("inventory.products")
+            if p["product_type"] != "SERVICE" and on_hand.get(p["product_uuid"], 0) == 0}
 
 
 # --- assertions -----------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def tier(smoke_tier: SmokeTier) -> SmokeTier:
 
 def invoices_with_orders(tier: SmokeTier) -> list[dict]:
     orders = {o["order_uuid"]: o for o in tier.rows(ORDERS)}
-    return [{**i, "order_status": orders[i["order_uuid"]]["status"], "order_date": orders[i["order_uuid"]]["order_date"],
+    return [{**i, "order_status": orders[i["order_uuid"]]["status"],
              "shipped_at": orders[i["order_uuid"]]["shipped_at"]} for i in tier.rows(INVOICES)]
 
 

@@ -108,7 +108,10 @@ def _label(table: Table, row: dict) -> str:
     return "|".join(row[k] for k in table.primary_key)
 
 
-def corrupt_model(tier: SmokeTier, postgres: bool) -> tuple[dict[str, pa.Table], dict[tuple[str, str], tuple[str, str]]]:
+Expected = dict[tuple[str, str], tuple[str, str]]  # (rule, table) → (kind, offender)
+
+
+def corrupt_model(tier: SmokeTier, postgres: bool) -> tuple[dict[str, pa.Table], Expected]:
     """Every table corrupted once per model rule (for ``postgres``, where its types can hold it); the expected
     (kind, offender) per rule."""
     tables, expected = {}, {}

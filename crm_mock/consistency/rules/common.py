@@ -23,6 +23,11 @@ def cents(expr: str) -> str:
     return f"CAST(ROUND({expr} * 100) AS BIGINT)"
 
 
+def count_where(condition: str) -> str:
+    """How many rows of the query meet ``condition`` (0 for none)."""
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+
+
 def flag_rows(ctx: RuleContext, found: Findings, service: str, key: str, source: str,
               checks: Mapping[str, str]) -> None:
     """One scan of ``source`` (a FROM clause): each row breaking any of ``checks`` (kind → SQL condition,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from crm_mock.consistency.engine import Findings, RuleContext
 from crm_mock.consistency.results import SAMPLE_SIZE
 from crm_mock.consistency.rule import rule
-from crm_mock.consistency.rules.common import add_keys, scalar
+from crm_mock.consistency.rules.common import add_keys, count_where, scalar
 from crm_mock.consistency.sql import Sql
 from crm_mock.scenario import ACME_NAME
 from crm_mock.sinks.values import canonical_uuid
@@ -15,10 +15,6 @@ MIN_WAREHOUSES = 5
 VALUE_SPREAD = 100  # the priciest product costs at least this many times the median
 VALUE_SPREAD_FROM = 100  # products needed before a high-value tail is expected
 ACME = Sql.quoted([ACME_NAME])
-
-
-def count_where(condition: str) -> str:
-    return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
 
 @rule("quotas", "hr.employees", "Exact employee count.")
@@ -139,8 +135,9 @@ def product_quotas(ctx: RuleContext, found: Findings) -> None:
 
 def _median_price(ctx: RuleContext, priced: int) -> float:
     """The median list price, sorted by the database (the middle one, or the mean of the middle two)."""
-    middle = [float(p) for p, in ctx.rows("inventory", "SELECT list_price FROM products WHERE list_price IS NOT NULL "
-                                                       f"ORDER BY list_price LIMIT {2 - priced % 2} OFFSET {(priced - 1) // 2}")]
+    query = ("SELECT list_price FROM products WHERE list_price IS NOT NULL "
+             f"ORDER BY list_price LIMIT {2 - priced % 2} OFFSET {(priced - 1) // 2}")
+    middle = [float(price) for price, in ctx.rows("inventory", query)]
     return sum(middle) / len(middle)
 
 

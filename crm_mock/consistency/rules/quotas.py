@@ -33,7 +33,8 @@ def orders_with_zero_stock_line(ctx: RuleContext) -> set[str]:
 
 @rule("quotas", "orders.sales_orders",
       "Exact order count and SHIPPED/UNPAID quota; the BACKORDERED quota, each with a zero-stock line, and no other "
-      "order with one.", reads=("orders.order_lines", "finance.invoices", "inventory.stock_levels", "inventory.products"))
+      "order with one.",
+      reads=("orders.order_lines", "finance.invoices", "inventory.stock_levels", "inventory.products"))
 def order_quotas(ctx: RuleContext, found: Findings) -> None:
     plan = ctx.plan
     found.count("rows", scalar(ctx, "orders", "SELECT COUNT(*) FROM sales_orders"), plan.sales_orders)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crm_mock.consistency.engine import Findings, RuleContext
 from crm_mock.consistency.rule import rule
-from crm_mock.consistency.rules.master import count_where
+from crm_mock.consistency.rules.common import count_where
 from crm_mock.generate.inventory import STOCK_WAREHOUSES
 from crm_mock.sinks.values import canonical_uuid
 

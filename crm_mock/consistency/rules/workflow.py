@@ -16,7 +16,8 @@ from crm_mock.sinks.values import canonical_uuid
 # each invoice (in order key order) beside its order
 INVOICES_BY_ORDER = ("SELECT order_uuid, invoice_uuid, account_uuid, status, issue_date, due_date FROM invoices "
                      "WHERE order_uuid IS NOT NULL ORDER BY order_uuid, invoice_uuid")
-ORDERS = "SELECT order_uuid, account_uuid, status, shipped_at FROM sales_orders WHERE order_uuid IS NOT NULL ORDER BY order_uuid"
+ORDERS = ("SELECT order_uuid, account_uuid, status, shipped_at FROM sales_orders WHERE order_uuid IS NOT NULL "
+          "ORDER BY order_uuid")
 
 
 def invoices_with_orders(ctx: RuleContext) -> Iterator[tuple[str, tuple | None, tuple | None]]:
@@ -135,7 +136,8 @@ def ticket_rules(ctx: RuleContext, found: Findings) -> None:
         "response_after_creation": "first_response_at < created_at",
         "resolved_after_response": "resolved_at IS NOT NULL AND (first_response_at IS NULL "
                                    "OR resolved_at < first_response_at)",
-        "resolved_status_has_time": f"({resolved} AND resolved_at IS NULL) OR (NOT {resolved} AND resolved_at IS NOT NULL)",
+        "resolved_status_has_time": f"({resolved} AND resolved_at IS NULL) "
+                                    f"OR (NOT {resolved} AND resolved_at IS NOT NULL)",
         "not_after_reference": f"created_at > {reference} OR first_response_at > {reference} "
                                f"OR resolved_at > {reference}",
     })
