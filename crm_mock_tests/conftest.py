@@ -108,3 +108,24 @@ def require_postgres() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is unreachable under CI: {exc}")
         pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def smoke_tier(smoke_run: TierRun, tmp_path_factory: pytest.TempPathFactory):
+    """The smoke tier as every source the rule registry runs on, clean or corrupted (see rule_sources)."""
+    from crm_mock.scenario import load_scenario, plan_tier
+    from crm_mock_tests.rule_sources import SmokeTier
+
+    tier = SmokeTier(smoke_run.data_dir, plan_tier(load_scenario(), smoke_run.tier), tmp_path_factory.mktemp("rules"))
+    yield tier
+    tier.close()
+
+
+@pytest.fixture(params=["store", "sqlite", "postgresql"])
+def on(request: pytest.FixtureRequest, smoke_tier):
+    """Each source kind in turn, to run a rule on with some tables of the smoke tier corrupted."""
+    from crm_mock_tests.rule_sources import On
+
+    if request.param == "postgresql":
+        require_postgres()
+    return On(smoke_tier, request.param)
