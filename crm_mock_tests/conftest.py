@@ -129,3 +129,16 @@ def on(request: pytest.FixtureRequest, smoke_tier):
     if request.param == "postgresql":
         require_postgres()
     return On(smoke_tier, request.param)
+
+
+def drop_test_databases(prefix: str) -> None:
+    """The databases of a test module that a previous run left behind (perhaps with another version's tables):
+    a module starts from none. Only names under the module's own ``crm_mock_…`` prefix are touched."""
+    import psycopg
+
+    assert prefix.startswith("crm_mock_") and len(prefix) > len("crm_mock_"), prefix
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as admin:
+        names = [n for (n,) in admin.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
+                                              (prefix,))]
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

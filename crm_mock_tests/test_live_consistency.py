@@ -16,7 +16,7 @@ from crm_mock.model import CATALOG, SERVICES
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import connect, load_service_postgres
 from crm_mock.sinks.values import canonical_uuid
-from crm_mock_tests.conftest import POSTGRES_URL, TierRun, reload_sqlite, require_postgres
+from crm_mock_tests.conftest import POSTGRES_URL, TierRun, drop_test_databases, reload_sqlite, require_postgres
 
 # (service, the statement that picks a row, the statement that tampers with it)
 TAMPERING = {
@@ -102,6 +102,7 @@ def test_a_missing_database_cannot_be_checked(tmp_path, capsys):
 
 def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
     require_postgres()
+    drop_test_databases("crm_mock_live_")
     template = POSTGRES_URL.format(database="crm_mock_live_{tier}_{service}")
     store = TableStore(smoke_run.data_dir)
     for service in SERVICES:
