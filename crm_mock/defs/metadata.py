@@ -4,6 +4,8 @@
 import dagster as dg
 import pyarrow as pa
 
+from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.tables import table_key
 from crm_mock.model import Kind, Table
 from crm_mock.model.lineage import column_sources
 
@@ -66,3 +68,12 @@ def materialization_metadata(table: Table, data: pa.Table) -> dict:
         "dagster/column_lineage": column_lineage(table),
         "preview": preview(data),
     }
+
+
+def table_spec(table: Table, group: str, deps: list, metadata: dict) -> dg.AssetSpec:
+    """A table asset as the graph shows it: the service as a kind beside the storage, so every node says
+    whose table it is without hovering (nodes show only the last part of the key)."""
+    return dg.AssetSpec(
+        table_key(table), group_name=group, deps=deps, description=table.description, metadata=metadata,
+        kinds={"parquet", table.service}, tags={"service": table.service}, partitions_def=TIER_PARTITIONS,
+    ).with_io_manager_key("table_io_manager")
