@@ -26,7 +26,7 @@ LIVE_REPORT_KEY = dg.AssetKey(["consistency", "live_report"])
 LIVE_JOB = "live_consistency"
 LIVE_PREFIX = "live_"
 LIVE_RULES: tuple[LiveRule, ...] = tuple(live_rules())
-REPORT_SCHEMA = pa.schema([("name", pa.string()), ("rule", pa.string()), ("table", pa.string()),
+REPORT_SCHEMA = pa.schema([("check", pa.string()), ("rule", pa.string()), ("table", pa.string()),
                            ("passed", pa.bool_()), ("offending", pa.int64()), ("sample", pa.list_(pa.string())),
                            ("details", pa.string())])
 
@@ -56,14 +56,15 @@ def live_metadata(rule: LiveRule) -> dict:
 
 
 def report_table(results: Iterable[tuple[LiveRule, RuleResult]]) -> pa.Table:
-    rows = [{"name": rule.name, "rule": r.rule, "table": r.table, "passed": r.passed, "offending": r.offending,
+    rows = [{"check": live_check_key(rule).to_user_string(), "rule": r.rule, "table": r.table, "passed": r.passed, "offending": r.offending,
              "sample": list(r.sample), "details": json.dumps(r.details, default=str, sort_keys=True)}
             for rule, r in results]
     return pa.Table.from_pylist(rows, schema=REPORT_SCHEMA)
 
 
 def results_from_report(report: pa.Table) -> dict[str, RuleResult]:
-    return {row["name"]: RuleResult(row["rule"], row["table"], row["passed"], row["offending"], tuple(row["sample"]),
+    """By check (a rule's name repeats across services: three `account_replica`s)."""
+    return {row["check"]: RuleResult(row["rule"], row["table"], row["passed"], row["offending"], tuple(row["sample"]),
                                     json.loads(row["details"]))
             for row in report.to_pylist()}
 
@@ -127,7 +128,7 @@ def live_rule_checks(context: dg.AssetCheckExecutionContext, report: pa.Table):
     for rule in LIVE_RULES:
         key = live_check_key(rule)
         if key in context.selected_asset_check_keys:
-            yield check_result(results[rule.name], key, live_metadata(rule))
+            yield check_result(results[key.to_user_string()], key, live_metadata(rule))
 
 
 LIVE_CHECK_KEYS = tuple(live_check_key(rule) for rule in LIVE_RULES)
