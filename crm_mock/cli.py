@@ -42,15 +42,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "dev":  # everything after `dev` is `dagster dev`'s
+        return dev([*extra, *args.dagster_args])
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select)
     if args.command == "check":
         return check_live(args.tier, args.json, args.data_dir)
     if args.command == "export-fixtures":
         return export_fixtures(args.tier, args.format, args.output, args.data_dir)
-    if args.command == "dev":
-        return dev(args.dagster_args)
     raise AssertionError(args.command)
 
 
@@ -249,13 +252,29 @@ def _resolve_selection(selection: str) -> list:
     return sorted(keys)
 
 
-def dev_command(args: Sequence[str], cwd: Path | None = None) -> list[str]:
-    """`dagster dev` on the shared instance; the project's workspace.yaml when run from a checkout."""
+WORKSPACE_YAML = """\
+# crm_mock's code location, for `crm-mock dev` outside a checkout (the checkout has its own workspace.yaml)
+load_from:
+  - python_module:
+      module_name: crm_mock.definitions
+      location_name: crm_mock
+"""
+# `dagster dev` says it is superseded by `dg dev` (a separate CLI that needs a dg project layout): we keep
+# `dagster dev` on purpose and silence that one message, nothing else
+SUPERSEDED_DEV = "ignore:Function `dev_command` is superseded"
+
+
+def dev_command(args: Sequence[str], home: Path, cwd: Path | None = None) -> list[str]:
+    """`dagster dev` on the shared instance: the checkout's workspace.yaml when run from one, else the code
+    location `crm_mock` from the installed package."""
     found = Path(sys.executable).with_name("dagster")
     command = [str(found) if found.exists() else shutil.which("dagster") or "dagster", "dev", *args]
     names_code = any(a in ("-w", "--workspace", "-m", "--module-name", "-f", "--python-file") for a in args)
     if not names_code and not ((cwd or Path.cwd()) / "workspace.yaml").is_file():
-        command += ["-m", "crm_mock.definitions"]
+        workspace = home / "workspace.yaml"
+        if not workspace.exists():
+            workspace.write_text(WORKSPACE_YAML, encoding="utf-8")
+        command += ["-w", str(workspace)]
     return command
 
 
@@ -263,7 +282,9 @@ def dev(args: Sequence[str]) -> int:
     from crm_mock.instance import ensure_dagster_home
 
     home = ensure_dagster_home()
-    command = dev_command(args)
+    command = dev_command(args, home)
+    warnings_filter = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [warnings_filter, SUPERSEDED_DEV]))
     print(f"crm-mock: {' '.join(command)} (run history: {home})", flush=True)
     os.execv(command[0], command)
     return EXIT_OK  # not reached

@@ -19,6 +19,8 @@ LOCAL_INSTANCE_YAML = """\
 # state shared by `crm-mock materialize` and `crm-mock dev`. Created by crm-mock; yours to edit.
 telemetry:
   enabled: false
+nux:
+  enabled: false                    # no "join the community" dialog on first visit
 concurrency:
   runs:
     max_concurrent_runs: 2          # two tiers at once at most: each run is memory-bound

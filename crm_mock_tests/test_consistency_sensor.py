@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
 from crm_mock.consistency.live import Unreachable
 from crm_mock.consistency.results import RuleResult
 from crm_mock.defs.consistency.checks import LIVE_CHECK_KEYS, LIVE_RULES, live_check_key, rule_kind
 from crm_mock.defs.consistency.sensors import Cursor, plan_tick
 from crm_mock_tests.conftest import TierRun, require_postgres
+from crm_mock_tests.dagster_processes import Process, bin_path, module_workspace
+from crm_mock_tests.dagster_processes import daemon as start_daemon
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,11 +65,6 @@ def test_a_cursor_of_another_layout_starts_afresh():
 
 # --- the real daemon -------------------------------------------------------------------------------------
 
-def _bin(name: str) -> str:
-    found = Path(sys.executable).with_name(name)
-    return str(found) if found.exists() else shutil.which(name) or name
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def instance_home(request, tmp_path: Path):
     """A Dagster home on SQLite (the project-local configuration) or on PostgreSQL (docker/dagster.yaml)."""
@@ -98,27 +92,6 @@ def instance_home(request, tmp_path: Path):
             admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
-class Daemon:
-    """`dagster-daemon run` in its own process group (its code server and run workers with it)."""
-
-    def __init__(self, workspace: Path, env: dict, log: Path) -> None:
-        self.log = log.open("w")
-        self.process = subprocess.Popen([_bin("dagster-daemon"), "run", "-w", str(workspace)], env=env,
-                                        cwd=workspace.parent, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        self.log.close()
-
-
 def _ticks(instance: dg.DagsterInstance) -> list:
     states = [s for s in instance.all_instigator_state() if s.instigator_name == "service_consistency_sensor"]
     if not states:
@@ -142,15 +115,15 @@ def _latest_evaluations(instance: dg.DagsterInstance, ticks: list) -> dict[str, 
     return latest
 
 
-def _wait(condition, what: str, daemon: Daemon, timeout: float = 180):
+def _wait(condition, what: str, daemon: Process, timeout: float = 180):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert daemon.process.poll() is None, f"the daemon exited: {daemon.log.name}"
+        assert daemon.alive, f"the daemon exited:\n{daemon.tail()}"
         found = condition()
         if found:
             return found
         time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}; daemon log: {Path(daemon.log.name).read_text()[-3000:]}")
+    raise AssertionError(f"timed out waiting for {what}; daemon log:\n{daemon.tail()}")
 
 
 def test_the_daemon_reports_drift_planted_between_ticks(smoke_run: TierRun, tmp_path: Path, instance_home, monkeypatch):
@@ -161,20 +134,18 @@ def test_the_daemon_reports_drift_planted_between_ticks(smoke_run: TierRun, tmp_
     home, instance_env = instance_home
     data_dir = tmp_path / "data"
     shutil.copytree(smoke_run.data_dir, data_dir)
-    workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
-        "module_name": "crm_mock.definitions", "location_name": "crm_mock"}}]}))
+    workspace = module_workspace(tmp_path)
     env = {**os.environ, **instance_env, "DAGSTER_HOME": str(home), "CRM_MOCK_DATA_DIR": str(data_dir),
            "CRM_MOCK_CONSISTENCY_INTERVAL_SECONDS": "3"}
     for variable in ("CRM_MOCK_DATABASE_URL", "CRM_MOCK_AUTO_REPROPAGATE", "CRM_MOCK_SCENARIO"):
         env.pop(variable, None)
     for name, value in instance_env.items():
         monkeypatch.setenv(name, value)
-    started = subprocess.run([_bin("dagster"), "sensor", "start", "service_consistency_sensor", "-w", str(workspace)],
+    started = subprocess.run([bin_path("dagster"), "sensor", "start", "service_consistency_sensor", "-w", str(workspace)],
                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert started.returncode == 0, started.stdout + started.stderr
 
-    daemon = Daemon(workspace, env, tmp_path / "daemon.log")
+    daemon = start_daemon(workspace, env, tmp_path / "daemon.log")
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         def settled(check):

@@ -20,9 +20,17 @@ def _type_name(table: Table, name: str) -> str:
             Kind.TIMESTAMP: "timestamptz"}[column.kind]
 
 
+def _derived_from(table: Table) -> dict[str, str]:
+    """column -> "contact/accounts.name, …": where its values come from, readable in the open-source UI
+    (which does not draw `dagster/column_lineage`)."""
+    return {column: ", ".join(f"{'/'.join(key)}.{source}" for key, source in deps)
+            for column, deps in column_sources(table).items()}
+
+
 def column_schema(table: Table) -> dg.TableSchema:
     columns = []
     single_key = table.primary_key[0] if len(table.primary_key) == 1 else None
+    derived = _derived_from(table)
     for c in table.columns:
         other = []
         if c.name in table.primary_key:
@@ -33,8 +41,10 @@ def column_schema(table: Table) -> dg.TableSchema:
             other.append("one of " + ", ".join(c.vocabulary))
         if c.name in table.owned_columns:
             other.append(f"owned by {table.service}")
+        origin = f"← {derived[c.name]}" if c.name in derived else ""
+        description = " ".join(part for part in (c.description, origin) if part)
         columns.append(dg.TableColumn(
-            c.name, _type_name(table, c.name), description=c.description or None,
+            c.name, _type_name(table, c.name), description=description or None,
             constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.name == single_key or c.unique,
                                                   other=other),
         ))
@@ -54,6 +64,7 @@ def definition_metadata(table: Table) -> dict:
         "dagster/column_schema": column_schema(table),
         "dagster/table_name": table.qualified_name,
         "service": table.service,
+        "column_lineage": lineage_table(table),
     }
 
 
@@ -61,11 +72,21 @@ def preview(data: pa.Table) -> dg.MetadataValue:
     return dg.MetadataValue.md(data.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False))
 
 
+def lineage_table(table: Table) -> dg.MetadataValue:
+    """Column lineage as a table the open-source UI shows: each column and the asset column it comes from."""
+    derived = _derived_from(table)
+    rows = [f"| {c} | {derived[c]} |" for c in table.column_names if c in derived]
+    if not rows:
+        return dg.MetadataValue.md("Every column is generated here.")
+    return dg.MetadataValue.md("\n".join(["| column | derived from |", "|---|---|", *rows]))
+
+
 def materialization_metadata(table: Table, data: pa.Table) -> dict:
     return {
         "dagster/row_count": data.num_rows,
         "dagster/column_schema": column_schema(table),
         "dagster/column_lineage": column_lineage(table),
+        "column_lineage": lineage_table(table),
         "preview": preview(data),
     }
 

@@ -1,12 +1,13 @@
 """Service databases: one per service, loaded atomically from the table store."""
 
+import os
 from collections import defaultdict
 
 import dagster as dg
 
 from crm_mock.defs.checks import CheckInputs, table_step
 from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ServiceDatabaseResource
+from crm_mock.defs.resources import DATABASE_URL_ENV, ServiceDatabaseResource
 from crm_mock.defs.service_dbs.checks import LoadedRowsCheck
 from crm_mock.defs.tables import database_key, produced_tables, table_key
 from crm_mock.edge_cases.drift import drift_batches
@@ -43,7 +44,8 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
 
     spec = dg.AssetSpec(
         database_key(service), group_name="service_dbs", partitions_def=TIER_PARTITIONS,
-        deps=[table_key(t) for t in tables], kinds={"sqlite", "postgresql", service}, tags={"service": service},
+        deps=[table_key(t) for t in tables], kinds={"postgres" if os.environ.get(DATABASE_URL_ENV) else "sqlite", service},
+        tags={"service": service},
         description=(f"The {service} service's database: {', '.join(t.name for t in tables)}. "
                      "Its tables' rows are replaced on every load (nothing else in the database is touched); a failed "
                      "load leaves the previous rows intact. SQLite by default, PostgreSQL with CRM_MOCK_DATABASE_URL."),
