@@ -21,13 +21,16 @@ telemetry:
   enabled: false
 nux:
   enabled: false                    # no "join the community" dialog on first visit
-concurrency:
-  runs:
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
     max_concurrent_runs: 2          # two tiers at once at most: each run is memory-bound
     tag_concurrency_limits:
       - key: dagster/partition
         value: stress
         limit: 1
+    dequeue_interval_seconds: 1     # a run launched from the UI starts within a second, not five
 retention:
   sensor:
     purge_after_days:

@@ -86,9 +86,21 @@ def test_a_missing_database_cannot_be_checked(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
+@pytest.fixture()
+def live_postgres_template():
+    """Service databases only this test uses (other suites run against the same server), dropped afterwards."""
     require_postgres()
-    template = POSTGRES_URL.format(database="crm_mock_live_{tier}_{service}")
+    import psycopg
+
+    prefix = f"crm_mock_live_{os.getpid()}"
+    yield POSTGRES_URL.format(database=prefix + "_{tier}_{service}")
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+        for service in SERVICES:
+            admin.execute(f"DROP DATABASE IF EXISTS {prefix}_smoke_{service} WITH (FORCE)")
+
+
+def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch, live_postgres_template):
+    template = live_postgres_template
     store = TableStore(smoke_run.data_dir)
     for service in SERVICES:
         load_service_postgres(template, "smoke", service, {

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from crm_mock.consistency.live import LiveRule, LiveTier, live_rules
 from crm_mock.consistency.results import RuleResult
-from crm_mock.defs.checks import check_result, summary
+from crm_mock.defs.checks import check_result
 from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
 from crm_mock.defs.tables import database_key, table_key
@@ -56,8 +56,9 @@ def live_metadata(rule: LiveRule) -> dict:
 
 
 def report_table(results: Iterable[tuple[LiveRule, RuleResult]]) -> pa.Table:
-    rows = [{"check": live_check_key(rule).to_user_string(), "rule": r.rule, "table": r.table, "passed": r.passed, "offending": r.offending,
-             "sample": list(r.sample), "details": json.dumps(r.details, default=str, sort_keys=True)}
+    rows = [{"check": live_check_key(rule).to_user_string(), "rule": r.rule, "table": r.table, "passed": r.passed,
+             "offending": r.offending, "sample": list(r.sample),
+             "details": json.dumps(r.details, default=str, sort_keys=True)}
             for rule, r in results]
     return pa.Table.from_pylist(rows, schema=REPORT_SCHEMA)
 
@@ -139,9 +140,6 @@ live_consistency = dg.define_asset_job(
     description="Run the live consistency rules against a tier's service databases (report + live_… checks); "
                 "changes nothing. The consistency sensor launches it with only the checks whose result changed.",
 )
-
-__all__ = ["LIVE_CHECK_KEYS", "LIVE_JOB", "LIVE_REPORT_KEY", "failing_line", "summary"]
-
 
 @dg.definitions
 def defs() -> dg.Definitions:

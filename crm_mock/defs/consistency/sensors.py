@@ -75,10 +75,10 @@ def plan_tick(previous: Cursor, found: Mapping[str, TierResults | Unreachable], 
         if results is None or isinstance(results, Unreachable):
             absent.append(tier)
             continue
-        current = {live_check_key(rule).to_user_string(): result_digest(r) for rule, r in results}
+        keys = {live_check_key(rule).to_user_string(): live_check_key(rule) for rule, _ in results}
+        current = {name: result_digest(r) for name, (_, r) in zip(keys, results)}
         before = cursor.digests.get(tier, {})
-        changed = [live_check_key(rule) for rule, _ in results
-                   if before.get(live_check_key(rule).to_user_string()) != current[live_check_key(rule).to_user_string()]]
+        changed = [key for name, key in keys.items() if before.get(name) != current[name]]
         line = failing_line(tier, results)
         if not changed:
             lines.append(f"{line} (unchanged)")

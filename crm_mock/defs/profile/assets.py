@@ -8,7 +8,6 @@ from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.resources import ScenarioResource, StorageResource
 from crm_mock.defs.tables import table_key
 from crm_mock.profile.distributions import profile
-from crm_mock.profile.plots import CHARTS
 
 ORDERS, ACCOUNTS, INVOICES = "orders.sales_orders", "contact.accounts", "finance.invoices"
 
@@ -26,6 +25,10 @@ def _image(png: bytes, title: str) -> dg.MetadataValue:
 )
 def profile_distributions(context: dg.AssetExecutionContext, scenario: ScenarioResource,
                           storage: StorageResource) -> dg.MaterializeResult:
+    # matplotlib takes a second to import: only the step that draws pays it, not every process that loads
+    # the code location (the webserver, the daemon, each run, each sensor tick)
+    from crm_mock.profile.plots import CHARTS
+
     tier, store = context.partition_key, storage.store()
     found = profile(store.read_model_table(tier, ORDERS, ["order_date", "account_uuid", "total_amount"]),
                     store.read_model_table(tier, ACCOUNTS, ["account_uuid", "segment", "country_code"]),

@@ -44,8 +44,9 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
 
     spec = dg.AssetSpec(
         database_key(service), group_name="service_dbs", partitions_def=TIER_PARTITIONS,
-        deps=[table_key(t) for t in tables], kinds={"postgres" if os.environ.get(DATABASE_URL_ENV) else "sqlite", service},
-        tags={"service": service},
+        deps=[table_key(t) for t in tables], tags={"service": service},
+        # the backend these databases are loaded into, as configured when the code location loaded
+        kinds={"postgres" if os.environ.get(DATABASE_URL_ENV) else "sqlite", service},
         description=(f"The {service} service's database: {', '.join(t.name for t in tables)}. "
                      "Its tables' rows are replaced on every load (nothing else in the database is touched); a failed "
                      "load leaves the previous rows intact. SQLite by default, PostgreSQL with CRM_MOCK_DATABASE_URL."),

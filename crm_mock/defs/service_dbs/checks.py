@@ -25,8 +25,9 @@ class LoadedRowsCheck:
         return dg.AssetCheckKey(database_key(self.service), NAME)
 
     def spec(self) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(NAME, asset=database_key(self.service), blocking=True, partitions_def=TIER_PARTITIONS,
-                                 description="Every table of the database has exactly the rows of its materialised asset.")
+        return dg.AssetCheckSpec(
+            NAME, asset=database_key(self.service), blocking=True, partitions_def=TIER_PARTITIONS,
+            description="Every table of the database has exactly the rows of its materialised asset.")
 
     def evaluate(self, inputs: CheckInputs) -> dg.AssetCheckResult:
         problems = []
