@@ -9,6 +9,7 @@ in crm_mock_tests/artifacts/ (gitignored).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -33,9 +34,7 @@ MAX_RATIO = 1.5
 def _require_browser():
     """Like the services: missing is a skip on a laptop, a failure in CI (where .ci/run installs chromium)."""
     missing = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         missing = "the playwright package is not installed"
     if missing is None and not CHROMIUM.exists():
         missing = f"{CHROMIUM} is missing (apt-get install chromium)"
