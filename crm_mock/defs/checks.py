@@ -163,10 +163,10 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
     """One step that builds an asset and runs its in-step checks on the result. Either may run alone: the
     checks alone (the UI's "Execute checks") read the table back from the store instead of building it.
     ``build`` returns the value for the IO manager (None when the asset writes elsewhere) and its metadata."""
-    in_step = [c for c in checks if c.runs_in_step]
-    assert len(in_step) == len(checks), [c.name for c in checks if not c.runs_in_step]
+    later = [c.key.name for c in checks if not c.runs_in_step]
+    assert not later, f"{later} read tables built after {spec.key.to_user_string()}: they cannot run in its step"
 
-    @dg.multi_asset(name="__".join(spec.key.path), specs=[spec], check_specs=[c.spec() for c in in_step],
+    @dg.multi_asset(name="__".join(spec.key.path), specs=[spec], check_specs=[c.spec() for c in checks],
                     can_subset=True, partitions_def=TIER_PARTITIONS)
     def _step(context: dg.AssetExecutionContext, scenario: ScenarioResource, storage: StorageResource,
               databases: ServiceDatabaseResource):
@@ -179,7 +179,7 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
                 yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
             else:
                 yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
-        for check in in_step:
+        for check in checks:
             if check.key in context.selected_asset_check_keys:
                 yield check.evaluate(inputs)
 
