@@ -13,6 +13,19 @@ import pytest
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dagster_home(tmp_path_factory: pytest.TempPathFactory):
+    """The CLI records its runs in $DAGSTER_HOME (else ./dagster_home): tests keep theirs apart."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = saved
+
+
 @dataclass
 class TierRun:
     data_dir: Path

@@ -1,17 +1,14 @@
-"""Checks on the master data: the model's checks for every table, and Part A's quotas."""
-
-import dagster as dg
+"""Checks on the master data: Part A's quotas (the model's checks come with every table)."""
 
 from crm_mock.consistency import master_rules
-from crm_mock.defs.checks import model_checks, rule_check
-from crm_mock.generate import MASTER_GENERATORS
+from crm_mock.defs.checks import RuleCheck, rule_check
 from crm_mock.model import CATALOG
 
 EMPLOYEES, ACCOUNTS, CONTACTS = "hr.employees", "contact.accounts", "contact.contacts"
 PRODUCTS, WAREHOUSES, STOCK = "inventory.products", "inventory.warehouses", "inventory.stock_levels"
 
 
-def quota_checks() -> list[dg.AssetChecksDefinition]:
+def quota_checks() -> list[RuleCheck]:
     c = CATALOG
     return [
         rule_check(c[EMPLOYEES], "manager_tree", lambda i: master_rules.employee_tree(i.read(EMPLOYEES)),
@@ -31,8 +28,3 @@ def quota_checks() -> list[dg.AssetChecksDefinition]:
                    reads=[PRODUCTS]),
     ]
 
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    checks = [check for name in MASTER_GENERATORS for check in model_checks(CATALOG[name])]
-    return dg.Definitions(asset_checks=checks + quota_checks())

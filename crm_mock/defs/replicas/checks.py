@@ -1,14 +1,11 @@
 """Replica checks are blocking: nothing downstream builds on a replica that drifted from its master."""
 
-import dagster as dg
-
 from crm_mock.consistency.table_rules import replica_matches_master
-from crm_mock.defs.checks import CheckInputs, model_checks, rule_check
-from crm_mock.defs.tables import replicas
+from crm_mock.defs.checks import CheckInputs, RuleCheck, rule_check
 from crm_mock.model import Table
 
 
-def replica_check(replica: Table) -> dg.AssetChecksDefinition:
+def replica_check(replica: Table) -> RuleCheck:
     master = replica.replica_of.master
     columns = [replica.primary_key[0], *replica.replica_of.columns]
 
@@ -20,8 +17,3 @@ def replica_check(replica: Table) -> dg.AssetChecksDefinition:
                       f"Every {master} row has its replica here, none extra, copied fields equal.",
                       reads=[master], blocking=True)
 
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    checks = [check for t in replicas() for check in [*model_checks(t), replica_check(t)]]
-    return dg.Definitions(asset_checks=checks)

@@ -1,10 +1,7 @@
-"""Checks on the business workflow: the model's checks for every table and an asset check per invariant."""
-
-import dagster as dg
+"""Checks on the business workflow: an asset check per invariant (the model's checks come with every table)."""
 
 from crm_mock.consistency import transaction_rules as rules
-from crm_mock.defs.checks import model_checks, rule_check
-from crm_mock.generate import TRANSACTION_GENERATORS
+from crm_mock.defs.checks import RuleCheck, rule_check
 from crm_mock.model import CATALOG
 
 ORDERS, ORDER_LINES, QUOTES = "orders.sales_orders", "orders.order_lines", "sales.quotes"
@@ -15,7 +12,7 @@ STOCK, PRODUCTS, CUSTOMERS = "inventory.stock_levels", "inventory.products", "fi
 QUOTE_LINES_TABLE = "sales.quote_lines"
 
 
-def invariant_checks() -> list[dg.AssetChecksDefinition]:
+def invariant_checks() -> list[RuleCheck]:
     c = CATALOG
     return [
         rule_check(c[INVOICES], "invoice_per_order",
@@ -65,9 +62,3 @@ def invariant_checks() -> list[dg.AssetChecksDefinition]:
                    "Finance's ON_HOLD accounts are exactly Contact's ON_HOLD accounts.", reads=[ACCOUNTS]),
     ]
 
-
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    checks = [check for name in TRANSACTION_GENERATORS for check in model_checks(CATALOG[name])]
-    return dg.Definitions(asset_checks=checks + invariant_checks())
