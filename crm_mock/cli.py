@@ -153,15 +153,19 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
     return _run(tier, selection)
 
 
-def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = ""):
+def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = ""):
     """The project's `materialize_all`, as the UI and the schedule run it (module-level: Dagster reconstructs
-    it). The arguments only key Dagster's cache of reconstructed jobs, so a second run in the same process
-    (tests, notebooks) with another configuration gets its own; the definitions read them from the
-    environment."""
+    it), or the part of it ``selection`` picks. The other arguments only key Dagster's cache of reconstructed
+    jobs, so a second run in the same process (tests, notebooks) with another configuration gets its own;
+    the definitions read them from the environment."""
     from crm_mock.definitions import defs
     from crm_mock.defs.jobs import MATERIALIZE_ALL
 
-    return defs().resolve_job_def(MATERIALIZE_ALL)
+    job = defs().resolve_job_def(MATERIALIZE_ALL)
+    if not selection:
+        return job
+    assets, checks = _resolve_selection(selection)
+    return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 
 def _step_label(step_key: str) -> str:
@@ -240,23 +244,22 @@ def _run(tier: str, selection: str | None) -> int:
     job = dg.build_reconstructable_job(
         "crm_mock.cli", "materialize_all_job",
         reconstructable_args=(os.environ.get(DATA_DIR_ENV, ""), os.environ.get(SCENARIO_ENV, ""),
-                              os.environ.get(SQLITE_UUID_STORAGE_ENV, "")))
+                              os.environ.get(SQLITE_UUID_STORAGE_ENV, ""), selection or ""))
     invocation = f"{os.getpid()}-{time.time_ns()}"
     tags = {"dagster/partition": tier, INVOCATION_TAG: invocation, "crm_mock/trigger": "crm-mock materialize"}
     if tier == GUARDED_TIER:  # naming the tier on the command line is the confirmation
         tags[CONFIRM_TAG] = GUARDED_TIER
     with dg.DagsterInstance.get() as instance:
-        asset_selection = None
         if selection:
             try:
-                asset_selection = _resolve_selection(selection)
+                _resolve_selection(selection)
             except Exception as exc:  # noqa: BLE001 - a selection Dagster cannot parse or match
                 print(f"crm-mock: bad --select {selection!r}: {exc}", file=sys.stderr)
                 return EXIT_USAGE
         # execute_job rather than execute_in_process: the latter keeps every asset's value in memory
         # for inspection, which at the load tier is the sum of all tables
         with _Progress(instance, invocation):
-            result = dg.execute_job(job, instance=instance, tags=tags, asset_selection=asset_selection,
+            result = dg.execute_job(job, instance=instance, tags=tags,
                                     run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
         loaded = {key.path[0]: mat.metadata["dagster/row_count"].value
@@ -279,15 +282,21 @@ def _run(tier: str, selection: str | None) -> int:
     return EXIT_OK
 
 
-def _resolve_selection(selection: str) -> list:
+def _resolve_selection(selection: str) -> tuple[set, set]:
+    """The assets a selection picks and their checks; the live checks only with the live report they read
+    (without it they would judge an earlier report, or none)."""
     import dagster as dg
 
     from crm_mock.definitions import defs
+    from crm_mock.defs.consistency.checks import LIVE_PREFIX, LIVE_REPORT_KEY
 
-    keys = dg.AssetSelection.from_string(selection).resolve(defs().resolve_asset_graph())
+    graph = defs().resolve_asset_graph()
+    keys = dg.AssetSelection.from_string(selection).resolve(graph)
     if not keys:
         raise ValueError("it selects no asset")
-    return sorted(keys)
+    checks = {c for c in graph.asset_check_keys if c.asset_key in keys
+              and (not c.name.startswith(LIVE_PREFIX) or LIVE_REPORT_KEY in keys)}
+    return keys, checks
 
 
 WORKSPACE_YAML = """\

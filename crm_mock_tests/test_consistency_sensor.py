@@ -12,9 +12,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from crm_mock.consistency.live import Unreachable
+from crm_mock.sinks.databases import Unreachable
 from crm_mock.consistency.results import RuleResult
-from crm_mock.defs.consistency.checks import LIVE_CHECK_KEYS, LIVE_RULES, live_check_key, rule_kind
+from crm_mock.defs.consistency.checks import LIVE_CHECK_KEYS, LIVE_RULES, live_check_key
 from crm_mock.defs.consistency.sensors import Cursor, plan_tick
 from crm_mock_tests.conftest import TierRun, require_postgres
 from crm_mock_tests.dagster_processes import Process, bin_path, module_workspace
@@ -28,17 +28,18 @@ def _results(failing: dict[str, tuple[str, ...]]) -> list[tuple]:
     out = []
     for rule in LIVE_RULES:
         sample = failing.get(live_check_key(rule).to_user_string(), ())
-        out.append((rule, RuleResult(rule_kind(rule), rule.table.qualified_name, not sample, len(sample), sample)))
+        out.append((rule, RuleResult(rule.name, rule.table.qualified_name, not sample, len(sample), sample)))
     return out
 
 
 def test_the_cursor_asks_for_a_run_only_when_a_result_changes():
-    replica = live_check_key(LIVE_RULES[1]).to_user_string()
+    replica = live_check_key(next(r for r in LIVE_RULES if r.name == "replica_in_sync")).to_user_string()
     first = plan_tick(Cursor(), {"smoke": _results({}), "staging": Unreachable("no staging")}, auto_repair=False)
     request, = first.run_requests  # first sight: every check of the reachable tier
     assert (request.partition_key, request.run_key) == ("smoke", "live-smoke-1")
     assert set(request.asset_check_keys) == set(LIVE_CHECK_KEYS)
-    assert first.lines == ["smoke: all 33 rules pass (33 changed)", "not loaded or unreachable: staging, load, stress"]
+    n = len(LIVE_RULES)
+    assert first.lines == [f"smoke: all {n} rules pass ({n} changed)", "not loaded or unreachable: staging, load, stress"]
 
     same = plan_tick(Cursor.parse(first.cursor.dumps()), {"smoke": _results({})}, auto_repair=False)
     assert not same.run_requests and same.cursor.dumps() == first.cursor.dumps()
@@ -128,7 +129,7 @@ def _wait(condition, what: str, daemon: Process, timeout: float = 180):
 
 def test_the_daemon_reports_drift_planted_between_ticks(smoke_run: TierRun, tmp_path: Path, instance_home, monkeypatch):
     from crm_mock.defs.consistency.repair import repropagate_job
-    from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+    from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource
     from crm_mock_tests.test_live_consistency import EXPECTED_RULES, _tamper_sqlite
 
     home, instance_env = instance_home
@@ -171,11 +172,14 @@ def test_the_daemon_reports_drift_planted_between_ticks(smoke_run: TierRun, tmp_
         _wait(lambda: settled(drift_reported), "the drift to be reported", daemon)
         drift_seen = len(_ticks(instance))
         quiet = _wait(lambda: [t for t in _ticks(instance)[drift_seen:] if t.skip_reason], "a quiet tick", daemon)
-        assert "smoke: 8 rules failing: live_replica_in_sync on " in quiet[0].skip_reason
+        # the four tamperings, and what they break beside the rule named for them (the ON_HOLD quota, the
+        # references through the deleted replica row)
+        assert "smoke: 9 rules failing: " in quiet[0].skip_reason and "live_replica_in_sync on " in quiet[0].skip_reason
         assert "(unchanged)" in quiet[0].skip_reason
 
         storage = StorageResource(data_dir=str(data_dir))
-        assert repropagate_job({"storage": storage, "databases": ServiceDatabaseResource(storage=storage)}) \
+        assert repropagate_job({"storage": storage, "scenario": ScenarioResource(),
+                                "databases": ServiceDatabaseResource(storage=storage)}) \
             .execute_in_process(run_config={"ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}}).success
         _wait(lambda: settled(lambda e: all(x.passed for x in e.values())), "the drift to clear", daemon)
     finally:

@@ -17,8 +17,6 @@ from crm_mock_tests.conftest import build_defs, require_postgres
 from crm_mock_tests.rule_sources import SOURCES, TIER, SmokeTier, assert_caught, edit, edit_at, find, new_uuid
 
 RULES = {(r.name, r.table.qualified_name): r for r in registry()}
-# the build checks' names for what the registry calls, as the database checks did, by one name
-RENAMED = {"foreign_keys_resolve": "references_resolve", "replica_matches_master": "replica_in_sync"}
 
 
 def open_source(tier: SmokeTier, kind: str):
@@ -38,14 +36,29 @@ def test_rules_are_named_and_described_once():
         assert all(name in {t.qualified_name for t in CATALOG} for name in r.tables), r.key
 
 
-def test_registry_covers_every_build_check(tmp_path):
-    """Every asset check on a table asset is a rule of the registry, under the same (name, table)."""
+def test_the_same_rule_names_everywhere(smoke_run, tmp_path, capsys, monkeypatch):
+    """One registry: the build checks (on the table store), the live checks the sensor launches (on the
+    databases, `live_` + the rule's name), `crm-mock check` and `--list` name the same (rule, table) pairs."""
+    import json
+
+    from crm_mock.cli import main
+    from crm_mock.defs.consistency.checks import LIVE_CHECK_KEYS
+
     graph = build_defs(tmp_path).resolve_asset_graph()
     tables = {tuple(t.qualified_name.split(".")) for t in CATALOG}
-    checks = {(RENAMED.get(key.name, key.name), ".".join(key.asset_key.path))
-              for key in graph.asset_check_keys if tuple(key.asset_key.path) in tables}
-    assert {("manager_tree", "hr.employees"), ("references_resolve", "finance.invoices")} <= checks  # found them
-    assert checks <= set(RULES), sorted(checks - set(RULES))
+    on_tables = [key for key in graph.asset_check_keys if tuple(key.asset_key.path) in tables]
+    build = {(key.name, ".".join(key.asset_key.path)) for key in on_tables if not key.name.startswith("live_")}
+    live = {(key.name.removeprefix("live_"), ".".join(key.asset_key.path)) for key in on_tables
+            if key.name.startswith("live_")}
+    sensor = {(key.name.removeprefix("live_"), ".".join(key.asset_key.path)) for key in LIVE_CHECK_KEYS}
+    monkeypatch.delenv("CRM_MOCK_DATABASE_URL", raising=False)
+    capsys.readouterr()
+    assert main(["check", "--tier", "smoke", "--json", "--data-dir", str(smoke_run.data_dir)]) == 0
+    cli = {(r["rule"], r["table"]) for r in json.loads(capsys.readouterr().out)}
+    assert main(["check", "--list"]) == 0
+    listed = {tuple(line.split()[:2]) for line in capsys.readouterr().out.splitlines()}
+    assert {("manager_tree", "hr.employees"), ("references_resolve", "finance.invoices")} <= build
+    assert build == live == sensor == cli == listed == set(RULES)
 
 
 def test_every_table_has_its_model_rules():

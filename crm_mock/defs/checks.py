@@ -1,8 +1,9 @@
-"""Asset checks built from consistency rules; the rules are pure, this only wires them to Dagster.
+"""Asset checks from the rule registry (crm_mock.consistency): the rules are written once; this only wires
+them to Dagster. During the build a rule reads the tier's Parquet table store.
 
 A check whose rule reads only its table and tables upstream of it runs inside the step that builds the
-table (on the table in memory): one step per table instead of one per check. The others (they read a
-table built later) run together in one step per table, after what they read.
+table, right after the table is stored: one step per table instead of one per check. The others (they read
+a table built later) run together in one step per table, after what they read.
 """
 
 
@@ -15,39 +16,44 @@ import dagster as dg
 import pyarrow as pa
 
 from crm_mock.consistency.results import RuleResult
-from crm_mock.consistency.table_rules import conforms_to_model, foreign_keys_resolve, primary_key_unique
+from crm_mock.consistency.rule import Rule
+from crm_mock.consistency.sources import StoreSource
 from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource, release_memory
 from crm_mock.defs.tables import ancestors, table_key
-from crm_mock.model import CATALOG, Table
+from crm_mock.model import Table
 from crm_mock.scenario import TierPlan
 from crm_mock.sinks.parquet import TableStore
 
 
-@dataclass(frozen=True)
+@dataclass
 class CheckInputs:
-    """What a rule may read: the tier's plan and any materialised table (only the columns it needs).
-    ``built`` holds tables built in this step, still in memory."""
+    """What a step may read: the tier's plan, any materialised table, and (opened on first use, closed with
+    the step) the table store as a rule source."""
 
     tier: str
     store: TableStore
     scenario: ScenarioResource
     databases: ServiceDatabaseResource | None = None
-    built: Mapping[str, pa.Table] = field(default_factory=dict)
+    _source: StoreSource | None = None
 
     @property
     def plan(self) -> TierPlan:
         return self.scenario.plan(self.tier)
 
     def read(self, qualified_name: str, columns: list[str] | None = None) -> pa.Table:
-        if qualified_name in self.built:
-            data = self.built[qualified_name]
-            return data.select(columns) if columns else data
         release_memory()
         return self.store.read_model_table(self.tier, qualified_name, columns)
 
+    def rule_source(self) -> StoreSource:
+        if self._source is None:
+            self._source = StoreSource(self.store, self.tier)
+        return self._source
 
-Rule = Callable[[CheckInputs], RuleResult]
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
 
 
 def check_metadata(result: RuleResult) -> dict:
@@ -82,66 +88,31 @@ def check_result(result: RuleResult, key: dg.AssetCheckKey | None = None,
 
 @dataclass(frozen=True)
 class RuleCheck:
-    """A rule checked on one table; ``reads`` are the other tables it looks at."""
+    """A registry rule as a build check on its table, evaluated on the tier's table store."""
 
-    table: Table
-    name: str
     rule: Rule
-    description: str
-    reads: tuple[str, ...] = ()
-    blocking: bool = False
+
+    @property
+    def table(self) -> Table:
+        return self.rule.table
 
     @property
     def key(self) -> dg.AssetCheckKey:
-        return dg.AssetCheckKey(table_key(self.table), self.name)
+        return dg.AssetCheckKey(table_key(self.table), self.rule.name)
 
     @property
     def runs_in_step(self) -> bool:
         """Everything it reads is built before its table (or is its table), so it can run in the table's step."""
-        return set(self.reads) - {self.table.qualified_name} <= ancestors(self.table)
+        return set(self.rule.reads) - {self.table.qualified_name} <= ancestors(self.table)
 
     def spec(self) -> dg.AssetCheckSpec:
-        others = [table_key(t) for t in self.reads if t != self.table.qualified_name]
-        return dg.AssetCheckSpec(self.name, asset=table_key(self.table), description=self.description,
-                                 blocking=self.blocking, partitions_def=TIER_PARTITIONS,
+        others = [table_key(t) for t in self.rule.reads if t != self.table.qualified_name]
+        return dg.AssetCheckSpec(self.rule.name, asset=table_key(self.table), description=self.rule.description,
+                                 blocking=self.rule.blocking, partitions_def=TIER_PARTITIONS,
                                  additional_deps=[] if self.runs_in_step else others)
 
     def evaluate(self, inputs: CheckInputs) -> dg.AssetCheckResult:
-        return check_result(self.rule(inputs), self.key)
-
-
-def rule_check(table: Table, name: str, rule: Rule, description: str, reads: Sequence[str] = (),
-               blocking: bool = False) -> RuleCheck:
-    return RuleCheck(table, name, rule, description, tuple(reads), blocking)
-
-
-def model_checks(table: Table) -> list[RuleCheck]:
-    """The checks every table gets from the data model: keys, conformance, references that resolve."""
-    name = table.qualified_name
-    checks = [
-        rule_check(table, "primary_key_unique", lambda i: primary_key_unique(table, i.read(name)),
-                   f"{', '.join(table.primary_key)} unique and present.", blocking=True),
-        rule_check(table, "conforms_to_model", lambda i: conforms_to_model(table, i.read(name)),
-                   "Nulls only where nullable, text within max length, codes from the vocabulary, canonical UUIDs."),
-    ]
-    references = CATALOG.references(table)
-    if references:
-        targets = sorted({r.resolving_table.qualified_name for r in references})
-
-        def resolve(inputs: CheckInputs) -> RuleResult:
-            data = inputs.read(name)
-            keys = {}
-            for ref in references:
-                source = ref.resolving_table
-                rows = data if source.qualified_name == name else inputs.read(source.qualified_name, [ref.target_key])
-                keys[ref.column.name] = rows.column(ref.target_key)
-            return foreign_keys_resolve(table, data, keys)
-
-        described = ", ".join(f"{r.column.name} → {r.resolving_table.qualified_name}"
-                              + (" (cross-service)" if r.is_cross_service else "") for r in references)
-        checks.append(rule_check(table, "foreign_keys_resolve", resolve, f"Every reference resolves: {described}.",
-                                 reads=targets, blocking=True))
-    return checks
+        return check_result(self.rule.run(inputs.rule_source(), inputs.plan), self.key)
 
 
 Build = Callable[[dg.AssetExecutionContext, CheckInputs], tuple[pa.Table | None, dict]]
@@ -171,17 +142,20 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
     def _step(context: dg.AssetExecutionContext, scenario: ScenarioResource, storage: StorageResource,
               databases: ServiceDatabaseResource):
         inputs = CheckInputs(context.partition_key, storage.store(), scenario, databases)
-        if spec.key in context.selected_asset_keys:
-            value, metadata = build(context, inputs)
-            if value is not None and table is not None:
-                inputs = CheckInputs(inputs.tier, inputs.store, scenario, databases, {table.qualified_name: value})
-            if value is None:  # the asset writes elsewhere (a service database)
-                yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
-            else:
-                yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
-        for check in checks:
-            if check.key in context.selected_asset_check_keys:
-                yield check.evaluate(inputs)
+        try:
+            if spec.key in context.selected_asset_keys:
+                value, metadata = build(context, inputs)
+                # the IO manager stores the value as it is yielded: the checks below read it from the store
+                if value is None:  # the asset writes elsewhere (a service database)
+                    yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
+                else:
+                    yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
+                del value
+            for check in checks:
+                if check.key in context.selected_asset_check_keys:
+                    yield check.evaluate(inputs)
+        finally:
+            inputs.close()
 
     return _step
 
@@ -193,8 +167,11 @@ def later_checks(table: Table, checks: Sequence[RuleCheck]) -> dg.AssetChecksDef
                           can_subset=True)
     def _checks(context: dg.AssetCheckExecutionContext, scenario: ScenarioResource, storage: StorageResource):
         inputs = CheckInputs(context.partition_key, storage.store(), scenario)
-        for check in checks:
-            if check.key in context.selected_asset_check_keys:
-                yield check.evaluate(inputs)
+        try:
+            for check in checks:
+                if check.key in context.selected_asset_check_keys:
+                    yield check.evaluate(inputs)
+        finally:
+            inputs.close()
 
     return _checks

@@ -38,7 +38,7 @@ def orders_per_month(profile: Profile, tier: str) -> bytes:
 def order_value_by_segment(profile: Profile, tier: str) -> bytes:
     figure, axes = plt.subplots(figsize=SIZE)
     segments = [s for s, values in profile.order_values_by_segment.items() if len(values)]
-    axes.boxplot([profile.order_values_by_segment[s] for s in segments], tick_labels=segments, vert=False,
+    axes.boxplot([profile.order_values_by_segment[s] for s in segments], tick_labels=segments, orientation="horizontal",
                  showfliers=False)
     axes.set_xscale("log")
     axes.set_title(f"Order value by segment ({tier}, log scale)")

@@ -1,10 +1,10 @@
 """The live rules against a tier's service databases: one report per tier (`consistency/live_report`), and each
 rule as a check on the table it is about, so drift shows on the replica that drifted.
 
-The report runs every rule once and keeps the results in the table store; the checks read them from there
-(one step for all). The `live_consistency` job (report + checks) is what the consistency sensor launches
-for a tier whose results changed. The rule engine is behind `evaluate_tier` and `LIVE_RULES`: pointing the
-checks at another engine means changing those two.
+The report runs every rule of the registry once, through the database port, and keeps the results in the
+table store; the checks read them from there (one step for all). A rule's live check is its build check's
+name with `live_` before it. The `live_consistency` job (report + checks) is what the consistency sensor
+launches for a tier whose results changed.
 """
 
 
@@ -14,48 +14,45 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 import pyarrow as pa
 
-from crm_mock.consistency.live import LiveRule, LiveTier, live_rules
+from crm_mock.consistency.registry import registry, run_rules
 from crm_mock.consistency.results import RuleResult
+from crm_mock.consistency.rule import Rule
+from crm_mock.consistency.sources import DatabaseSource
 from crm_mock.defs.checks import check_result
 from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource
+from crm_mock.scenario import TierPlan
 from crm_mock.defs.tables import database_key, table_key
 from crm_mock.model import SERVICES
 
 LIVE_REPORT_KEY = dg.AssetKey(["consistency", "live_report"])
 LIVE_JOB = "live_consistency"
 LIVE_PREFIX = "live_"
-LIVE_RULES: tuple[LiveRule, ...] = tuple(live_rules())
+LIVE_RULES: tuple[Rule, ...] = registry()
 REPORT_SCHEMA = pa.schema([("check", pa.string()), ("rule", pa.string()), ("table", pa.string()),
                            ("passed", pa.bool_()), ("offending", pa.int64()), ("sample", pa.list_(pa.string())),
                            ("details", pa.string())])
 
 
-def rule_kind(rule: LiveRule) -> str:
-    return rule.name.removesuffix(f"__{rule.table.name}")
-
-
-def live_check_key(rule: LiveRule) -> dg.AssetCheckKey:
+def live_check_key(rule: Rule) -> dg.AssetCheckKey:
     """On the table the rule is about: `live_replica_in_sync` on `orders/account_replica`."""
-    return dg.AssetCheckKey(table_key(rule.table), LIVE_PREFIX + rule_kind(rule))
+    return dg.AssetCheckKey(table_key(rule.table), LIVE_PREFIX + rule.name)
 
 
-def evaluate_tier(live: LiveTier) -> list[tuple[LiveRule, RuleResult]]:
-    """Every live rule of a tier; raises Unreachable when a service database is missing or unreachable."""
-    for service in SERVICES:
-        live.connection(service)
-    return [(rule, rule.run(live)) for rule in LIVE_RULES]
+def evaluate_tier(databases: ServiceDatabaseResource, plan: TierPlan) -> list[tuple[Rule, RuleResult]]:
+    """Every rule of a tier on its live databases; raises Unreachable when one is missing or unreachable."""
+    with DatabaseSource(databases.port(), plan.tier) as source:
+        return list(zip(LIVE_RULES, run_rules(source, plan, LIVE_RULES)))
 
 
-def live_metadata(rule: LiveRule) -> dict:
-    if not rule.master:
+def live_metadata(rule: Rule) -> dict:
+    if not rule.synced_from:
         return {}
     # the master asset the drifted replica derives from: one click to the source in the lineage
-    service, table = rule.master.split(".")
-    return {"master_asset": dg.MetadataValue.asset(dg.AssetKey([service, table]))}
+    return {"master_asset": dg.MetadataValue.asset(table_key(rule.synced_from))}
 
 
-def report_table(results: Iterable[tuple[LiveRule, RuleResult]]) -> pa.Table:
+def report_table(results: Iterable[tuple[Rule, RuleResult]]) -> pa.Table:
     rows = [{"check": live_check_key(rule).to_user_string(), "rule": r.rule, "table": r.table, "passed": r.passed,
              "offending": r.offending, "sample": list(r.sample),
              "details": json.dumps(r.details, default=str, sort_keys=True)}
@@ -70,7 +67,7 @@ def results_from_report(report: pa.Table) -> dict[str, RuleResult]:
             for row in report.to_pylist()}
 
 
-def failing_line(tier: str, results: Sequence[tuple[LiveRule, RuleResult]]) -> str:
+def failing_line(tier: str, results: Sequence[tuple[Rule, RuleResult]]) -> str:
     """What a tier's rules found, in one line: "staging: 2 rules failing: live_… on orders/… (1 row), …"."""
     failed = [(rule, r) for rule, r in results if not r.passed]
     if not failed:
@@ -80,7 +77,7 @@ def failing_line(tier: str, results: Sequence[tuple[LiveRule, RuleResult]]) -> s
     return f"{tier}: {len(failed)} rule{'s' if len(failed) != 1 else ''} failing: {named}"
 
 
-def _markdown(results: Sequence[tuple[LiveRule, RuleResult]]) -> str:
+def _markdown(results: Sequence[tuple[Rule, RuleResult]]) -> str:
     lines = ["| check | asset | offending | sample |", "|---|---|---:|---|"]
     for rule, r in results:
         if not r.passed:
@@ -97,11 +94,10 @@ def _markdown(results: Sequence[tuple[LiveRule, RuleResult]]) -> str:
                 "Each rule is also a `live_…` check on the table it is about. Rematerialised by "
                 "service_consistency_sensor when a result changes, so its history is the history of the drift.",
 )
-def live_report(context: dg.AssetExecutionContext, storage: StorageResource,
+def live_report(context: dg.AssetExecutionContext, scenario: ScenarioResource,
                 databases: ServiceDatabaseResource) -> dg.MaterializeResult:
     tier = context.partition_key
-    with LiveTier(tier, storage.data_dir, databases.database_url) as live:
-        results = evaluate_tier(live)
+    results = evaluate_tier(databases, scenario.plan(tier))
     failing = [(rule, r) for rule, r in results if not r.passed]
     return dg.MaterializeResult(value=report_table(results), metadata={
         "dagster/row_count": len(results),
@@ -111,10 +107,9 @@ def live_report(context: dg.AssetExecutionContext, storage: StorageResource,
     })
 
 
-def _description(rule: LiveRule) -> str:
-    where = ", ".join(f"{s}/database" for s in rule.reads)
-    return (f"{rule_kind(rule).replace('_', ' ')} for {rule.table.qualified_name}, as SQL against the live "
-            f"databases ({where}); from consistency/live_report.")
+def _description(rule: Rule) -> str:
+    where = ", ".join(f"{s}/database" for s in rule.services)
+    return f"{rule.description} Checked on the live databases ({where}); from consistency/live_report."
 
 
 @dg.multi_asset_check(

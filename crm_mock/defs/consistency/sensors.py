@@ -18,20 +18,21 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from crm_mock.consistency.live import LiveRule, LiveTier, Unreachable
 from crm_mock.consistency.results import RuleResult
+from crm_mock.consistency.rule import Rule
 from crm_mock.defs.consistency.checks import (LIVE_JOB, LIVE_REPORT_KEY, evaluate_tier, failing_line,
                                               live_check_key, live_consistency)
 from crm_mock.defs.consistency.repair import REPROPAGATE, repropagate_job
-from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource, resources_from_environment
+from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, resources_from_environment
 from crm_mock.scenario import TIERS
+from crm_mock.sinks.databases import Unreachable
 
 AUTO_REPAIR_ENV = "CRM_MOCK_AUTO_REPROPAGATE"
 INTERVAL_ENV = "CRM_MOCK_CONSISTENCY_INTERVAL_SECONDS"
 CURSOR_VERSION = 1
 REPAIRABLE = ("replica_in_sync", "credit_hold_synced")
 
-TierResults = Sequence[tuple[LiveRule, RuleResult]]
+TierResults = Sequence[tuple[Rule, RuleResult]]
 
 
 def result_digest(result: RuleResult) -> str:
@@ -102,12 +103,11 @@ def plan_tick(previous: Cursor, found: Mapping[str, TierResults | Unreachable], 
     return TickPlan(requests, cursor, lines)
 
 
-def evaluate(storage: StorageResource, databases: ServiceDatabaseResource) -> dict[str, TierResults | Unreachable]:
+def evaluate(scenario: ScenarioResource, databases: ServiceDatabaseResource) -> dict[str, TierResults | Unreachable]:
     found: dict[str, TierResults | Unreachable] = {}
     for tier in TIERS:
         try:
-            with LiveTier(tier, storage.data_dir, databases.database_url) as live:
-                found[tier] = evaluate_tier(live)
+            found[tier] = evaluate_tier(databases, scenario.plan(tier))
         except Unreachable as exc:
             found[tier] = exc
     return found
@@ -122,10 +122,10 @@ def consistency_sensor(jobs: Sequence[object]) -> dg.SensorDefinition:
                            f"{INTERVAL_ENV}) and, when a rule's result changed, launches live_consistency for "
                            f"that tier with the changed checks. {AUTO_REPAIR_ENV}=1 also launches repropagate "
                            "on replica drift.")
-    def service_consistency_sensor(context: dg.SensorEvaluationContext, storage: StorageResource,
+    def service_consistency_sensor(context: dg.SensorEvaluationContext, scenario: ScenarioResource,
                                    databases: ServiceDatabaseResource):
         auto_repair = os.environ.get(AUTO_REPAIR_ENV, "").lower() in ("1", "true", "yes")
-        found = evaluate(storage, databases)
+        found = evaluate(scenario, databases)
         if all(isinstance(f, Unreachable) for f in found.values()):
             return dg.SkipReason("no tier's databases are reachable: " + "; ".join(str(f) for f in found.values()))
         plan = plan_tick(Cursor.parse(context.cursor), found, auto_repair)
