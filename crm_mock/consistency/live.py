@@ -207,6 +207,13 @@ def credit_holds_synced(live: LiveTier) -> RuleResult:
     return _result("credit_hold_synced", table, tallies, master="finance.credit_holds")
 
 
+def _numbers_increase(table: str, key: str, number: str, moment: str) -> str:
+    """Documents whose number repeats, or that are dated before a document with a lower number."""
+    return (f"SELECT {key} FROM (SELECT {key}, {moment} AS at, MAX({moment}) OVER (ORDER BY {number} ROWS BETWEEN "
+            f"UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest, COUNT(*) OVER (PARTITION BY {number}) AS uses "
+            f"FROM {table} WHERE {number} IS NOT NULL) numbered WHERE at < latest OR uses > 1")
+
+
 # invariants inside one service: (rule, table, query returning the offending keys)
 INVARIANTS = (
     ("money_adds_up", "orders.sales_orders",
@@ -222,7 +229,8 @@ INVARIANTS = (
      "OR (i.status = 'UNPAID' AND i.amount_paid <> 0)"),
     ("ledger_balanced", "finance.ledger_entries",
      "SELECT journal_uuid FROM ledger_entries GROUP BY journal_uuid "
-     "HAVING ABS(SUM(debit) - SUM(credit)) > 0.005 OR SUM(CASE WHEN debit IS NULL OR credit IS NULL THEN 1 ELSE 0 END) > 0"),
+     "HAVING ABS(SUM(debit) - SUM(credit)) > 0.005 OR SUM(CASE WHEN debit IS NULL OR credit IS NULL THEN 1 ELSE 0 END) > 0 "
+     "OR COUNT(DISTINCT currency_code) > 1"),
     ("stock_never_negative", "inventory.stock_levels",
      "SELECT s.product_uuid FROM stock_levels s LEFT JOIN (SELECT product_uuid, warehouse_uuid, SUM(quantity) AS q "
      "FROM stock_movements GROUP BY product_uuid, warehouse_uuid) m ON m.product_uuid = s.product_uuid "
@@ -235,6 +243,21 @@ INVARIANTS = (
      "WHERE i.issue_date IS NULL OR p.paid_at < i.issue_date"),
     ("time_moves_forward", "support.tickets",
      "SELECT ticket_uuid FROM tickets WHERE first_response_at < created_at OR resolved_at < first_response_at"),
+    # every quote, order, invoice and payment is in its account's currency
+    ("account_currency", "sales.quotes", "SELECT q.quote_uuid FROM quotes q JOIN account_replica a "
+     "ON a.account_uuid = q.account_uuid WHERE q.currency_code <> a.currency_code"),
+    ("account_currency", "orders.sales_orders", "SELECT o.order_uuid FROM sales_orders o JOIN account_replica a "
+     "ON a.account_uuid = o.account_uuid WHERE o.currency_code <> a.currency_code"),
+    ("account_currency", "finance.invoices", "SELECT i.invoice_uuid FROM invoices i JOIN customer_accounts c "
+     "ON c.account_uuid = i.account_uuid WHERE i.currency_code <> c.currency_code"),
+    ("account_currency", "finance.payments", "SELECT p.payment_uuid FROM payments p JOIN invoices i "
+     "ON i.invoice_uuid = p.invoice_uuid WHERE p.currency_code <> i.currency_code"),
+    *(("document_numbers", table, _numbers_increase(name, key, number, moment)) for table, name, key, number, moment in (
+        ("sales.quotes", "quotes", "quote_uuid", "quote_number", "created_at"),
+        ("orders.sales_orders", "sales_orders", "order_uuid", "order_number", "order_date"),
+        ("finance.invoices", "invoices", "invoice_uuid", "invoice_number", "issue_date"),
+        ("support.tickets", "tickets", "ticket_uuid", "ticket_number", "created_at"),
+    )),
 )
 
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crm_mock.consistency.results import RuleResult, combine, rule_result
+from crm_mock.model.vocabularies import CURRENCY_MINOR_UNITS
 from crm_mock.scenario import TierPlan
 
 ISSUED = ("UNPAID", "PARTIALLY_PAID", "PAID", "OVERDUE")
@@ -29,16 +30,27 @@ def _reference(plan: TierPlan) -> pd.Timestamp:
     return pd.Timestamp(plan.reference_moment)
 
 
+def _increasing(keys: pd.Series, numbers: pd.Series, times: pd.Series) -> list:
+    """Keys of documents whose number repeats another's, or whose moment is earlier than that of a document
+    with a lower number (numbers must increase with time); rows without a number are skipped."""
+    f = pd.DataFrame({"key": keys.to_numpy(), "number": numbers.to_numpy(), "time": times.to_numpy()})
+    f = f[f.number.notna()].sort_values(["number", "time"], kind="stable")
+    repeated = f.number.duplicated(keep=False)
+    latest_before = f.time.cummax().shift(1)
+    return f.key[repeated | (f.time < latest_before)].tolist()
+
+
 def invoice_per_order(orders: pa.Table, invoices: pa.Table) -> RuleResult:
     table = "finance.invoices"
-    o = _frame(orders, ["order_uuid", "account_uuid"])
-    i = _frame(invoices, ["invoice_uuid", "order_uuid", "account_uuid"])
+    o = _frame(orders, ["order_uuid", "account_uuid", "currency_code"])
+    i = _frame(invoices, ["invoice_uuid", "order_uuid", "account_uuid", "currency_code"])
     per_order = i.order_uuid.value_counts()
     joined = i.merge(o, on="order_uuid", how="inner", suffixes=("", "_order"))
     return combine("invoice_per_order", table, [
         rule_result("order_without_invoice", table, sorted(set(o.order_uuid) - set(i.order_uuid))),
         rule_result("order_with_several", table, per_order.index[per_order > 1].tolist()),
         rule_result("account_differs", table, joined.invoice_uuid[joined.account_uuid != joined.account_uuid_order]),
+        rule_result("currency_differs", table, joined.invoice_uuid[joined.currency_code != joined.currency_code_order]),
     ])
 
 
@@ -46,7 +58,7 @@ def invoice_follows_order(orders: pa.Table, invoices: pa.Table) -> RuleResult:
     """Issued on or after shipment for SHIPPED/DELIVERED, DRAFT without dates before, VOID when cancelled."""
     table = "finance.invoices"
     o = _frame(orders, ["order_uuid", "status", "shipped_at"])
-    i = _frame(invoices, ["invoice_uuid", "order_uuid", "status", "issue_date", "due_date"])
+    i = _frame(invoices, ["invoice_uuid", "invoice_number", "order_uuid", "status", "issue_date", "due_date"])
     j = i.merge(o, on="order_uuid", suffixes=("", "_order"))
     pairs = {f"{order}>{invoice}" for order, invoices in ORDER_INVOICE.items() for invoice in invoices}
     allowed = (j.status_order.astype(str) + ">" + j.status.astype(str)).isin(pairs)
@@ -58,6 +70,9 @@ def invoice_follows_order(orders: pa.Table, invoices: pa.Table) -> RuleResult:
         rule_result("status_for_order", table, j.invoice_uuid[~allowed]),
         rule_result("issued_before_shipment", table, j.invoice_uuid[before_shipment]),
         rule_result("draft_or_void_with_dates", table, j.invoice_uuid[dated_draft]),
+        rule_result("numbered_when_issued", table, j.invoice_uuid[issued != j.invoice_number.notna()]),
+        rule_result("number_increases_with_issue", table,
+                    _increasing(j.invoice_uuid, j.invoice_number, j.issue_date)),
     ])
 
 
@@ -70,7 +85,18 @@ def _lines_add_up(table: str, key: str, headers: pa.Table, total_cents: pa.Chunk
     """Header total = Σ line totals, line total = quantity × unit price; in Arrow, so millions of lines
     are summed without building Python objects."""
     line_cents = _arrow_cents(lines.column("line_total"))
-    wrong_line = pc.not_equal(line_cents, pc.multiply(lines.column("quantity"), _arrow_cents(lines.column("unit_price"))))
+    # line total = quantity × unit price × (100 − discount %) / 100, rounded to the currency's minor unit
+    discount = lines.column("discount_percent") if "discount_percent" in lines.column_names else pa.array(
+        np.zeros(lines.num_rows, np.int64))
+    exact = pc.multiply(pc.multiply(lines.column("quantity"), _arrow_cents(lines.column("unit_price"))),
+                        pc.subtract(100, discount))
+    if "currency_code" in headers.column_names:
+        units = pa.array([100 * 10 ** (2 - CURRENCY_MINOR_UNITS.get(c, 2)) // 2
+                          for c in headers.column("currency_code").to_pylist()], pa.int64())
+        tolerance = pc.take(units, pc.index_in(lines.column(key), value_set=headers.column(key)))
+    else:
+        tolerance = pa.array(np.full(lines.num_rows, 50, np.int64))
+    wrong_line = pc.greater(pc.abs(pc.subtract(pc.multiply(line_cents, 100), exact)), pc.fill_null(tolerance, 50))
     sums = pa.table({key: lines.column(key), "c": line_cents}).group_by(key).aggregate([("c", "sum")])
     wanted = pa.table({key: headers.column(key), "total": total_cents})
     joined = wanted.join(sums, key, join_type="left outer")
@@ -123,23 +149,27 @@ def invoice_money(plan: TierPlan, invoices: pa.Table, lines: pa.Table, payments:
 
 def ledger_balanced(ledger: pa.Table) -> RuleResult:
     table = "finance.ledger_entries"
-    e = _frame(ledger, ["ledger_entry_uuid", "journal_uuid", "debit", "credit"])
+    e = _frame(ledger, ["ledger_entry_uuid", "journal_uuid", "currency_code", "debit", "credit"])
     missing = e.ledger_entry_uuid[e.debit.isna() | e.credit.isna() | (e.debit < 0) | (e.credit < 0)]
     sums = e.assign(d=_cents(e.debit.fillna(0)), c=_cents(e.credit.fillna(0))).groupby("journal_uuid")[["d", "c"]].sum()
     both_sides = e.ledger_entry_uuid[(e.debit > 0) & (e.credit > 0)]
+    currencies = e.groupby("journal_uuid").currency_code.nunique(dropna=False)
     return combine("ledger_balanced", table, [
         rule_result("debit_and_credit_present", table, missing),
         rule_result("one_side_only", table, both_sides),
         rule_result("journal_balances", table, sums.index[sums.d != sums.c].tolist()),
+        rule_result("journal_in_one_currency", table, currencies.index[currencies != 1].tolist()),
     ])
 
 
 def order_timeline(plan: TierPlan, orders: pa.Table, quotes: pa.Table, accounts: pa.Table) -> RuleResult:
     """account created ≤ quote ≤ order ≤ shipment ≤ the reference moment."""
     table = "orders.sales_orders"
-    o = _frame(orders, ["order_uuid", "account_uuid", "quote_uuid", "order_date", "shipped_at"])
+    o = _frame(orders, ["order_uuid", "order_number", "account_uuid", "quote_uuid", "currency_code", "order_date",
+                        "shipped_at"])
     q = _frame(quotes, ["quote_uuid", "created_at"]).rename(columns={"created_at": "quoted_at"})
-    a = _frame(accounts, ["account_uuid", "created_at"]).rename(columns={"created_at": "account_created"})
+    a = _frame(accounts, ["account_uuid", "created_at", "currency_code"]).rename(
+        columns={"created_at": "account_created", "currency_code": "account_currency"})
     j = o.merge(q, on="quote_uuid", how="left").merge(a, on="account_uuid", how="left")
     end_of_order_day = j.order_date + pd.Timedelta(days=1)
     reference = _reference(plan)
@@ -148,15 +178,18 @@ def order_timeline(plan: TierPlan, orders: pa.Table, quotes: pa.Table, accounts:
         rule_result("quote_before_order", table, j.order_uuid[j.quoted_at.notna() & (j.quoted_at >= end_of_order_day)]),
         rule_result("shipped_after_order", table, j.order_uuid[j.shipped_at.notna() & (j.shipped_at < j.order_date)]),
         rule_result("not_after_reference", table, j.order_uuid[(j.order_date > reference) | (j.shipped_at > reference)]),
+        rule_result("in_account_currency", table, j.order_uuid[j.currency_code != j.account_currency]),
+        rule_result("number_increases_with_date", table, _increasing(j.order_uuid, j.order_number, j.order_date)),
     ])
 
 
 def funnel_timeline(plan: TierPlan, opportunities: pa.Table, quotes: pa.Table, accounts: pa.Table) -> RuleResult:
     """account created ≤ opportunity ≤ quote ≤ the reference moment."""
     table = "sales.quotes"
-    q = _frame(quotes, ["quote_uuid", "opportunity_uuid", "account_uuid", "created_at"])
+    q = _frame(quotes, ["quote_uuid", "quote_number", "opportunity_uuid", "account_uuid", "currency_code", "created_at"])
     op = _frame(opportunities, ["opportunity_uuid", "account_uuid", "created_at"])
-    a = _frame(accounts, ["account_uuid", "created_at"]).rename(columns={"created_at": "account_created"})
+    a = _frame(accounts, ["account_uuid", "created_at", "currency_code"]).rename(
+        columns={"created_at": "account_created", "currency_code": "account_currency"})
     j = q.merge(op, on="opportunity_uuid", how="left", suffixes=("", "_opportunity")).merge(a, on="account_uuid", how="left")
     op = op.merge(a, on="account_uuid", how="left")
     reference = _reference(plan)
@@ -165,24 +198,27 @@ def funnel_timeline(plan: TierPlan, opportunities: pa.Table, quotes: pa.Table, a
         rule_result("same_account_as_opportunity", table, j.quote_uuid[j.account_uuid != j.account_uuid_opportunity]),
         rule_result("account_before_opportunity", table, op.opportunity_uuid[op.account_created > op.created_at]),
         rule_result("not_after_reference", table, j.quote_uuid[j.created_at > reference]),
+        rule_result("in_account_currency", table, j.quote_uuid[j.currency_code != j.account_currency]),
+        rule_result("number_increases_with_time", table, _increasing(j.quote_uuid, j.quote_number, j.created_at)),
     ])
 
 
 def payment_timeline(plan: TierPlan, payments: pa.Table, invoices: pa.Table) -> RuleResult:
     table = "finance.payments"
-    p = _frame(payments, ["payment_uuid", "invoice_uuid", "paid_at"])
-    i = _frame(invoices, ["invoice_uuid", "issue_date", "status"])
-    j = p.merge(i, on="invoice_uuid", how="left")
+    p = _frame(payments, ["payment_uuid", "invoice_uuid", "currency_code", "paid_at"])
+    i = _frame(invoices, ["invoice_uuid", "issue_date", "status", "currency_code"])
+    j = p.merge(i, on="invoice_uuid", how="left", suffixes=("", "_invoice"))
     return combine("time_moves_forward", table, [
         rule_result("paid_after_issue", table, j.payment_uuid[j.issue_date.isna() | (j.paid_at < j.issue_date)]),
         rule_result("not_after_reference", table, j.payment_uuid[j.paid_at > _reference(plan)]),
+        rule_result("in_invoice_currency", table, j.payment_uuid[j.currency_code != j.currency_code_invoice]),
     ])
 
 
 def ticket_rules(plan: TierPlan, tickets: pa.Table, contacts: pa.Table) -> RuleResult:
     """created ≤ first response ≤ resolved ≤ reference; the contact belongs to the ticket's account."""
     table = "support.tickets"
-    t = _frame(tickets, ["ticket_uuid", "account_uuid", "contact_uuid", "status", "created_at",
+    t = _frame(tickets, ["ticket_uuid", "ticket_number", "account_uuid", "contact_uuid", "status", "created_at",
                          "first_response_at", "resolved_at"])
     c = _frame(contacts, ["contact_uuid", "account_uuid", "created_at"])
     j = t.merge(c, on="contact_uuid", how="left", suffixes=("", "_contact"))
@@ -199,6 +235,7 @@ def ticket_rules(plan: TierPlan, tickets: pa.Table, contacts: pa.Table) -> RuleR
         rule_result("not_after_reference", table, j.ticket_uuid[(j.created_at > reference)
                                                                 | (j.first_response_at > reference)
                                                                 | (j.resolved_at > reference)]),
+        rule_result("number_increases_with_time", table, _increasing(j.ticket_uuid, j.ticket_number, j.created_at)),
     ])
 
 

@@ -2,6 +2,7 @@
 databases live. Embedded defaults need no configuration; the root binds them from the environment."""
 
 
+import datetime as dt
 import sqlite3
 from collections.abc import Callable, Mapping
 from contextlib import closing
@@ -9,10 +10,14 @@ from contextlib import closing
 import dagster as dg
 import pyarrow as pa
 from psycopg import sql as psycopg_sql
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
+from crm_mock.scenario.spec import utc_today
+
+# the day `reference_date: today` means for a run (the staging schedule sets it to its tick's date)
+REFERENCE_DATE_TAG = "crm_mock/reference_date"
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import PostgresTarget, connect, load_service_postgres
 from crm_mock.sinks.sqlite import BatchSource, load_service, sqlite_path
@@ -22,9 +27,16 @@ class ScenarioResource(dg.ConfigurableResource):
     """The scenario file to generate from; empty means the bundled default."""
 
     path: str = Field(default="", description="scenario YAML; empty for crm_mock/scenario/default.yaml")
+    _today: dt.date | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Fix once per run what `reference_date: today` means: the run's tag (the schedule's tick date),
+        else the UTC date the run started, so every step of a run plans the same day."""
+        tag = context.dagster_run.tags.get(REFERENCE_DATE_TAG) if context.dagster_run else None
+        self._today = dt.date.fromisoformat(tag) if tag else utc_today()
 
     def plan(self, tier: str) -> TierPlan:
-        return plan_tier(load_scenario(self.path or None), tier)
+        return plan_tier(load_scenario(self.path or None, today=self._today), tier)
 
 
 class StorageResource(dg.ConfigurableResource):

@@ -20,7 +20,8 @@ FORCED_TICKETS = (GOLDEN_TICKET, SUSPENDED_TICKET)
 GOLDEN_OVERDUE_INVOICES = 3
 LARGEST_PRICE_CENTS = 999_999_999  # 9,999,999.99
 # rows no random plant may touch: the golden accounts, Acme's contacts, the forced tickets
-RESERVED_ROWS = {"contact.accounts": (0, GOLDEN_HOLD_ACCOUNT), "support.tickets": FORCED_TICKETS}
+# and the chief executive (the org chart is built from the top: the first hire stays the first)
+RESERVED_ROWS = {"contact.accounts": (0, GOLDEN_HOLD_ACCOUNT), "support.tickets": FORCED_TICKETS, "hr.employees": (0,)}
 
 
 def rows_per_case(plan: TierPlan) -> int:
