@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from crm_mock.scenario import load_scenario
+
 LEGAL_FORMS = re.compile(r"(?:^|[-.])(?:gmbh|co-kg|kg|ag|ltd|llc|inc|plc|sa|sas|sarl|spa|srl|bv|nv|ab|kk|s-a|sp-z-o-o|"
                          r"ltda|me|eireli|s-l|s-c|e-k|ohg|gbr|kgaa|pvt|limited|group|and-sons)(?:[-.]|$)")
 OPEN_TICKETS = ("NEW", "OPEN", "PENDING")
@@ -87,8 +89,10 @@ def live_dates(t: Tier, reference: dt.date) -> dict:
         "UNPAID invoices past due": _share(int(((i.status == "UNPAID") & (pd.to_datetime(i.due_date) < day)).sum()),
                                            int((i.status == "UNPAID").sum())),
         "OVERDUE invoices not past due": int(((i.status == "OVERDUE") & ~(pd.to_datetime(i.due_date) < day)).sum()),
-        "open tickets more than 7 days past SLA": _share(
-            int((open_t.sla_due_at < day - pd.Timedelta(days=7)).sum()), len(open_t)),
+        "unanswered tickets more than 7 days past their SLA": _share(int(
+            (open_t.first_response_at.isna() & (open_t.sla_due_at < day - pd.Timedelta(days=7))).sum()), len(open_t)),
+        "open tickets older than 90 days": _share(int((open_t.created_at < day - pd.Timedelta(days=90)).sum()),
+                                                  len(open_t)),
         "ticket statuses": ", ".join(f"{k} {100 * v:.1f} %" for k, v in tk.status.value_counts(normalize=True).items()),
     }
 
@@ -141,10 +145,12 @@ def funnel(t: Tier, reference: dt.date) -> dict:
                                                                        int(inv.status.isin(ISSUED).sum()))
     out["accounts with such invoices still credit GOOD"] = len(good)
     pay = t("finance", "payments")
-    for method in ("CARD", "CHECK", "DIRECT_DEBIT", "BANK_TRANSFER"):
-        amounts = pay.amount[pay.method == method]
+    rates = load_scenario().commercial.exchange_rates
+    base = pay.amount / (pay.currency_code.map(rates) if "currency_code" in pay else 1.0)
+    for method in ("CARD", "CHECK", "DIRECT_DEBIT", "BANK_TRANSFER", "WRITE_OFF"):
+        amounts = base[pay.method == method]
         if len(amounts):
-            out[f"largest {method} payment"] = f"{amounts.max():,.2f}"
+            out[f"largest {method} payment (base currency)"] = f"{amounts.max():,.2f}"
     return out
 
 

@@ -24,8 +24,15 @@ class Kind:
     blurb: str  # the description's first sentence
     weight: float = 1.0  # how common the kind is among products of its type
 
+    @property
+    def brands(self) -> tuple[str, ...]:
+        """Goods carry a maker's brand; materials and our own services none."""
+        return BRANDS if self.product_type == FINISHED else ("",)
+
 
 K = Kind
+BRANDS = ("Kestrel", "Northline", "Ironbridge", "Vektor", "Solano", "Atlas Pro", "Meridian", "Orion", "Brightwater",
+          "Halden", "Corvus", "Tamarack")
 FINISHED = "FINISHED_GOOD"
 RAW = "RAW_MATERIAL"
 SERVICE = "SERVICE"

@@ -28,6 +28,8 @@ CONTACT_ENTITY = "contact"
 ACME_SLUG = "acme-corp"
 ACME_DOMAIN = ACME_SLUG + RESERVED_DOMAIN_SUFFIX
 ACME_COUNTRY = "US"
+# how long ago suspensions and credit holds began (days); the golden held account's orders are older
+HOLD_DAYS_AGO = (30, 95)
 # a prime larger than any name pool's pairs: stepping by it visits every (first, last) pair once
 NAME_PAIR_STRIDE = 1_000_003
 SEGMENT = {name: i for i, name in enumerate(v.ACCOUNT_SEGMENT)}
@@ -157,13 +159,15 @@ def _names_and_domains(plan: TierPlan, companies: Companies, countries: tuple[st
 
 def _inactive_since(plan: TierPlan, status: np.ndarray, created_at: np.ndarray, held: np.ndarray) -> np.ndarray:
     """When each account stopped buying: a closed account when it closed (any time after its first months),
-    a suspended or held one when the suspension or hold began (in the last quarter); NaT while it buys."""
+    a suspended or held one when the suspension or hold began (one to three months ago, so neither has
+    ordered lately); NaT while it buys."""
     rng = Stream(plan.seed, ACCOUNTS, "inactive_since")
     n = len(status)
     reference = moment(plan.reference_moment)
     since = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     u = rng.uniform(n)
-    recent = reference - (SECONDS_PER_DAY * (1 + np.floor(u * 89))).astype(np.int64).astype("timedelta64[s]")
+    days = HOLD_DAYS_AGO[0] + np.floor(u * (HOLD_DAYS_AGO[1] - HOLD_DAYS_AGO[0]))
+    recent = reference - (SECONDS_PER_DAY * days).astype(np.int64).astype("timedelta64[s]")
     paused = (status == STATUS["SUSPENDED"]) | (status == STATUS["ON_HOLD"])
     since[paused] = np.maximum(recent[paused], created_at[paused] + np.timedelta64(SECONDS_PER_DAY, "s"))
     since[held] = np.maximum(hold_placed_on(plan, held).astype("datetime64[s]"), created_at[held])
@@ -174,10 +178,10 @@ def _inactive_since(plan: TierPlan, status: np.ndarray, created_at: np.ndarray, 
 
 
 def hold_placed_on(plan: TierPlan, held: np.ndarray) -> np.ndarray:
-    """The day Finance put each held account on credit hold (in the last quarter)."""
+    """The day Finance put each held account on credit hold (one to three months ago)."""
     rng = Stream(plan.seed, "finance.credit_holds", "rows")
     order = np.argsort(held, kind="stable")
-    placed = np.datetime64(plan.reference_date, "D") - rng.integers(1, 90, len(held)).astype("timedelta64[D]")
+    placed = np.datetime64(plan.reference_date, "D") - rng.integers(*HOLD_DAYS_AGO, len(held)).astype("timedelta64[D]")
     out = np.empty(len(held), dtype="datetime64[D]")
     out[order] = placed
     return out

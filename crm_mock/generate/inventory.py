@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from crm_mock.edge_cases.planting import plant_cells
@@ -36,6 +37,7 @@ class ProductPlan:
 
     product_type: np.ndarray  # index into v.PRODUCT_TYPE
     kind: np.ndarray  # index into catalogue.KINDS
+    name: np.ndarray  # object
     discontinued: np.ndarray  # bool
     zero_stock: np.ndarray  # bool: stocked, and 0 on hand in every warehouse that stocks it
     unit_cost_cents: np.ndarray
@@ -94,7 +96,30 @@ def product_plan(plan: TierPlan) -> ProductPlan:
     # prices end in .99 above 10.00, like a real price list
     price = np.round(cost * markup).astype(np.int64)
     price = np.where(price >= 1_000, (price // 100) * 100 + 99, price)
-    return ProductPlan(product_type, kind, discontinued, zero_stock, cost, np.minimum(price, MAX_PRICE_CENTS))
+    return ProductPlan(product_type, kind, _names(plan, kind, product_type), discontinued, zero_stock, cost,
+                       np.minimum(price, MAX_PRICE_CENTS))
+
+
+def skus(product_type: np.ndarray, start: int) -> np.ndarray:
+    prefix = np.array([SKU_PREFIX[t] for t in v.PRODUCT_TYPE], dtype=object)[product_type]
+    numbers = np.char.zfill(np.arange(start + 1, start + len(product_type) + 1).astype(str), 7).astype(object)
+    return concat(prefix, "-", numbers)
+
+
+def _names(plan: TierPlan, kind: np.ndarray, product_type: np.ndarray) -> np.ndarray:
+    """Brand, the kind's words and a variant ("Kestrel Cordless Drill 18 V"); a name the catalogue
+    already has gets its SKU, as catalogues tell look-alike items apart."""
+    name = np.empty(len(kind), dtype=object)
+    for block in blocks_of(len(kind), plan.block_rows):
+        rng = Stream(plan.seed, PRODUCTS, "rows", block=block.index)
+        kinds = [KINDS[i] for i in kind[block.start:block.stop]]
+        u_brand, u_prefix, u_variant = rng.uniform(block.size), rng.uniform(block.size), rng.uniform(block.size)
+        name[block.start:block.stop] = [
+            " ".join(w for w in (k.brands[int(b * len(k.brands))], k.prefixes[int(p * len(k.prefixes))], k.noun) if w)
+            + k.variants[int(x * len(k.variants))] for k, b, p, x in zip(kinds, u_brand, u_prefix, u_variant)]
+    repeat = pd.Series(name).duplicated().to_numpy()
+    name[repeat] = name[repeat] + " (" + skus(product_type, 0)[repeat] + ")"
+    return name
 
 
 def cached_product_plan(plan: TierPlan) -> ProductPlan:
@@ -102,17 +127,11 @@ def cached_product_plan(plan: TierPlan) -> ProductPlan:
 
 
 def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Table:
-    rng = Stream(plan.seed, PRODUCTS, "rows", block=block.index)
-    n, rows = block.size, slice(block.start, block.stop)
+    rows = slice(block.start, block.stop)
     kinds = [KINDS[i] for i in products.kind[rows]]
-    u_prefix, u_variant = rng.uniform(n), rng.uniform(n)
-    prefix = np.array([k.prefixes[int(u * len(k.prefixes))] for k, u in zip(kinds, u_prefix)], dtype=object)
-    variant = np.array([k.variants[int(u * len(k.variants))] for k, u in zip(kinds, u_variant)], dtype=object)
-    noun = np.array([k.noun for k in kinds], dtype=object)
-    name = np.char.strip(concat(prefix, " ", noun, variant).astype(str)).astype(object)
+    name = products.name[rows]
     type_names = np.array(v.PRODUCT_TYPE, dtype=object)[products.product_type[rows]]
-    sku_prefix = np.array([SKU_PREFIX[t] for t in v.PRODUCT_TYPE], dtype=object)[products.product_type[rows]]
-    sku = concat(sku_prefix, "-", np.char.zfill(np.arange(block.start + 1, block.stop + 1).astype(str), 7).astype(object))
+    sku = skus(products.product_type[rows], block.start)
     unit = np.array([k.unit for k in kinds], dtype=object)
     description = concat(np.array([k.blurb for k in kinds], dtype=object), " Sold per ",
                          np.array([UNIT_WORDS[k.unit] for k in kinds], dtype=object), ". Item code ", sku, ".")

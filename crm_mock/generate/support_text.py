@@ -6,7 +6,8 @@ Curated: a help desk's wording is specific to its trade and reads wrong when fak
 
 from __future__ import annotations
 
-# category: (share, what it refers to, subjects, descriptions, median hours to resolve)
+# category: (share, what it refers to, subjects, descriptions, median hours from first answer to resolution:
+# days for most, weeks for returns and site visits, which wait on goods, parts and appointments)
 # {order}, {invoice}, {product}, {date}, {name} are filled from the ticket's references and contact
 CATEGORIES = {
     "DELIVERY": (22, "order", (
@@ -19,7 +20,7 @@ CATEGORIES = {
         "Hi, order {order} arrived with some items missing. Please check and send the rest. Thanks, {name}",
         "Good morning, could you confirm the delivery date of order {order}? Our site needs it this week. {name}",
         "Hello, the carrier left order {order} at the wrong entrance. Please arrange a redelivery. Best, {name}",
-    ), 36),
+    ), 144),
     "BILLING": (18, "invoice", (
         "Question about invoice {invoice}", "Invoice {invoice} does not match the quote",
         "Please resend invoice {invoice}", "Credit note for invoice {invoice}", "Invoice {invoice}: wrong VAT number",
@@ -30,7 +31,7 @@ CATEGORIES = {
         "Hi, please send a copy of invoice {invoice} to our accounts payable mailbox. Thank you, {name}",
         "Dear team, we paid invoice {invoice} but received a reminder. Please confirm you have the payment. {name}",
         "Hello, invoice {invoice} carries our old VAT number. Please issue a corrected invoice. Regards, {name}",
-    ), 60),
+    ), 240),
     "PRODUCT_ISSUE": (16, "product", (
         "{product} stopped working", "Fault on {product}", "{product}: parts missing",
         "{product} damaged on arrival", "Error code on {product}", "{product} not as described",
@@ -39,14 +40,14 @@ CATEGORIES = {
         "Hello, the {product} from order {order} stopped working after a week. Please advise. {name}",
         "Hi, one {product} in order {order} arrived damaged. Photos attached. Regards, {name}",
         "Good afternoon, we are missing parts for the {product} (order {order}). Can you send them? {name}",
-    ), 96),
+    ), 384),
     "RETURN": (8, "product", (
         "Return request: {product}", "RMA for {product} on order {order}", "Wrong item shipped: {product}",
         "Return label for order {order}", "Refund for returned {product}",
     ), (
         "Hello, we would like to return the {product} from order {order}; it is not what we ordered. {name}",
         "Hi, please send a return label for the {product} on order {order}. Thanks, {name}",
-    ), 160),
+    ), 640),
     "ACCOUNT": (14, None, (
         "Change of billing address", "Add a user to our portal account", "Update our VAT number",
         "Cannot log in to the customer portal", "New contact for invoices", "Close a user account",
@@ -56,7 +57,7 @@ CATEGORIES = {
         "Hello, please update our billing address; the new one is in the attached letter. Regards, {name}",
         "Hi, I cannot log in to the portal since yesterday. Could you reset my access? {name}",
         "Hello, please add our new buyer to the portal account and remove the old one. Thanks, {name}",
-    ), 20),
+    ), 80),
     "HOW_TO": (12, None, (
         "How do I download invoices from the portal?", "Bulk order pricing", "Question about payment terms",
         "Lead times for large orders", "Can we order by EDI?", "Product certificates", "Price list for next year",
@@ -65,7 +66,7 @@ CATEGORIES = {
         "Hello, how can we download all our invoices from the portal at once? Regards, {name}",
         "Hi, we plan a large order next quarter. What lead times and prices can you offer? {name}",
         "Hello, could you send the certificates and data sheets for the products we buy? Thanks, {name}",
-    ), 16),
+    ), 64),
     "SERVICE_REQUEST": (10, None, (
         "Book a maintenance visit", "Request for on-site training", "Calibration certificate request",
         "Installation appointment", "Extend our maintenance plan", "Technician visit needed",
@@ -74,5 +75,5 @@ CATEGORIES = {
         "Hello, we would like to book the yearly maintenance visit for next month. Which dates suit you? {name}",
         "Hi, can you send a technician to our site? One of our machines needs an inspection. Regards, {name}",
         "Hello, we need operator training for two new colleagues. Please propose a date. {name}",
-    ), 120),
+    ), 480),
 }

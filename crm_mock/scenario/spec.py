@@ -239,8 +239,8 @@ class Transactions(_Strict):
 class Support(_Strict):
     """How the support desk works through its tickets."""
 
-    close_after_days: Annotated[int, Field(ge=0, le=90, description="resolved tickets are closed this many days later")] = 7
-    max_open_days: Annotated[int, Field(ge=1, le=365, description="no ticket stays unresolved longer")] = 30
+    close_after_days: Annotated[int, Field(ge=0, le=90, description="resolved tickets are closed this many days later")] = 14
+    max_open_days: Annotated[int, Field(ge=1, le=365, description="no ticket stays unresolved longer")] = 60
     waiting_on_customer_share: Annotated[float, Field(ge=0, le=1, description=(
         "share of open, answered tickets PENDING on the customer (the rest OPEN)"))] = 0.35
 
