@@ -72,7 +72,8 @@ def _region_and_postcode(fake: Faker, country: str) -> tuple[str | None, str]:
             return state, fake.postcode_in_state(state)
         case "CA":
             province = fake.province_abbr()
-            return province, fake.postalcode_in_province(province)
+            code = fake.postalcode_in_province(province).replace(" ", "")
+            return province, f"{code[:3]} {code[3:]}"  # "A1A 1A1"
         case "AU":
             state = fake.state_abbr()
             prefix = AU_POSTCODE_PREFIX[state]
@@ -84,8 +85,9 @@ def _region_and_postcode(fake: Faker, country: str) -> tuple[str | None, str]:
             return ("Ciudad Real" if province == "Ciudad" else province), fake.postcode()
         case "IN":
             return fake.state(), fake.postcode()
-        case "BR":
-            return fake.estado_sigla(), fake.postcode()
+        case "BR":  # a CEP is "01310-100"
+            code = fake.postcode().replace("-", "")
+            return fake.estado_sigla(), f"{code[:5]}-{code[5:]}"
         case "JP":
             return fake.prefecture(), fake.postcode()
         case "IT":
