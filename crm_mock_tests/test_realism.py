@@ -458,3 +458,23 @@ def test_tunable_rules_change_the_data(plan: TierPlan):
     payments = GENERATORS["finance.payments"](card).to_pandas()
     base = payments.amount / payments.currency_code.map(plan.commercial.exchange_rates)
     assert (base[payments.method == "CARD"] <= 50).all()
+
+
+def test_planted_cases_keep_their_neighbours_consistent(plan: TierPlan, tables: Tables):
+    from crm_mock.edge_cases.planting import planted_cells
+    from crm_mock.generate.pools import ascii_slug
+
+    cells = planted_cells(plan)
+    cases = {c.id: c for c in load_catalog()}
+    accounts, contacts = frame(tables, "contact.accounts"), frame(tables, "contact.contacts")
+    country = contacts.account_uuid.map(accounts.set_index("account_uuid").country_code)
+    for table, f, countries in (("contact.accounts", accounts, accounts.country_code), ("contact.contacts", contacts,
+                                                                                        country)):
+        for column, rows in cells[table].items():
+            for row, (case_id, _) in rows.items():
+                if cases[case_id].countries:  # a French city in a French address, an Indian name in India
+                    assert countries[row] in cases[case_id].countries, case_id
+                if table == "contact.contacts" and column in ("first_name", "last_name") and ascii_slug(f.loc[row, column]):
+                    assert ascii_slug(f.loc[row, column])[:30] in f.loc[row, "email"], case_id
+                if table == "contact.accounts" and column == "name" and case_id != "acme_corp":
+                    assert slug(f.loc[row, "name"])[:20] in f.loc[row, "website"], case_id

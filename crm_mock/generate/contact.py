@@ -8,14 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.edge_cases.planting import GOLDEN_HOLD_ACCOUNT, leap_day_moment, plant_cells, rows_per_case
-from crm_mock.generate.companies import Companies, compose, distinct
+from crm_mock.edge_cases.planting import (
+    GOLDEN_HOLD_ACCOUNT, ROW_COUNTRIES, leap_day_moment, plant_cells, planted_cells, rows_per_case,
+)
+from crm_mock.generate.companies import Companies, compose, distinct, slug
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
 from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.phones import phone_numbers, slots_by_group
-from crm_mock.generate.pools import CONTACT_TITLES, RESERVED_DOMAIN_SUFFIX, CountryPools, web_domains
+from crm_mock.generate.pools import CONTACT_TITLES, RESERVED_DOMAIN_SUFFIX, CountryPools, ascii_slug, web_domains
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
 from crm_mock.model import vocabularies as v
@@ -30,6 +32,7 @@ ACME_DOMAIN = ACME_SLUG + RESERVED_DOMAIN_SUFFIX
 ACME_COUNTRY = "US"
 # how long ago suspensions and credit holds began (days); the golden held account's orders are older
 HOLD_DAYS_AGO = (30, 95)
+MAX_NAME_IN_ADDRESS = 30  # a planted long name keeps the address's local part within RFC 5321's 64
 # a prime larger than any name pool's pairs: stepping by it visits every (first, last) pair once
 NAME_PAIR_STRIDE = 1_000_003
 SEGMENT = {name: i for i, name in enumerate(v.ACCOUNT_SEGMENT)}
@@ -84,18 +87,59 @@ def _exact_assignment(rng: Stream, n: int, counts: list[int]) -> np.ndarray:
     return kinds[rng.permutation(n)]
 
 
+def _segments(plan: TierPlan, assign: Stream) -> np.ndarray:
+    """Exact segment counts; Acme Corp (account 0) is one of the enterprises. The first draws of ``assign``."""
+    counts = dict(plan.segment_counts)
+    counts["ENTERPRISE"] -= 1
+    segment = np.empty(plan.accounts, dtype=np.int64)
+    segment[ACME_ACCOUNT_INDEX] = SEGMENT["ENTERPRISE"]
+    segment[1:] = _exact_assignment(assign, plan.accounts - 1, [counts[s] for s in v.ACCOUNT_SEGMENT])
+    return segment
+
+
+def _countries(plan: TierPlan, block: Block, rng: Stream) -> np.ndarray:
+    """Each account's country index: the first draw of its block's plan stream."""
+    return rng.choice(block.size, list(plan.country_shares.values()))
+
+
+@dataclass(frozen=True)
+class AccountLayout:
+    """Where accounts are and how many contacts each has: what edge-case planting needs, known before any
+    planted value is (the account plan itself depends on the planted cells)."""
+
+    country: np.ndarray  # index into the plan's countries
+    contact_offsets: np.ndarray
+
+    def contact_countries(self, plan: TierPlan) -> np.ndarray:
+        codes = np.array(tuple(plan.country_shares), dtype=object)
+        account = np.searchsorted(self.contact_offsets, np.arange(plan.contacts), side="right") - 1
+        return codes[self.country[account]]
+
+
+def account_layout(plan: TierPlan) -> AccountLayout:
+    country = np.concatenate([_countries(plan, b, Stream(plan.seed, ACCOUNTS, "plan", block=b.index))
+                              for b in blocks_of(plan.accounts, plan.block_rows)])
+    if ACME_COUNTRY in plan.country_shares:
+        country[ACME_ACCOUNT_INDEX] = tuple(plan.country_shares).index(ACME_COUNTRY)
+    counts = _contact_counts(plan, _segments(plan, Stream(plan.seed, ACCOUNTS, "assign")))
+    return AccountLayout(country, np.concatenate([[0], np.cumsum(counts)[:-1]]))
+
+
+def cached_account_layout(plan: TierPlan) -> AccountLayout:
+    return memoised("account_layout", plan, account_layout)
+
+
+ROW_COUNTRIES["contact.accounts"] = lambda plan: np.array(tuple(plan.country_shares), dtype=object)[
+    cached_account_layout(plan).country]
+ROW_COUNTRIES["contact.contacts"] = lambda plan: cached_account_layout(plan).contact_countries(plan)
+
+
 def account_plan(plan: TierPlan) -> AccountPlan:
     n = plan.accounts
     countries = tuple(plan.country_shares)
     pools = CountryPools(plan.seed, countries)
     assign = Stream(plan.seed, ACCOUNTS, "assign")
-
-    # exact segment counts; Acme Corp (account 0) is one of the enterprises
-    counts = dict(plan.segment_counts)
-    counts["ENTERPRISE"] -= 1
-    segment = np.empty(n, dtype=np.int64)
-    segment[ACME_ACCOUNT_INDEX] = SEGMENT["ENTERPRISE"]
-    segment[1:] = _exact_assignment(assign, n - 1, [counts[s] for s in v.ACCOUNT_SEGMENT])
+    segment = _segments(plan, assign)
 
     # Finance decides the credit holds; Contact's ON_HOLD is the synced copy. SUSPENDED is Contact's own.
     status = np.full(n, STATUS["ACTIVE"], dtype=np.int64)
@@ -120,7 +164,7 @@ def account_plan(plan: TierPlan) -> AccountPlan:
     for block in blocks_of(n, plan.block_rows):
         rng = Stream(plan.seed, ACCOUNTS, "plan", block=block.index)
         rows = slice(block.start, block.stop)
-        c = rng.choice(block.size, list(plan.country_shares.values()))
+        c = _countries(plan, block, rng)
         country[rows] = c
         address[rows] = pools.index("streets", c, rng.uniform(block.size))  # street, city, postcode together
         created_at[rows] = moments_between(history_start, newest, rng.uniform(block.size))
@@ -151,8 +195,17 @@ def account_plan(plan: TierPlan) -> AccountPlan:
 
 def _names_and_domains(plan: TierPlan, companies: Companies, countries: tuple[str, ...],
                        country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Names and web domains; an account whose name is planted (an edge case) has the domain that name
+    makes, so its website and its people's e-mail addresses read as the same company."""
     name = companies.name.copy()
-    domain = web_domains(companies.domain_slug, np.array(countries, dtype=object)[country], plan.contact_details)
+    codes = np.array(countries, dtype=object)[country]
+    labels = companies.domain_slug.copy()
+    taken = set(labels)
+    for row, (_, value) in sorted(planted_cells(plan).get(ACCOUNTS, {}).get("name", {}).items()):
+        label = slug(value) or "company"
+        labels[row] = label if label not in taken else f"{label}-{row}"
+        taken.add(labels[row])
+    domain = web_domains(labels, codes, plan.contact_details)
     name[ACME_ACCOUNT_INDEX], domain[ACME_ACCOUNT_INDEX] = ACME_NAME, ACME_DOMAIN
     return name, domain
 
@@ -282,8 +335,13 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     account = contact_accounts(accounts, block.start, block.stop)
     country = accounts.country[account]
     first, last = contact_names(plan, accounts, pools, account, np.arange(block.start, block.stop))
-    email = concat(pools.values("first_ascii")[first], ".", pools.values("last_ascii")[last], "@",
-                   accounts.domains(account))
+    first_ascii, last_ascii = pools.values("first_ascii")[first], pools.values("last_ascii")[last]
+    planted = planted_cells(plan).get(CONTACTS, {})
+    for column, spelled in (("first_name", first_ascii), ("last_name", last_ascii)):
+        for row, (_, value) in planted.get(column, {}).items():  # a planted name is spelled in the address too
+            if block.start <= row < block.stop and value and ascii_slug(value):
+                spelled[row - block.start] = ascii_slug(value)[:MAX_NAME_IN_ADDRESS]
+    email = concat(first_ascii, ".", last_ascii, "@", accounts.domains(account))
     titles = np.array(CONTACT_TITLES, dtype=object)[rng.integers(0, len(CONTACT_TITLES), n)]
     titles[rng.bernoulli(0.1, n)] = None
     return build_table(CONTACTS, {

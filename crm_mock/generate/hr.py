@@ -20,7 +20,9 @@ from crm_mock.edge_cases.planting import plant_cells, planted_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
-from crm_mock.generate.pools import HEAD_TITLES, LOCALES_BY_COUNTRY, MANAGER_TITLES, STAFF_TITLES, locale_pools
+from crm_mock.generate.pools import (
+    HEAD_TITLES, LOCALES_BY_COUNTRY, MANAGER_TITLES, STAFF_TITLES, ascii_slug, locale_pools,
+)
 from crm_mock.generate.random import Stream
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
@@ -134,7 +136,7 @@ def employee_plan(plan: TierPlan) -> EmployeePlan:
         manager[team_leads] = head
         staff = members[level[members] == 3]
         _report(staff, team_leads, head, hire, manager, Stream(plan.seed, TABLE, "reports", d))
-    first, last, email = _names_and_emails(plan, country, pick_first, pick_last)
+    first, last, email = _names_and_emails(plan, country, pick_first, pick_last, planted_cells(plan).get(TABLE, {}))
     return EmployeePlan(departments, statuses, hire, manager, level, heads, country, first, last, email)
 
 
@@ -155,8 +157,8 @@ def _report(staff: np.ndarray, team_leads: np.ndarray, head: int, hire: np.ndarr
     manager[staff] = np.where(count > 0, chosen, fallback)
 
 
-def _names_and_emails(plan: TierPlan, country: np.ndarray, pick_first: np.ndarray,
-                      pick_last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _names_and_emails(plan: TierPlan, country: np.ndarray, pick_first: np.ndarray, pick_last: np.ndarray,
+                      planted: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pools = locale_pools(plan.seed)
     codes = list(STAFF_COUNTRIES)
     first, last = np.empty(len(country), np.int64), np.empty(len(country), np.int64)
@@ -167,6 +169,10 @@ def _names_and_emails(plan: TierPlan, country: np.ndarray, pick_first: np.ndarra
         first[rows] = np.floor(pick_first[rows] * len(pool.first_names)).astype(np.int64)
         last[rows] = np.floor(pick_last[rows] * len(pool.last_names)).astype(np.int64)
         first_ascii[rows], last_ascii[rows] = pool.first_ascii[first[rows]], pool.last_ascii[last[rows]]
+    for column, spelled in (("first_name", first_ascii), ("last_name", last_ascii)):
+        for row, (_, value) in planted.get(column, {}).items():  # a planted name is spelled in the address too
+            if value and ascii_slug(value):
+                spelled[row] = ascii_slug(value)[:30]
     base = pd.Series(first_ascii + "." + last_ascii)
     local = base.to_numpy(dtype=object).copy()
     # a second Jane Doe becomes jane.m.doe (her middle initial), a later one jane.doe3
