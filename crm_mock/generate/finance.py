@@ -25,7 +25,7 @@ from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import cents_per_unit, discounted_total, document_numbers, rates, round_to
 from crm_mock.generate.orders import KIND, OrderPlan, cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
-from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 
@@ -247,7 +247,7 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
 
     def after_issue(invoices: np.ndarray, days: np.ndarray) -> np.ndarray:
         start = issue[invoices].astype("datetime64[s]") + np.timedelta64(10 * 3600, "s")
-        return start + np.floor(days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]")
+        return within_working_hours(start + np.floor(days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]"))
 
     # full payers pay around the due date, with a late tail
     full_days = terms_days[full] * (0.3 + 0.9 * rng.uniform(len(full))) + 25 * rng.uniform(len(full)) ** 4
@@ -278,7 +278,7 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
     recovered = rng.bernoulli(c.recovered_share, len(chased))
     span = c.write_off_after_days_past_due - c.after_days_past_due
     days = np.where(recovered, c.after_days_past_due + rng.uniform(len(chased)) * span, c.write_off_after_days_past_due)
-    settled_at = due + np.timedelta64(10 * 3600, "s") + (days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]")
+    settled_at = within_working_hours(due + (days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]"))
     settled = settled_at <= reference
     invoice = np.concatenate([invoice, chased[settled]])
     cents = np.concatenate([cents, owed[settled]])

@@ -24,7 +24,7 @@ from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import cents_per_unit, discounted_total, document_numbers, rates, round_to
 from crm_mock.generate.random import Stream
-from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 from crm_mock.scenario.plan import apportion
@@ -232,7 +232,7 @@ def order_plan(plan: TierPlan) -> OrderPlan:
         # shipped half a day to five days after the order, and never after the reference moment
         room = (reference - placed[rows]).astype(np.int64)
         lag = np.minimum(SECONDS_PER_DAY * (0.5 + 4.5 * rng.uniform(block.size)), room * 0.9).astype(np.int64)
-        candidate = placed[rows] + lag.astype("timedelta64[s]")
+        candidate = within_working_hours(placed[rows] + lag.astype("timedelta64[s]"))
         shipped[rows] = np.where(ships[rows], candidate, np.datetime64("NaT"))
         quote_backed[rows] = rng.bernoulli(plan.conversion.orders_from_quotes, block.size)
 

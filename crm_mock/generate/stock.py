@@ -21,7 +21,7 @@ from crm_mock.generate.inventory import cached_stock_plan, product_uuids, wareho
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.orders import cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
-from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 
@@ -61,7 +61,9 @@ def movement_plan(plan: TierPlan) -> Movements:
     loss = -(1 + np.floor(rng.uniform(len(counted)) * 5)).astype(np.int64)
     start = moment(plan.history_start) + np.timedelta64(OPENING_HOUR * 3600, "s")
     reference = moment(plan.reference_moment)
-    loss_at = moments_between(start + np.timedelta64(SECONDS_PER_DAY, "s"), reference, rng.uniform(len(counted)))
+    loss_at = within_working_hours(moments_between(start + np.timedelta64(SECONDS_PER_DAY, "s"),
+                                                   reference - np.timedelta64(SECONDS_PER_DAY, "s"),
+                                                   rng.uniform(len(counted))))
 
     received_row, received_qty, received_at = _receipts(
         plan, stock.on_hand, np.concatenate([ship_row, counted]), np.concatenate([-ship_qty, -loss]),
@@ -112,13 +114,17 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
 
     # opening: early on, before the row's first movement; one batch, or all it will ever need
     opening = np.where(batches > 0, batch, total_out + on_hand)
-    opening_room = np.minimum((first_event - start).astype(np.int64), 10 * SECONDS_PER_DAY)
-    opening_at = start + np.floor(rng.uniform(rows) * np.maximum(opening_room, 0)).astype(np.int64).astype("timedelta64[s]")
+    # (a working day's time: the start is 06:00, plus whole days and up to ten hours)
+    early = (np.floor(rng.uniform(rows) * 10) * SECONDS_PER_DAY + np.floor(rng.uniform(rows) * 10 * 3600)).astype(np.int64)
+    opening_room = (first_event - start).astype(np.int64) - 3600  # an hour before its first movement at least
+    opening_at = start + np.minimum(early, np.maximum(opening_room, 0)).astype("timedelta64[s]")
     # replenishments: just before the event that needs them, after the one before it
     grew = np.flatnonzero(needed > before)
     previous = np.where(is_first[grew], opening_at[e_row[grew]], np.roll(e_at, 1)[grew])
-    room = np.minimum((e_at[grew] - previous).astype(np.int64), 3 * SECONDS_PER_DAY)
-    refill_at = e_at[grew] - np.floor(rng.uniform(len(grew)) * np.maximum(room, 0)).astype(np.int64).astype("timedelta64[s]")
+    # (a day or two before it, or earlier the same day; never before the movement before)
+    ahead = (np.floor(rng.uniform(len(grew)) * 3) * SECONDS_PER_DAY + 60 + np.floor(rng.uniform(len(grew)) * 3600)).astype(np.int64)
+    room = np.maximum((e_at[grew] - previous).astype(np.int64), 0)
+    refill_at = e_at[grew] - np.minimum(ahead, room).astype("timedelta64[s]")
     refill_qty = (needed[grew] - before[grew]) * batch[e_row[grew]]
     # the balance after the last movement is opening + batches − demand; land it on today's on hand
     ending = opening + batches * batch - total_out
@@ -130,6 +136,7 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
     top_up = np.flatnonzero((gap > 0) & (batches > 0))
     top_up_at = last_event[top_up] + np.floor(rng.uniform(len(top_up)) * 0.5 * (
         reference - last_event[top_up]).astype(np.int64)).astype(np.int64).astype("timedelta64[s]")
+    top_up_at = np.maximum(within_working_hours(top_up_at), last_event[top_up])
     opened = np.flatnonzero(opening > 0)
     return (np.concatenate([opened, e_row[grew], top_up]),
             np.concatenate([opening[opened], refill_qty, gap[top_up]]),
