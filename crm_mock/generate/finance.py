@@ -277,7 +277,8 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
     due = issue[chased].astype("datetime64[s]") + (terms_days[chased] * SECONDS_PER_DAY).astype("timedelta64[s]")
     recovered = rng.bernoulli(c.recovered_share, len(chased))
     span = c.write_off_after_days_past_due - c.after_days_past_due
-    days = np.where(recovered, c.after_days_past_due + rng.uniform(len(chased)) * span, c.write_off_after_days_past_due)
+    days = np.where(recovered, c.after_days_past_due + rng.uniform(len(chased)) * span,
+                    c.write_off_after_days_past_due + rng.uniform(len(chased)))  # written off that day
     settled_at = within_working_hours(due + (days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]"))
     settled = settled_at <= reference
     invoice = np.concatenate([invoice, chased[settled]])

@@ -133,7 +133,7 @@ def ticket_plan(plan: TierPlan) -> TicketPlan:
     sla_due = created + np.round(target * 3600).astype(np.int64).astype("timedelta64[s]")
     response_hours = np.minimum(target * np.exp(0.7 * _normal(u[:, 2], u[:, 3]) - 0.3), target * LATEST_RESPONSE_FACTOR)
     first_response = created + np.round(response_hours * 3600).astype(np.int64).astype("timedelta64[s]")
-    median = np.array([CATEGORIES[c][4] for c in v.TICKET_CATEGORY])[category] * PRIORITY_SPEED[priority]
+    median = np.array([CATEGORIES[c][3] for c in v.TICKET_CATEGORY])[category] * PRIORITY_SPEED[priority]
     work_hours = np.minimum(median * np.exp(_normal(u[:, 4], u[:, 5])), plan.support.max_open_days * 24.0)
     resolved = first_response + np.round(work_hours * 3600).astype(np.int64).astype("timedelta64[s]")
 
@@ -201,7 +201,7 @@ def _texts(plan: TierPlan, tickets: TicketPlan, rows: slice) -> tuple[np.ndarray
     subjects, descriptions = [], []
     for category, order, product, name, pick in zip(tickets.category[rows], tickets.order[rows],
                                                      tickets.product[rows], signed, tickets.text_pick[rows]):
-        _, _, subject_options, description_options, _ = CATEGORIES[v.TICKET_CATEGORY[category]]
+        _, _, texts, _ = CATEGORIES[v.TICKET_CATEGORY[category]]
         fields = {
             "order": orders.number[order] if order >= 0 else "",
             "invoice": (invoices.number[order] or "") if order >= 0 else "",
@@ -209,8 +209,9 @@ def _texts(plan: TierPlan, tickets: TicketPlan, rows: slice) -> tuple[np.ndarray
             "product": nouns[product] if product >= 0 else "",
             "name": name,
         }
-        subjects.append(subject_options[int(pick * len(subject_options))].format(**fields))
-        descriptions.append(description_options[int(pick * 7919) % len(description_options)].format(**fields))
+        subject, description = texts[int(pick * len(texts))]
+        subjects.append(subject.format(**fields))
+        descriptions.append(description.format(**fields))
     return np.array(subjects, dtype=object), np.array(descriptions, dtype=object)
 
 
