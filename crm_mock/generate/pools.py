@@ -164,7 +164,7 @@ def _build_locale(seed: int, country: str) -> LocalePools:
 def web_domains(slugs: np.ndarray, countries: np.ndarray, contact_details: str) -> np.ndarray:
     """Company domains from their labels and country codes, as the scenario wants them: in reserved mode
     under the ``.example`` top-level domain (RFC 2606 keeps it out of the DNS, so no mail or web request
-    can reach anyone), with the company and its country still readable (``sontag.de.example``)."""
+    can reach anyone), with the company and its country still readable (``mueller-logistik.de.example``)."""
     suffix = np.array([WEB_SUFFIX[c] for c in countries], dtype=object) if len(countries) else np.zeros(0, object)
     domains = np.asarray(slugs, dtype=object) + suffix
     return domains + RESERVED_DOMAIN_SUFFIX if contact_details == "reserved" else domains
