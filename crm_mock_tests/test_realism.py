@@ -478,3 +478,16 @@ def test_planted_cases_keep_their_neighbours_consistent(plan: TierPlan, tables: 
                     assert ascii_slug(f.loc[row, column])[:30] in f.loc[row, "email"], case_id
                 if table == "contact.accounts" and column == "name" and case_id != "acme_corp":
                     assert slug(f.loc[row, "name"])[:20] in f.loc[row, "website"], case_id
+
+
+def test_amounts_of_hundreds_of_millions_are_on_the_cent_grid(tables: Tables):
+    """Yen and rupee amounts at the load tier reach hundreds of millions, where x × 100 in float64 lands a
+    few ulps off the integer: still a valid amount; a real fraction of a cent is still caught."""
+    from crm_mock.consistency.table_rules import conforms_to_model
+    from crm_mock.model import CATALOG
+
+    payments = tables["finance.payments"]
+    index = payments.schema.get_field_index("amount")
+    for value, ok in ((270_578_898.13, True), (485_572_879.07, True), (270_578_898.135, False)):
+        changed = payments.set_column(index, "amount", pa.array([value] * payments.num_rows, pa.float64()))
+        assert conforms_to_model(CATALOG["finance.payments"], changed).passed is ok, value
