@@ -32,6 +32,7 @@ ACME_DOMAIN = ACME_SLUG + RESERVED_DOMAIN_SUFFIX
 ACME_COUNTRY = "US"
 # how long ago suspensions and credit holds began (days); the golden held account's orders are older
 HOLD_DAYS_AGO = (30, 95)
+CLOSED_AT_LEAST_DAYS_AGO = 30
 MAX_NAME_IN_ADDRESS = 30  # a planted long name keeps the address's local part within RFC 5321's 64
 # a prime larger than any name pool's pairs: stepping by it visits every (first, last) pair once
 NAME_PAIR_STRIDE = 1_000_003
@@ -224,9 +225,12 @@ def _inactive_since(plan: TierPlan, status: np.ndarray, created_at: np.ndarray, 
     paused = (status == STATUS["SUSPENDED"]) | (status == STATUS["ON_HOLD"])
     since[paused] = np.maximum(recent[paused], created_at[paused] + np.timedelta64(SECONDS_PER_DAY, "s"))
     since[held] = np.maximum(hold_placed_on(plan, held).astype("datetime64[s]"), created_at[held])
+    # a closed account was wound down at least a month ago (its last orders invoiced, then closed)
     closed = status == STATUS["CLOSED"]
-    first_months = created_at + np.timedelta64(60 * SECONDS_PER_DAY, "s")
-    since[closed] = moments_between(np.minimum(first_months, reference)[closed], reference, rng.uniform(n)[closed])
+    latest = reference - np.timedelta64(CLOSED_AT_LEAST_DAYS_AGO * SECONDS_PER_DAY, "s")
+    earliest = np.maximum(np.minimum(created_at + np.timedelta64(60 * SECONDS_PER_DAY, "s"), latest),
+                          created_at + np.timedelta64(SECONDS_PER_DAY, "s"))
+    since[closed] = moments_between(earliest[closed], np.maximum(latest, earliest)[closed], rng.uniform(n)[closed])
     return since
 
 

@@ -216,7 +216,7 @@ def _converted(plan: TierPlan, account: np.ndarray, created: np.ndarray, rng: St
     first = np.r_[True, account[order][1:] != account[order][:-1]]
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
-    weight = np.select([rank == 0, rank == 1], [1.0, 0.15], 0.02)
+    weight = np.select([rank == 0, rank == 1], [1.0, 0.2], 0.003)
     keys = np.log(1.0 - rng.uniform(n)) / weight
     return np.sort(np.argsort(-keys, kind="stable")[:converted])
 
