@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from crm_mock.replay.cli import add_replay_parser, replay_command
 from crm_mock.scenario import TIERS, ScenarioError, load_scenario, plan_tier
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -34,12 +35,17 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="run the consistency rules against a tier's live service databases")
     check.add_argument("--tier", choices=TIERS, default="staging")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
+    check.add_argument("--list", action="store_true", help="list the rules with a one-line description, and exit")
+    check.add_argument("--scenario", type=Path,
+                       help="the scenario the tier was built from, for its quotas (default: $CRM_MOCK_SCENARIO "
+                            "or the bundled default.yaml)")
     check.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
     export = commands.add_parser("export-fixtures", help="write the planted edge-case records of a tier")
     export.add_argument("--tier", choices=TIERS, default="staging")
     export.add_argument("--format", choices=("json", "yaml"), default="json")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     export.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
+    add_replay_parser(commands)
     return parser
 
 
@@ -48,23 +54,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage)
     if args.command == "check":
-        return check_live(args.tier, args.json, args.data_dir)
+        if args.list:
+            return list_rules()
+        return check_live(args.tier, args.json, args.data_dir, args.scenario)
     if args.command == "export-fixtures":
         return export_fixtures(args.tier, args.format, args.output, args.data_dir)
+    if args.command == "replay":
+        return replay_command(args)
     raise AssertionError(args.command)
 
 
-def check_live(tier: str, as_json: bool, data_dir: Path | None) -> int:
+def _data_dir(data_dir: Path | None) -> Path:
+    return data_dir or Path(os.environ.get("CRM_MOCK_DATA_DIR") or "data")
+
+
+def _databases(data_dir: Path | None):
+    from crm_mock.sinks.databases import service_databases
+
+    return service_databases(os.environ.get("CRM_MOCK_DATABASE_URL", ""), _data_dir(data_dir))
+
+
+def list_rules() -> int:
+    from crm_mock.consistency.registry import registry
+
+    for rule in registry():
+        print(f"{rule.name:<22} {rule.table.qualified_name:<28} {rule.description}")
+    return EXIT_OK
+
+
+def check_live(tier: str, as_json: bool, data_dir: Path | None, scenario: Path | None = None) -> int:
     """0: consistent; 1: drift (rule, service, table, UUIDs listed); 2: cannot check."""
     import json
 
-    from crm_mock.consistency.live import LiveTier, Unreachable, check_tier
+    from crm_mock.consistency.registry import run_rules
+    from crm_mock.consistency.sources import DatabaseSource
+    from crm_mock.sinks.databases import Unreachable
 
-    directory = data_dir or Path(os.environ.get("CRM_MOCK_DATA_DIR") or "data")
     try:
-        with LiveTier(tier, directory, os.environ.get("CRM_MOCK_DATABASE_URL", "")) as live:
-            results = check_tier(live)
-    except Unreachable as exc:
+        plan = plan_tier(load_scenario(scenario or os.environ.get("CRM_MOCK_SCENARIO") or None), tier)
+        with DatabaseSource(_databases(data_dir), tier) as source:
+            results = run_rules(source, plan)
+    except (Unreachable, ScenarioError) as exc:
         print(f"crm-mock: cannot check tier {tier!r}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     failed = [r for r in results if not r.passed]
@@ -80,12 +110,12 @@ def check_live(tier: str, as_json: bool, data_dir: Path | None) -> int:
 
 
 def export_fixtures(tier: str, fmt: str, output: Path | None, data_dir: Path | None) -> int:
+    from crm_mock.sinks.databases import Unreachable
     from crm_mock.sinks.fixtures import planted_records, render
 
-    directory = data_dir or Path(os.environ.get("CRM_MOCK_DATA_DIR") or "data")
     try:
-        text = render(planted_records(directory, tier), fmt)
-    except FileNotFoundError as exc:
+        text = render(planted_records(_databases(data_dir), _data_dir(data_dir), tier), fmt)
+    except (FileNotFoundError, Unreachable) as exc:
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if output:

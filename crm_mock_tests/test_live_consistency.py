@@ -16,7 +16,7 @@ from crm_mock.model import CATALOG, SERVICES
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import connect, load_service_postgres
 from crm_mock.sinks.values import canonical_uuid
-from crm_mock_tests.conftest import POSTGRES_URL, TierRun, reload_sqlite, require_postgres
+from crm_mock_tests.conftest import POSTGRES_URL, TierRun, drop_test_databases, reload_sqlite, require_postgres
 
 # (service, the statement that picks a row, the statement that tampers with it)
 TAMPERING = {
@@ -102,6 +102,7 @@ def test_a_missing_database_cannot_be_checked(tmp_path, capsys):
 
 def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
     require_postgres()
+    drop_test_databases("crm_mock_live_")
     template = POSTGRES_URL.format(database="crm_mock_live_{tier}_{service}")
     store = TableStore(smoke_run.data_dir)
     for service in SERVICES:
@@ -141,10 +142,11 @@ def _no_database_url(monkeypatch):
 
 
 def _resources(data_dir: Path, database_url: str = "") -> dict:
-    from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+    from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource
 
     storage = StorageResource(data_dir=str(data_dir))
-    return {"storage": storage, "databases": ServiceDatabaseResource(storage=storage, database_url=database_url)}
+    return {"storage": storage, "scenario": ScenarioResource(),
+            "databases": ServiceDatabaseResource(storage=storage, database_url=database_url)}
 
 
 def _sensor_tick(data_dir: Path, monkeypatch, auto_repair: bool = False, database_url: str = ""):

@@ -1,16 +1,26 @@
 """Re-sync a tier's replicas from their masters in the live databases, regenerating nothing.
 
 Missing replica rows are inserted and drifted ones updated from the master (an upsert of the copied
-columns); replica rows without a master are deleted where nothing still references them.
+columns); replica rows without a master are deleted where no foreign key still references them (the
+database says so: IntegrityError, inside a savepoint). Everything goes through the database port.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm_mock.consistency.live import FETCH, LiveTier, credit_holds_merged, merge_sorted
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from crm_mock.consistency.engine import RuleContext, merge_sorted
+from crm_mock.consistency.rules.synced import credit_holds_merged
+from crm_mock.consistency.sources import FETCH, DatabaseSource
 from crm_mock.model import CATALOG, Kind, Table
-from crm_mock.sinks.values import canonical_uuid
+from crm_mock.model.ddl import UuidStorage, service_metadata
+from crm_mock.scenario import TierPlan
+from crm_mock.sinks.databases import ServiceDatabases
+from crm_mock.sinks.values import canonical_uuid, stored_uuid
 
 # what a replica's own columns start as when a missing row is re-created (Finance then owns them)
 OWNED_DEFAULTS = {"credit_status": "GOOD", "credit_limit": 0, "balance": 0}
@@ -24,70 +34,83 @@ class Repair:
     kept_orphans: int  # replica rows without a master that other rows still reference
 
 
-def repropagate_replica(live: LiveTier, replica: Table) -> Repair:
+class _Writer:
+    """A writable connection to one service's database, with the service's tables as SQLAlchemy Core."""
+
+    def __init__(self, databases: ServiceDatabases, tier: str, service: str, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.storage = databases.uuid_storage(tier, service)
+        self.metadata = service_metadata(service, uuid_storage=self.storage or UuidStorage.TEXT)
+        self.insert = sqlite_insert if databases.dialect == "sqlite" else postgres_insert
+
+    def uuid(self, canonical: str):
+        return canonical if self.storage is None else stored_uuid(canonical, self.storage)
+
+
+def repropagate_replica(source: DatabaseSource, writer: _Writer, replica: Table) -> Repair:
     master = CATALOG[replica.replica_of.master]
     key = master.primary_key[0]
     copied = [key, *replica.replica_of.columns]
     owned = list(replica.owned_columns)
-    mark = live.placeholder
-    columns = copied + owned
-    # the master's and the replica's databases may spell UUIDs differently (SQLite storage settings)
-    uuid_positions = [i for i, c in enumerate(copied) if master.column(c).kind is Kind.UUID]
+    table = writer.metadata.tables[replica.name]
+    uuid_columns = {c for c in copied if master.column(c).kind is Kind.UUID}
+    insert = writer.insert(table)
+    upsert = insert.on_conflict_do_update(index_elements=[key], set_={c: insert.excluded[c] for c in copied[1:]})
 
-    def as_replica_row(row: tuple) -> tuple:
-        values = list(row)
-        for i in uuid_positions:
-            if values[i] is not None:
-                values[i] = live.stored_uuid(replica.service, canonical_uuid(values[i]))
-        return tuple(values) + tuple(OWNED_DEFAULTS[c] for c in owned)
+    def replica_row(row: tuple) -> dict:
+        # the master's and the replica's databases may spell UUIDs differently (SQLite storage settings)
+        values = {c: writer.uuid(canonical_uuid(v)) if c in uuid_columns and v is not None else v
+                  for c, v in zip(copied, row)}
+        return {**values, **{c: OWNED_DEFAULTS[c] for c in owned}}
 
-    update = ", ".join(f"{c} = excluded.{c}" for c in copied[1:])
-    statement = (f"INSERT INTO {replica.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
-                 f"ON CONFLICT ({key}) DO UPDATE SET {update}")
-    connection = live.connection(replica.service)
-    upserted = 0
-    batch: list[tuple] = []
-    for row in live.rows(master.service, f"SELECT {', '.join(copied)} FROM {master.name} ORDER BY {key}"):
-        batch.append(as_replica_row(row))
+    upserted, batch = 0, []
+    for row in source.rows(master.service, f"SELECT {', '.join(copied)} FROM {master.name} ORDER BY {key}"):
+        batch.append(replica_row(row))
         if len(batch) >= FETCH:
-            connection.cursor().executemany(statement, batch)
-            upserted += len(batch)
-            batch = []
+            writer.connection.execute(upsert, batch)
+            upserted, batch = upserted + len(batch), []
     if batch:
-        connection.cursor().executemany(statement, batch)
+        writer.connection.execute(upsert, batch)
         upserted += len(batch)
 
-    orphans = [r[0] for _, m, r in merge_sorted(
-        live.rows(master.service, f"SELECT {key} FROM {master.name} ORDER BY {key}"),
-        live.rows(replica.service, f"SELECT {key} FROM {replica.name} ORDER BY {key}")) if m is None]
+    orphans = [k for k, m, _ in merge_sorted(
+        source.rows(master.service, f"SELECT {key} FROM {master.name} ORDER BY {key}"),
+        source.rows(replica.service, f"SELECT {key} FROM {replica.name} ORDER BY {key}")) if m is None]
     deleted = kept = 0
     for orphan in orphans:
         try:
-            if live.database_url:  # a savepoint, so a refused delete does not abort the repair
-                with connection.transaction():
-                    connection.execute(f"DELETE FROM {replica.name} WHERE {key} = {mark}", (orphan,))
-            else:
-                connection.execute(f"DELETE FROM {replica.name} WHERE {key} = {mark}", (orphan,))
+            with writer.connection.begin_nested():  # a refused delete does not abort the repair
+                writer.connection.execute(sa.delete(table).where(table.c[key] == writer.uuid(orphan)))
             deleted += 1
-        except Exception as exc:  # noqa: BLE001 - a foreign key still points at it: leave it, report it
-            if "foreign key" not in str(exc).lower():
-                raise
+        except sa.exc.IntegrityError:  # a foreign key still points at it: leave it, report it
             kept += 1
-    connection.commit()
     return Repair(replica.qualified_name, upserted, deleted, kept)
 
 
-def resync_credit_holds(live: LiveTier) -> Repair:
+def resync_credit_holds(source: DatabaseSource, plan: TierPlan, writer: _Writer) -> Repair:
     """Finance owns credit holds: Contact's status follows it (a hold Finance released becomes ACTIVE)."""
-    changes = [("ON_HOLD" if f is not None else "ACTIVE", live.stored_uuid("contact", k))
-               for k, f, c in credit_holds_merged(live) if (f is None) != (c is None)]
-    mark = live.placeholder
-    connection = live.connection("contact")
-    connection.cursor().executemany(f"UPDATE accounts SET status = {mark} WHERE account_uuid = {mark}", changes)
-    connection.commit()
+    accounts = writer.metadata.tables["accounts"]
+    changes = [{"wanted": "ON_HOLD" if f is not None else "ACTIVE", "key": writer.uuid(k)}
+               for k, f, c in credit_holds_merged(RuleContext(source, plan)) if (f is None) != (c is None)]
+    if changes:
+        statement = (sa.update(accounts).where(accounts.c.account_uuid == sa.bindparam("key"))
+                     .values(status=sa.bindparam("wanted")))
+        writer.connection.execute(statement, changes)
     return Repair("contact.accounts", len(changes), 0, 0)
 
 
-def repropagate_tier(live: LiveTier) -> list[Repair]:
-    """Contact's synced status first (replicas copy it), then every replica from its master."""
-    return [resync_credit_holds(live), *(repropagate_replica(live, t) for t in CATALOG if t.replica_of)]
+def repropagate_tier(databases: ServiceDatabases, plan: TierPlan) -> list[Repair]:
+    """Contact's synced status first (replicas copy it), then every replica from its master; each service's
+    changes commit together."""
+    tier = plan.tier
+    with DatabaseSource(databases, tier) as source:
+        with databases.connect(tier, "contact", writable=True) as connection:
+            repairs = [resync_credit_holds(source, plan, _Writer(databases, tier, "contact", connection))]
+            connection.commit()
+        for service in sorted({t.service for t in CATALOG if t.replica_of}):
+            with databases.connect(tier, service, writable=True) as connection:
+                writer = _Writer(databases, tier, service, connection)
+                repairs += [repropagate_replica(source, writer, t) for t in CATALOG.service_tables(service)
+                            if t.replica_of]
+                connection.commit()
+    return repairs

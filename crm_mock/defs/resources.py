@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
 from crm_mock.scenario.spec import utc_today
+from crm_mock.sinks.databases import ServiceDatabases, service_databases
 
 # the day `reference_date: today` means for a run (the staging schedule sets it to its tick's date)
 REFERENCE_DATE_TAG = "crm_mock/reference_date"
@@ -81,6 +82,10 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
             return None
         return UuidStorage(self.sqlite_uuid_storage) if self.sqlite_uuid_storage else plan.sqlite_uuid_storage
 
+    def port(self) -> ServiceDatabases:
+        """The one database port, chosen from the configuration."""
+        return service_databases(self.database_url, self.storage.data_dir)
+
     def location(self, tier: str, service: str) -> str:
         """Where a service's tables are, fit to show: the password is never included."""
         if self.database_url:
@@ -90,11 +95,11 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
 
     def load(self, plan: TierPlan, service: str, sources: Mapping[str, BatchSource],
              notify: Callable[[str], None] | None = None) -> dict[str, int]:
-        """``notify`` hears what a PostgreSQL refresh kept of the service's own objects."""
+        """``notify`` hears what the refresh kept of the service's own objects."""
         if self.database_url:
             return load_service_postgres(self.database_url, plan.tier, service, sources, notify)
         return load_service(sqlite_path(self.storage.data_dir, plan.tier, service), service, sources,
-                            self.uuid_storage(plan))
+                            self.uuid_storage(plan), notify)
 
     def count_rows(self, tier: str, service: str, table: str) -> int:
         if self.database_url:

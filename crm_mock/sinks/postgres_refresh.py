@@ -19,13 +19,7 @@ from psycopg import sql
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
-
-class RefreshRefused(RuntimeError):
-    """A refresh would break an object crm_mock does not own; nothing was changed. The message lists them."""
-
-    def __init__(self, where: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{where}: refused before changing anything:\n" + "\n".join(f"  - {p}" for p in problems))
+from crm_mock.sinks.refusal import RefreshRefused
 
 
 @dataclass

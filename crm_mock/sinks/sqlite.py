@@ -1,4 +1,5 @@
-"""The embedded default: one SQLite file per service, rebuilt aside and swapped in atomically."""
+"""The embedded default: one SQLite file per service, replaced atomically (rebuilt aside, or refreshed in place
+when the service keeps its own objects in the file)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +18,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from crm_mock.model import CATALOG
 from crm_mock.model.ddl import SQLITE_UUID_TYPES, UuidStorage, service_metadata
+from crm_mock.sinks.refusal import RefreshRefused
 from crm_mock.sinks.values import canonical_text, sqlite_values
 
 BatchSource = Callable[[], Iterable[pa.RecordBatch]]
@@ -38,14 +41,25 @@ def fk_indexes(metadata: sa.MetaData) -> list[sa.Index]:
 
 
 def load_service(path: Path, service: str, sources: Mapping[str, BatchSource],
-                 uuid_storage: UuidStorage = UuidStorage.TEXT) -> dict[str, int]:
-    """Replace the service database at ``path`` with exactly the given tables, UUIDs stored as ``uuid_storage``.
+                 uuid_storage: UuidStorage = UuidStorage.TEXT,
+                 notify: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Replace the service's tables at ``path`` with exactly the given rows, UUIDs stored as ``uuid_storage``.
 
-    The new database is built in a side file and renamed over the old one only once complete, so a
-    failure at any point leaves the previous database intact; a re-run rebuilds the same rows.
+    A file that holds only crm_mock's tables is rebuilt in a side file and renamed over the old one once
+    complete. A file the service also uses (its own tables, views, triggers or indexes) is refreshed in
+    place instead, in one transaction that replaces only the model's tables and keeps everything else.
+    Either way a failure leaves the previous database intact and a re-run gives the same rows.
     """
     metadata = service_metadata(service, list(sources), uuid_storage=uuid_storage)
+    indexes = fk_indexes(metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        whole = service_metadata(service)  # every model table of the service is ours, loaded now or not
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            foreign = service_objects(conn, whole, fk_indexes(whole))
+        if foreign:
+            return _refresh_in_place(path, service, sources, metadata, indexes, uuid_storage, foreign,
+                                     notify or (lambda message: None))
     building = path.with_name(f".{path.name}.{os.getpid()}.building")
     building.unlink(missing_ok=True)
     counts: dict[str, int] = {}
@@ -54,14 +68,7 @@ def load_service(path: Path, service: str, sources: Mapping[str, BatchSource],
             # the side file is discarded on failure, so the journal buys nothing here
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
-            # keys are random UUIDs: keep the key indexes' pages in memory while they fill
-            conn.execute("PRAGMA cache_size = -262144")
-            dialect = sqlite_dialect.dialect()
-            for table in metadata.sorted_tables:
-                conn.execute(str(CreateTable(table).compile(dialect=dialect)))
-                counts[table.name] = _insert(conn, service, table.name, sources[table.name](), uuid_storage)
-            for index in fk_indexes(metadata):
-                conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
+            counts = _build(conn, service, sources, metadata, indexes, uuid_storage)
             conn.commit()
         with open(building, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -69,6 +76,81 @@ def load_service(path: Path, service: str, sources: Mapping[str, BatchSource],
     except BaseException:
         building.unlink(missing_ok=True)
         raise
+    return counts
+
+
+def _build(conn: sqlite3.Connection, service: str, sources: Mapping[str, BatchSource], metadata: sa.MetaData,
+           indexes: list[sa.Index], uuid_storage: UuidStorage) -> dict[str, int]:
+    # keys are random UUIDs: keep the key indexes' pages in memory while they fill
+    conn.execute("PRAGMA cache_size = -262144")
+    dialect = sqlite_dialect.dialect()
+    counts = {}
+    for table in metadata.sorted_tables:
+        conn.execute(str(CreateTable(table).compile(dialect=dialect)))
+        counts[table.name] = _insert(conn, service, table.name, sources[table.name](), uuid_storage)
+    for index in indexes:
+        conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
+    return counts
+
+
+@dataclass(frozen=True)
+class ServiceObject:
+    """Something in a service's SQLite file that crm_mock did not create."""
+
+    type: str  # table, view, index, trigger
+    name: str
+    table: str  # the table it belongs to (itself for tables and views)
+    sql: str | None
+
+
+def service_objects(conn: sqlite3.Connection, metadata: sa.MetaData, indexes: list[sa.Index]) -> list[ServiceObject]:
+    ours = {t.name for t in metadata.sorted_tables} | {ix.name for ix in indexes}
+    found = []
+    for type_, name, table, statement in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"):
+        internal = name.startswith("sqlite_autoindex_") and table in ours or name.startswith("sqlite_stat")
+        if name not in ours and not internal:
+            found.append(ServiceObject(type_, name, table, statement))
+    return found
+
+
+def _refresh_in_place(path: Path, service: str, sources: Mapping[str, BatchSource], metadata: sa.MetaData,
+                      indexes: list[sa.Index], uuid_storage: UuidStorage, foreign: list[ServiceObject],
+                      notify: Callable[[str], None]) -> dict[str, int]:
+    """Drop and rebuild only the model's tables, in one transaction on the live file.
+
+    SQLite binds views and foreign keys to table names, so they follow the rebuilt tables; the service's
+    own indexes and triggers on our tables go with the old table and are re-created from their SQL.
+    Readers see the previous rows until the commit.
+    """
+    ours = {t.name for t in metadata.sorted_tables}
+    attached = [o for o in foreign if o.type in ("index", "trigger") and o.table in ours and o.sql]
+    # isolation_level=None: the transaction is ours to open; wait for readers rather than fail
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=60)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(f'DROP TABLE IF EXISTS "{table.name}"')
+            counts = _build(conn, service, sources, metadata, indexes, uuid_storage)
+            problems = []
+            for obj in attached:
+                try:
+                    conn.execute(obj.sql)
+                except sqlite3.Error as exc:
+                    problems.append(f"the service's {obj.type} {obj.name} on {obj.table} cannot be kept on the "
+                                    f"model's table: {exc}")
+            for view in (o for o in foreign if o.type == "view"):
+                try:  # a view is bound by name: prove it still reads what it names
+                    conn.execute(f'SELECT * FROM "{view.name}" LIMIT 0')
+                except sqlite3.Error as exc:
+                    problems.append(f"the service's view {view.name} would break: {exc}")
+            if problems:
+                raise RefreshRefused(str(path), problems)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    for obj in foreign:
+        notify(f"kept {obj.type} {obj.name}" + (f" on {obj.table}" if obj.table != obj.name else ""))
     return counts
 
 

@@ -3,9 +3,8 @@ the live databases, without regenerating anything."""
 
 import dagster as dg
 
-from crm_mock.consistency.live import LiveTier
 from crm_mock.consistency.repair import repropagate_tier
-from crm_mock.defs.resources import ServiceDatabaseResource, StorageResource
+from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource
 from crm_mock.scenario import TIERS
 
 
@@ -14,12 +13,11 @@ class RepropagateConfig(dg.Config):
 
 
 @dg.op(description="Upsert every replica from its master; delete replica rows without one.")
-def repropagate_replicas(context: dg.OpExecutionContext, config: RepropagateConfig, storage: StorageResource,
+def repropagate_replicas(context: dg.OpExecutionContext, config: RepropagateConfig, scenario: ScenarioResource,
                          databases: ServiceDatabaseResource) -> None:
     if config.tier not in TIERS:
         raise dg.Failure(f"unknown tier {config.tier!r}; choose one of {list(TIERS)}")
-    with LiveTier(config.tier, storage.data_dir, databases.database_url, writable=True) as live:
-        repairs = repropagate_tier(live)
+    repairs = repropagate_tier(databases.port(), scenario.plan(config.tier))
     for repair in repairs:
         context.log.info(f"{repair.table}: {repair.upserted} upserted, {repair.deleted} deleted, "
                          f"{repair.kept_orphans} orphans kept (still referenced)")

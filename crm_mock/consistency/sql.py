@@ -1,0 +1,54 @@
+"""The few SQL spellings that differ between the engines the rules run on (DuckDB over the Parquet store,
+SQLite, PostgreSQL). Everything else a rule says is the portable core: joins, GROUP BY, CASE, window sums."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from crm_mock.model.ddl import UuidStorage
+
+_UUID_REGEX = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_HEX = "[0-9a-f]"
+_UUID_GLOB = "-".join(_HEX * n for n in (8, 4, 4, 4, 12))
+
+
+@dataclass(frozen=True)
+class Sql:
+    dialect: str  # "duckdb", "sqlite" or "postgresql"
+
+    def as_date(self, expr: str) -> str:
+        """The calendar day (UTC) of a moment."""
+        if self.dialect == "sqlite":
+            return f"substr({expr}, 1, 10)"
+        return f"CAST({expr} AS DATE)"
+
+    def add_days(self, date_expr: str, days_expr: str) -> str:
+        if self.dialect == "sqlite":
+            return f"date({date_expr}, '+' || ({days_expr}) || ' days')"
+        return f"({date_expr} + CAST({days_expr} AS INTEGER))"
+
+    @staticmethod
+    def date(day: dt.date) -> str:
+        return f"'{day.isoformat()}'"
+
+    @staticmethod
+    def moment(at: dt.datetime) -> str:
+        return f"'{at.strftime('%Y-%m-%d %H:%M:%S')}'"
+
+    def uuid_malformed(self, expr: str, storage: UuidStorage | None) -> str:
+        """True where a stored UUID is not in the storage's canonical spelling."""
+        if self.dialect == "postgresql":
+            return "FALSE"  # the uuid type admits nothing else
+        if self.dialect == "duckdb":
+            return f"NOT regexp_full_match({expr}, '{_UUID_REGEX}')"
+        match storage:
+            case UuidStorage.HEX:
+                return f"NOT (length({expr}) = 32 AND {expr} GLOB '{_HEX * 32}')"
+            case UuidStorage.BLOB:
+                return f"NOT (typeof({expr}) = 'blob' AND length({expr}) = 16)"
+        return f"NOT ({expr} GLOB '{_UUID_GLOB}')"
+
+    @staticmethod
+    def quoted(values) -> str:
+        return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
