@@ -53,7 +53,7 @@ def invoice_follows_order(ctx: RuleContext, found: Findings) -> None:
     for _, invoice, of_order in invoices_with_orders(ctx):
         if invoice is None or of_order is None:
             continue  # an order without invoice is invoice_per_order's, an invoice without order references_resolve's
-        _, invoice_uuid, _, status, issued, due = invoice
+        _, invoice_uuid, _, status, issued, due, _ = invoice
         invoice_uuid = canonical_uuid(invoice_uuid)
         if (of_order[2], status) not in ALLOWED:
             found.add("status_for_order", invoice_uuid)
