@@ -209,9 +209,9 @@ def credit_holds_synced(live: LiveTier) -> RuleResult:
 
 def _numbers_increase(table: str, key: str, number: str, moment: str) -> str:
     """Documents whose number repeats, or that are dated before a document with a lower number."""
-    return (f"SELECT {key} FROM (SELECT {key}, {moment} AS at, MAX({moment}) OVER (ORDER BY {number} ROWS BETWEEN "
+    return (f"SELECT {key} FROM (SELECT {key}, {moment} AS dated, MAX({moment}) OVER (ORDER BY {number} ROWS BETWEEN "
             f"UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest, COUNT(*) OVER (PARTITION BY {number}) AS uses "
-            f"FROM {table} WHERE {number} IS NOT NULL) numbered WHERE at < latest OR uses > 1")
+            f"FROM {table} WHERE {number} IS NOT NULL) numbered WHERE dated < latest OR uses > 1")
 
 
 # invariants inside one service: (rule, table, query returning the offending keys)

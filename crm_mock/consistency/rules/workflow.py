@@ -70,7 +70,7 @@ def invoice_follows_order(ctx: RuleContext, found: Findings) -> None:
 
 @rule("time_moves_forward", "orders.sales_orders", "Account created ≤ quote ≤ order ≤ shipment ≤ reference date; "
       "in the account's currency; order numbers increase with the order date.",
-      reads=("sales.quotes", "contact.accounts"))
+      reads=("sales.quotes", "contact.accounts", "orders.account_replica"))
 def order_timeline(ctx: RuleContext, found: Findings) -> None:
     plan, sql = ctx.plan, ctx.sql
     found.kind("account_before_order")
@@ -101,7 +101,7 @@ def order_timeline(ctx: RuleContext, found: Findings) -> None:
 
 @rule("time_moves_forward", "sales.quotes", "Account created ≤ opportunity ≤ quote ≤ reference date; a quote is "
       "for its opportunity's account, in the account's currency; quote numbers increase with time.",
-      reads=("sales.opportunities", "contact.accounts"))
+      reads=("sales.opportunities", "contact.accounts", "sales.account_replica"))
 def funnel_timeline(ctx: RuleContext, found: Findings) -> None:
     flag_rows(ctx, found, "sales", "q.quote_uuid",
               "quotes q LEFT JOIN opportunities o ON o.opportunity_uuid = q.opportunity_uuid", {
