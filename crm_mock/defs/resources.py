@@ -2,6 +2,7 @@
 databases live. Embedded defaults need no configuration; the root binds them from the environment."""
 
 
+import datetime as dt
 import functools
 import os
 from collections.abc import Callable, Mapping
@@ -9,20 +10,22 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import DEFAULT_SCENARIO, Scenario, TierPlan, load_scenario, plan_tier
+from crm_mock.scenario.spec import utc_today
 from crm_mock.sinks.databases import ServiceDatabases, service_databases
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.sqlite import BatchSource
-
 
 DATA_DIR_ENV = "CRM_MOCK_DATA_DIR"
 DATABASE_URL_ENV = "CRM_MOCK_DATABASE_URL"
 SCENARIO_ENV = "CRM_MOCK_SCENARIO"
 SQLITE_UUID_STORAGE_ENV = "CRM_MOCK_SQLITE_UUID_STORAGE"
 
+# the day `reference_date: today` means for a run (the staging schedule sets it to its tick's date)
+REFERENCE_DATE_TAG = "crm_mock/reference_date"
 # the tier that takes hours and tens of gigabytes: a run must say it means it
 GUARDED_TIER = "stress"
 CONFIRM_TAG = "crm_mock/confirm_tier"
@@ -37,29 +40,34 @@ def release_memory() -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _scenario(path: str, modified_ns: int) -> Scenario:
-    return load_scenario(path)
+def _scenario(path: str, modified_ns: int, today: dt.date) -> Scenario:
+    return load_scenario(path, today=today)
 
 
-def cached_scenario(path: str | None) -> Scenario:
-    """Parsed once per file version: every step asks for its tier's plan."""
+def cached_scenario(path: str | None, today: dt.date) -> Scenario:
+    """Parsed once per file version and day (`reference_date: today`): every step asks for its tier's plan."""
     resolved = Path(path) if path else DEFAULT_SCENARIO
     modified = resolved.stat().st_mtime_ns if resolved.is_file() else -1
-    return _scenario(str(resolved), modified)
+    return _scenario(str(resolved), modified, today)
 
 
 class ScenarioResource(dg.ConfigurableResource):
     """The scenario file to generate from; empty means the bundled default."""
 
     path: str = Field(default="", description="scenario YAML; empty for crm_mock/scenario/default.yaml")
+    _today: dt.date | None = PrivateAttr(default=None)
 
     def plan(self, tier: str) -> TierPlan:
-        return plan_tier(cached_scenario(self.path or None), tier)
+        return plan_tier(cached_scenario(self.path or None, self._today or utc_today()), tier)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Refuse a run before its first step: a scenario that does not validate (the CLI's message), or
-        the stress tier without the confirming tag."""
-        run = context.run
+        """Fix once per run what `reference_date: today` means (the run's tag, set by the staging schedule to
+        its tick's date, else the UTC date the run started), so every step plans the same day. Then refuse
+        the run before its first step: a scenario that does not validate (the CLI's message), or the stress
+        tier without the confirming tag."""
+        run = context.dagster_run
+        tag = run.tags.get(REFERENCE_DATE_TAG) if run else None
+        self._today = dt.date.fromisoformat(tag) if tag else utc_today()
         tier = run.tags.get("dagster/partition") if run else None
         if tier is None:
             return

@@ -74,3 +74,13 @@ def moment(value: object) -> str | None:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def numbers_increase(ctx: RuleContext, found: Findings, kind: str, service: str, table: str, key: str, number: str,
+                     when: str) -> None:
+    """Documents whose number repeats another's, or that are dated before a document with a lower number:
+    numbers are unique per type and increase with time (rows without a number are skipped)."""
+    add_keys(ctx, found, kind, service,
+             f"SELECT {key} FROM (SELECT {key}, {when} AS dated, MAX({when}) OVER (ORDER BY {number} ROWS BETWEEN "
+             f"UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest, COUNT(*) OVER (PARTITION BY {number}) AS uses "
+             f"FROM {table} WHERE {number} IS NOT NULL) numbered WHERE dated < latest OR uses > 1 ORDER BY {key}")

@@ -7,6 +7,7 @@ from crm_mock.consistency.engine import Findings, RuleContext
 from crm_mock.consistency.rule import rule
 from crm_mock.consistency.rules.common import ISSUED, TERMS_DAYS, add_keys, cents, flag_rows
 from crm_mock.consistency.sql import Sql
+from crm_mock.model.vocabularies import CURRENCY_MINOR_UNITS
 
 
 def line_checks(headers: str, alias: str, lines: str, key: str, subtotal: str) -> tuple[str, dict[str, str]]:
@@ -17,17 +18,25 @@ def line_checks(headers: str, alias: str, lines: str, key: str, subtotal: str) -
     return source, {"total_is_sum_of_lines": f"{subtotal} <> COALESCE(l.cents, 0)", "has_lines": "l.n IS NULL"}
 
 
-def lines_priced(ctx: RuleContext, found: Findings, service: str, lines: str, key: str) -> None:
-    """Each line's total is its quantity times its unit price; the headers of wrong lines are reported."""
+# half the smallest amount of the header's currency, in hundredths of a cent (whole yen: 50 cents)
+HALF_MINOR_UNIT = ("CASE h.currency_code " + " ".join(
+    f"WHEN '{code}' THEN {50 * 10 ** (2 - digits)}" for code, digits in CURRENCY_MINOR_UNITS.items() if digits != 2)
+    + " ELSE 50 END")
+
+
+def lines_priced(ctx: RuleContext, found: Findings, service: str, headers: str, lines: str, key: str) -> None:
+    """Each line's total is quantity × unit price × (100 − discount %) / 100, rounded to its document's
+    currency's minor unit; the headers of wrong lines are reported."""
+    exact = f"l.quantity * {cents('l.unit_price')} * (100 - l.discount_percent)"
     add_keys(ctx, found, "line_total_is_quantity_times_price", service,
-             f"SELECT DISTINCT {key} FROM {lines} WHERE {cents('line_total')} <> quantity * {cents('unit_price')} "
-             f"ORDER BY {key}")
+             f"SELECT DISTINCT l.{key} FROM {lines} l JOIN {headers} h ON h.{key} = l.{key} "
+             f"WHERE ABS({cents('l.line_total')} * 100 - {exact}) > {HALF_MINOR_UNIT} ORDER BY l.{key}")
 
 
 def lines_add_up(ctx: RuleContext, found: Findings, service: str, headers: str, lines: str, key: str) -> None:
     source, checks = line_checks(headers, "h", lines, key, cents("h.total_amount"))
     flag_rows(ctx, found, service, f"h.{key}", source, checks)
-    lines_priced(ctx, found, service, lines, key)
+    lines_priced(ctx, found, service, headers, lines, key)
 
 
 @rule("money_adds_up", "orders.sales_orders", "Order total = Σ lines; line total = quantity × unit price.",
@@ -69,12 +78,12 @@ def invoice_money(ctx: RuleContext, found: Findings) -> None:
                                              f"OR i.due_date <> {sql.add_days('i.issue_date', terms)})",
                   "never_overpaid": f"{paid} > {total}",
               })
-    lines_priced(ctx, found, "finance", "invoice_lines", "invoice_uuid")
+    lines_priced(ctx, found, "finance", "invoices", "invoice_lines", "invoice_uuid")
 
 
 @rule("ledger_balanced", "finance.ledger_entries",
       "Debit and credit never null nor negative (0 on the unused side), one side per entry; debits = credits "
-      "in every journal.")
+      "in every journal, each journal in one currency.")
 def ledger_balanced(ctx: RuleContext, found: Findings) -> None:
     flag_rows(ctx, found, "finance", "ledger_entry_uuid", "ledger_entries", {
         "debit_and_credit_present": "debit IS NULL OR credit IS NULL OR debit < 0 OR credit < 0",
@@ -83,6 +92,8 @@ def ledger_balanced(ctx: RuleContext, found: Findings) -> None:
     add_keys(ctx, found, "journal_balances", "finance",
              f"SELECT journal_uuid FROM ledger_entries GROUP BY journal_uuid HAVING "
              f"SUM({cents('COALESCE(debit, 0)')}) <> SUM({cents('COALESCE(credit, 0)')}) ORDER BY journal_uuid")
+    add_keys(ctx, found, "journal_in_one_currency", "finance", "SELECT journal_uuid FROM ledger_entries "
+             "GROUP BY journal_uuid HAVING COUNT(DISTINCT currency_code) > 1 ORDER BY journal_uuid")
 
 
 RULES = [order_totals, quote_totals, invoice_money, ledger_balanced]

@@ -9,31 +9,33 @@ from collections.abc import Iterator
 from crm_mock.consistency.engine import Findings, RuleContext, merge_sorted
 from crm_mock.consistency.rule import rule
 from crm_mock.consistency.rules.common import (
-    ISSUED, ORDER_INVOICE, RESOLVED_TICKET, add_keys, day, flag_rows, moment,
+    ISSUED, ORDER_INVOICE, RESOLVED_TICKET, add_keys, day, flag_rows, moment, numbers_increase,
 )
 from crm_mock.sinks.values import canonical_uuid
 
 # each invoice (in order key order) beside its order
-INVOICES_BY_ORDER = ("SELECT order_uuid, invoice_uuid, account_uuid, status, issue_date, due_date FROM invoices "
-                     "WHERE order_uuid IS NOT NULL ORDER BY order_uuid, invoice_uuid")
-ORDERS = ("SELECT order_uuid, account_uuid, status, shipped_at FROM sales_orders WHERE order_uuid IS NOT NULL "
-          "ORDER BY order_uuid")
+INVOICES_BY_ORDER = ("SELECT order_uuid, invoice_uuid, account_uuid, status, issue_date, due_date, currency_code "
+                     "FROM invoices WHERE order_uuid IS NOT NULL ORDER BY order_uuid, invoice_uuid")
+ORDERS = ("SELECT order_uuid, account_uuid, status, shipped_at, currency_code FROM sales_orders "
+          "WHERE order_uuid IS NOT NULL ORDER BY order_uuid")
 
 
 def invoices_with_orders(ctx: RuleContext) -> Iterator[tuple[str, tuple | None, tuple | None]]:
     return merge_sorted(ctx.rows("finance", INVOICES_BY_ORDER), ctx.rows("orders", ORDERS))
 
 
-@rule("invoice_per_order", "finance.invoices", "Every order has exactly one invoice, for the order's account.",
-      reads=("orders.sales_orders",))
+@rule("invoice_per_order", "finance.invoices", "Every order has exactly one invoice, for the order's account, "
+      "in the order's currency.", reads=("orders.sales_orders",))
 def invoice_per_order(ctx: RuleContext, found: Findings) -> None:
-    for kind in ("order_without_invoice", "order_with_several", "account_differs"):
+    for kind in ("order_without_invoice", "order_with_several", "account_differs", "currency_differs"):
         found.kind(kind)
     for order, invoice, of_order in invoices_with_orders(ctx):
         if invoice is None:
             found.add("order_without_invoice", order)
         elif of_order is not None and canonical_uuid(invoice[2]) != canonical_uuid(of_order[1]):
             found.add("account_differs", canonical_uuid(invoice[1]))
+        if invoice is not None and of_order is not None and invoice[6] != of_order[4]:
+            found.add("currency_differs", canonical_uuid(invoice[1]))
     add_keys(ctx, found, "order_with_several", "finance", "SELECT order_uuid FROM invoices WHERE order_uuid IS NOT "
              "NULL GROUP BY order_uuid HAVING COUNT(*) > 1 ORDER BY order_uuid")
 
@@ -43,14 +45,15 @@ ALLOWED = {(order, invoice) for order, invoices in ORDER_INVOICE.items() for inv
 
 @rule("invoice_follows_order", "finance.invoices",
       "SHIPPED/DELIVERED orders: issued on or after shipment; PENDING/CONFIRMED/BACKORDERED: DRAFT without dates; "
-      "CANCELLED: VOID.", reads=("orders.sales_orders",))
+      "CANCELLED: VOID. Issued invoices are numbered, the numbers unique and increasing with the issue date.",
+      reads=("orders.sales_orders",))
 def invoice_follows_order(ctx: RuleContext, found: Findings) -> None:
     for kind in ("status_for_order", "issued_before_shipment", "draft_or_void_with_dates"):
         found.kind(kind)
     for _, invoice, of_order in invoices_with_orders(ctx):
         if invoice is None or of_order is None:
             continue  # an order without invoice is invoice_per_order's, an invoice without order references_resolve's
-        _, invoice_uuid, _, status, issued, due = invoice
+        _, invoice_uuid, _, status, issued, due, _ = invoice
         invoice_uuid = canonical_uuid(invoice_uuid)
         if (of_order[2], status) not in ALLOWED:
             found.add("status_for_order", invoice_uuid)
@@ -58,10 +61,16 @@ def invoice_follows_order(ctx: RuleContext, found: Findings) -> None:
             found.add("issued_before_shipment", invoice_uuid)
         if status in ("DRAFT", "VOID") and (issued is not None or due is not None):
             found.add("draft_or_void_with_dates", invoice_uuid)
+    flag_rows(ctx, found, "finance", "invoice_uuid", "invoices", {
+        "numbered_when_issued": f"(CASE WHEN status IN ({ctx.sql.quoted(ISSUED)}) THEN 1 ELSE 0 END) <> "
+                                "(CASE WHEN invoice_number IS NOT NULL THEN 1 ELSE 0 END)"})
+    numbers_increase(ctx, found, "number_increases_with_issue", "finance", "invoices", "invoice_uuid",
+                     "invoice_number", "issue_date")
 
 
-@rule("time_moves_forward", "orders.sales_orders", "Account created ≤ quote ≤ order ≤ shipment ≤ reference date.",
-      reads=("sales.quotes", "contact.accounts"))
+@rule("time_moves_forward", "orders.sales_orders", "Account created ≤ quote ≤ order ≤ shipment ≤ reference date; "
+      "in the account's currency; order numbers increase with the order date.",
+      reads=("sales.quotes", "contact.accounts", "orders.account_replica"))
 def order_timeline(ctx: RuleContext, found: Findings) -> None:
     plan, sql = ctx.plan, ctx.sql
     found.kind("account_before_order")
@@ -83,10 +92,16 @@ def order_timeline(ctx: RuleContext, found: Findings) -> None:
         "not_after_reference": f"order_date > {sql.date(plan.reference_date)} "
                                f"OR shipped_at > {sql.moment(plan.reference_moment)}",
     })
+    flag_rows(ctx, found, "orders", "o.order_uuid",
+              "sales_orders o JOIN account_replica a ON a.account_uuid = o.account_uuid",
+              {"in_account_currency": "o.currency_code <> a.currency_code"})
+    numbers_increase(ctx, found, "number_increases_with_date", "orders", "sales_orders", "order_uuid", "order_number",
+                     "order_date")
 
 
 @rule("time_moves_forward", "sales.quotes", "Account created ≤ opportunity ≤ quote ≤ reference date; a quote is "
-      "for its opportunity's account.", reads=("sales.opportunities", "contact.accounts"))
+      "for its opportunity's account, in the account's currency; quote numbers increase with time.",
+      reads=("sales.opportunities", "contact.accounts", "sales.account_replica"))
 def funnel_timeline(ctx: RuleContext, found: Findings) -> None:
     flag_rows(ctx, found, "sales", "q.quote_uuid",
               "quotes q LEFT JOIN opportunities o ON o.opportunity_uuid = q.opportunity_uuid", {
@@ -94,6 +109,10 @@ def funnel_timeline(ctx: RuleContext, found: Findings) -> None:
                   "same_account_as_opportunity": "o.account_uuid IS NULL OR o.account_uuid <> q.account_uuid",
                   "not_after_reference": f"q.created_at > {ctx.sql.moment(ctx.plan.reference_moment)}",
               })
+    flag_rows(ctx, found, "sales", "q.quote_uuid", "quotes q JOIN account_replica a ON a.account_uuid = q.account_uuid",
+              {"in_account_currency": "q.currency_code <> a.currency_code"})
+    numbers_increase(ctx, found, "number_increases_with_time", "sales", "quotes", "quote_uuid", "quote_number",
+                     "created_at")
     found.kind("account_before_opportunity")
     opportunities = ctx.rows("sales", "SELECT account_uuid, opportunity_uuid, created_at FROM opportunities "
                                       "WHERE account_uuid IS NOT NULL ORDER BY account_uuid, opportunity_uuid")
@@ -103,14 +122,15 @@ def funnel_timeline(ctx: RuleContext, found: Findings) -> None:
             found.add("account_before_opportunity", canonical_uuid(opportunity[1]))
 
 
-@rule("time_moves_forward", "finance.payments", "Invoice issue ≤ payment ≤ reference date.",
-      reads=("finance.invoices",))
+@rule("time_moves_forward", "finance.payments", "Invoice issue ≤ payment ≤ reference date; in the invoice's "
+      "currency.", reads=("finance.invoices",))
 def payment_timeline(ctx: RuleContext, found: Findings) -> None:
     sql = ctx.sql
     flag_rows(ctx, found, "finance", "p.payment_uuid",
               "payments p LEFT JOIN invoices i ON i.invoice_uuid = p.invoice_uuid", {
                   "paid_after_issue": f"i.issue_date IS NULL OR {sql.as_date('p.paid_at')} < i.issue_date",
                   "not_after_reference": f"p.paid_at > {sql.moment(ctx.plan.reference_moment)}",
+                  "in_invoice_currency": "i.currency_code IS NULL OR p.currency_code <> i.currency_code",
               })
 
 
@@ -141,6 +161,8 @@ def ticket_rules(ctx: RuleContext, found: Findings) -> None:
         "not_after_reference": f"created_at > {reference} OR first_response_at > {reference} "
                                f"OR resolved_at > {reference}",
     })
+    numbers_increase(ctx, found, "number_increases_with_time", "support", "tickets", "ticket_uuid", "ticket_number",
+                     "created_at")
 
 
 RULES = [invoice_per_order, invoice_follows_order, order_timeline, funnel_timeline, payment_timeline, ticket_rules]
