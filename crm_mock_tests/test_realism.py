@@ -480,14 +480,19 @@ def test_planted_cases_keep_their_neighbours_consistent(plan: TierPlan, tables: 
                     assert slug(f.loc[row, "name"])[:20] in f.loc[row, "website"], case_id
 
 
-def test_amounts_of_hundreds_of_millions_are_on_the_cent_grid(tables: Tables):
+def test_amounts_of_hundreds_of_millions_are_on_the_cent_grid(tables: Tables, plan, tmp_path):
     """Yen and rupee amounts at the load tier reach hundreds of millions, where x × 100 in float64 lands a
     few ulps off the integer: still a valid amount; a real fraction of a cent is still caught."""
-    from crm_mock.consistency.table_rules import conforms_to_model
-    from crm_mock.model import CATALOG
+    from crm_mock.consistency.registry import rules_on
+    from crm_mock.consistency.sources import StoreSource
+    from crm_mock.sinks.parquet import TableStore
 
+    conforms, = [r for r in rules_on("finance.payments") if r.name == "conforms_to_model"]
     payments = tables["finance.payments"]
     index = payments.schema.get_field_index("amount")
-    for value, ok in ((270_578_898.13, True), (485_572_879.07, True), (270_578_898.135, False)):
-        changed = payments.set_column(index, "amount", pa.array([value] * payments.num_rows, pa.float64()))
-        assert conforms_to_model(CATALOG["finance.payments"], changed).passed is ok, value
+    for i, (value, ok) in enumerate(((270_578_898.13, True), (485_572_879.07, True), (270_578_898.135, False))):
+        store = TableStore(tmp_path / str(i))
+        store.write(plan.tier, ("finance", "payments"),
+                    payments.set_column(index, "amount", pa.array([value] * payments.num_rows, pa.float64())))
+        with StoreSource(store, plan.tier) as source:
+            assert conforms.run(source, plan).passed is ok, value
