@@ -24,3 +24,14 @@ def test_the_contract_lists_every_table_and_column():
 def test_the_readme_stands_alone():
     readme = (DOC.parent.parent / "README.md").read_text(encoding="utf-8")
     assert "../shared" not in readme and "DESIGN.md" not in readme
+
+
+def test_no_merge_leftovers_in_the_repository():
+    """A conflict marker that slipped into a commit (the README once carried four)."""
+    repo = DOC.parent.parent
+    markers = ("<<<<<<< ", ">>>>>>> ")
+    leftovers = [str(path.relative_to(repo)) for pattern in ("*.md", "*.py", "*.yaml", "*.toml", "*.yml")
+                 for path in repo.rglob(pattern)
+                 if not {".venv", "node_modules", ".git"} & set(path.parts)
+                 and any(line.startswith(markers) for line in path.read_text(encoding="utf-8").splitlines())]
+    assert leftovers == []
