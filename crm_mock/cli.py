@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from crm_mock.mapping.cli import add_mapping_option, add_mapping_parser, apply_mapping_option, mapping_command
 from crm_mock.replay.cli import add_replay_parser, replay_command
 from crm_mock.scenario import TIERS, ScenarioError, load_scenario, plan_tier
 
@@ -46,11 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     export.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
     add_replay_parser(commands)
+    add_mapping_parser(commands)
+    for command in (run, check, export):
+        add_mapping_option(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if (refused := apply_mapping_option(args)) is not None:
+        return refused
+    if args.command == "mapping":
+        return mapping_command(args)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage)
     if args.command == "check":
@@ -69,9 +77,10 @@ def _data_dir(data_dir: Path | None) -> Path:
 
 
 def _databases(data_dir: Path | None):
+    from crm_mock.mapping.port import with_mapping
     from crm_mock.sinks.databases import service_databases
 
-    return service_databases(os.environ.get("CRM_MOCK_DATABASE_URL", ""), _data_dir(data_dir))
+    return with_mapping(service_databases(os.environ.get("CRM_MOCK_DATABASE_URL", ""), _data_dir(data_dir)))
 
 
 def list_rules() -> int:
@@ -88,12 +97,14 @@ def check_live(tier: str, as_json: bool, data_dir: Path | None, scenario: Path |
 
     from crm_mock.consistency.registry import run_rules
     from crm_mock.consistency.sources import DatabaseSource
+    from crm_mock.mapping.rules import rules_for
     from crm_mock.sinks.databases import Unreachable
 
     try:
         plan = plan_tier(load_scenario(scenario or os.environ.get("CRM_MOCK_SCENARIO") or None), tier)
-        with DatabaseSource(_databases(data_dir), tier) as source:
-            results = run_rules(source, plan)
+        databases = _databases(data_dir)
+        with DatabaseSource(databases, tier) as source:
+            results = run_rules(source, plan, rules_for(databases))
     except (Unreachable, ScenarioError) as exc:
         print(f"crm-mock: cannot check tier {tier!r}: {exc}", file=sys.stderr)
         return EXIT_USAGE

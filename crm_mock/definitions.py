@@ -19,6 +19,7 @@ DATA_DIR_ENV = "CRM_MOCK_DATA_DIR"
 DATABASE_URL_ENV = "CRM_MOCK_DATABASE_URL"
 SCENARIO_ENV = "CRM_MOCK_SCENARIO"
 SQLITE_UUID_STORAGE_ENV = "CRM_MOCK_SQLITE_UUID_STORAGE"
+MAPPING_ENV = "CRM_MOCK_MAPPING"
 OWNER = "team:crm-mock"
 
 
@@ -32,7 +33,8 @@ def resources() -> dict[str, object]:
         # the URL may carry a password: bound as an EnvVar, so the UI shows the variable, not its value
         "databases": ServiceDatabaseResource(
             storage=storage, database_url=dg.EnvVar(DATABASE_URL_ENV) if os.environ.get(DATABASE_URL_ENV) else "",
-            sqlite_uuid_storage=os.environ.get(SQLITE_UUID_STORAGE_ENV) or None),
+            sqlite_uuid_storage=os.environ.get(SQLITE_UUID_STORAGE_ENV) or None,
+            mapping=os.environ.get(MAPPING_ENV) or ""),
     }
 
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 from psycopg import sql as psycopg_sql
 from pydantic import Field
 
+from crm_mock.mapping.port import with_mapping
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
 from crm_mock.sinks.databases import ServiceDatabases, service_databases
@@ -63,6 +64,9 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
     sqlite_uuid_storage: UuidStorage | None = Field(default=None, description=(
         "how SQLite stores UUIDs: text, hex or blob (from CRM_MOCK_SQLITE_UUID_STORAGE); unset for the "
         "scenario's ids.sqlite_uuid_storage"))
+    mapping: str = Field(default="", description=(
+        "mapping file(s) into the services' own tables (from CRM_MOCK_MAPPING; path-separated, a folder stands for "
+        "its YAML files); empty: crm_mock's own tables"))
 
     def uuid_storage(self, plan: TierPlan) -> UuidStorage | None:
         """How the SQLite files store UUIDs (None on PostgreSQL, which has a uuid type)."""
@@ -71,11 +75,13 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
         return UuidStorage(self.sqlite_uuid_storage) if self.sqlite_uuid_storage else plan.sqlite_uuid_storage
 
     def port(self) -> ServiceDatabases:
-        """The one database port, chosen from the configuration."""
-        return service_databases(self.database_url, self.storage.data_dir)
+        """The one database port, chosen from the configuration (through the mapping when there is one)."""
+        return with_mapping(service_databases(self.database_url, self.storage.data_dir), self.mapping)
 
     def location(self, tier: str, service: str) -> str:
         """Where a service's tables are, fit to show: the password is never included."""
+        if self.mapping:
+            return self.port().location(tier, service)
         if self.database_url:
             target = PostgresTarget.resolve(self.database_url, tier, service)
             return f"{target.display} (schema {target.schema})"
@@ -84,12 +90,16 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
     def load(self, plan: TierPlan, service: str, sources: Mapping[str, BatchSource],
              notify: Callable[[str], None] | None = None) -> dict[str, int]:
         """``notify`` hears what the refresh kept of the service's own objects."""
+        if self.mapping:
+            return self.port().load(plan.tier, service, sources, self.uuid_storage(plan) or UuidStorage.TEXT, notify)
         if self.database_url:
             return load_service_postgres(self.database_url, plan.tier, service, sources, notify)
         return load_service(sqlite_path(self.storage.data_dir, plan.tier, service), service, sources,
                             self.uuid_storage(plan), notify)
 
     def count_rows(self, tier: str, service: str, table: str) -> int:
+        if self.mapping:
+            return self.port().count_rows(tier, service, table)
         if self.database_url:
             conn, schema = connect(self.database_url, tier, service)
             with conn:

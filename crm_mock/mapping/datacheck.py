@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_mock.mapping.resolve import DataCheck, MappedTable
+from crm_mock.mapping.convert import target_batch
+from crm_mock.mapping.resolve import DataCheck, MappedService, MappedTable
+from crm_mock.sinks.sqlite import BatchSource
 
 EXAMPLES = 3
 
@@ -91,3 +93,14 @@ def _describe(tally: _Tally) -> str:
     if check.kind == "not_null":
         return f"{check.what} is NOT NULL, but {tally.count} row(s) have no value for it"
     return f"{check.what} would be violated: {tally.count} value(s) repeat, e.g. {examples}"
+
+
+def check_rows(service: MappedService, sources: dict[str, BatchSource]) -> list[str]:
+    """Every data check of the service's mapped tables over ``sources``, writing nothing."""
+    checker = DataChecker()
+    for table in service.tables.values():
+        checker.start(table)
+        for batch in sources[table.model.name]():
+            checker.observe(table, target_batch(table, batch, service.dialect))
+        checker.finish(table)
+    return checker.problems()

@@ -153,7 +153,7 @@ def _resolve_table(model: Table, spec: TableSpec, live: LiveTable, dialect: str)
                 found.append((where, f"{model.qualified_name}.{column.name} is not mapped and {live.qualified} has no "
                                      f"column {column.name!r}{hint}: map it under columns, or list it under omit", True))
             continue
-        form, messages = _form(column, column_spec, live_column, dialect)
+        form, messages = column_form(column, column_spec, live_column, dialect)
         what = f"{model.qualified_name}.{column.name} → {live.qualified}.{live_column.name} {live_column.type.text}"
         found += [(where, f"{what}: {m}", False) for m in messages]
         columns.append(MappedColumn(column, live_column.name, form, live_column))
@@ -168,7 +168,7 @@ def _resolve_table(model: Table, spec: TableSpec, live: LiveTable, dialect: str)
         form = None
         if isinstance(fill, Copy):
             source = model.column(fill.copy_)
-            form, messages = _form(source, None, live_column, dialect)
+            form, messages = column_form(source, None, live_column, dialect)
         else:
             messages = _fill_messages(fill, live_column)
         found += [(("fill", name), f"{live.qualified}.{name} {live_column.type.text}: {m}", False) for m in messages]
@@ -184,7 +184,7 @@ def _resolve_table(model: Table, spec: TableSpec, live: LiveTable, dialect: str)
     return mapped, found
 
 
-def _form(column: Column, spec, live: LiveColumn, dialect: str) -> tuple[Form, list[str]]:
+def column_form(column: Column, spec, live: LiveColumn, dialect: str) -> tuple[Form, list[str]]:
     """The form of ``column``'s values in ``live`` (``spec`` may fix it), and why it cannot hold them."""
     t = live.type
     problems: list[str] = []

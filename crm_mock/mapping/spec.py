@@ -286,7 +286,7 @@ def check_table(table: Table, spec: TableSpec) -> list[tuple[Path_, str, bool]]:
         where = ("fill", name)
         if name in written:
             problems.append((where, f"column {name!r} is already written from {written[name]}", True))
-        for source in _fill_sources(fill):
+        for source in fill_sources(fill):
             if source not in model:
                 problems.append((where, f"{table.qualified_name} has no column {source!r}", False))
             elif source in spec.omit:
@@ -297,7 +297,7 @@ def check_table(table: Table, spec: TableSpec) -> list[tuple[Path_, str, bool]]:
     return problems
 
 
-def _fill_sources(fill: Fill) -> list[str]:
+def fill_sources(fill: Fill) -> list[str]:
     if isinstance(fill, FromValues):
         return [fill.from_]
     if isinstance(fill, Copy):
