@@ -58,6 +58,9 @@ def add_mapping_parser(commands: argparse._SubParsersAction) -> None:
         p.add_argument("--service", help="only this service")
         p.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
     diff.add_argument("--url", help="compare with this database (one --service) instead of the tier's")
+    bodies = actions.add_parser("replay-bodies", help="the replay target's bodies as the mapping spells the tables "
+                                                      "(YAML to paste under a target file's events)")
+    bodies.add_argument("--mapping", action="append", type=Path, required=True, metavar="FILE")
 
 
 def mapping_command(args: argparse.Namespace) -> int:
@@ -69,6 +72,8 @@ def mapping_command(args: argparse.Namespace) -> int:
             return _draft(args)
         if args.mapping_command == "diff":
             return _diff(args)
+        if args.mapping_command == "replay-bodies":
+            return _replay_bodies(args)
         return _check(args)
     except MappingError as exc:
         print(f"crm-mock: {exc}", file=sys.stderr)
@@ -201,3 +206,16 @@ def _check(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}")
     return EXIT_USAGE if failed else EXIT_OK
+
+
+def _replay_bodies(args: argparse.Namespace) -> int:
+    import yaml
+
+    from crm_mock.mapping.replay import mapped_bodies
+    from crm_mock.mapping.spec import load_mapping
+
+    bodies = mapped_bodies(load_mapping(args.mapping))
+    document = {"events": {e: {"body": b.model_dump(exclude_defaults=True)} for e, b in bodies.items()}}
+    sys.stdout.write("# bodies from the mapping: put each under the event's http, celery (kwargs) or amqp section\n")
+    sys.stdout.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120))
+    return EXIT_OK
