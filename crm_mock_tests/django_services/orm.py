@@ -29,7 +29,8 @@ def record(obj: models.Model) -> dict:
 
 
 def answer(request: dict) -> object:
-    """{"get": "app.Model", "pk": ..., "follow": [fk or reverse names]} reads one row and its relations;
+    """{"get": "app.Model", "pk": ... (or "where": {field: value}), "follow": [fk or reverse names]} reads one
+    row and its relations;
     {"count": "app.Model"}; {"update": "app.Model", "pk": ..., "set": {field: value}} saves through the ORM;
     {"create": "app.Model", "values": {...}} inserts one row."""
     if "count" in request:
@@ -38,7 +39,7 @@ def answer(request: dict) -> object:
         obj = apps.get_model(request["create"]).objects.create(**request["values"])
         return record(obj)
     model = apps.get_model(request.get("get") or request["update"])
-    obj = model.objects.get(pk=request["pk"])
+    obj = model.objects.get(pk=request["pk"]) if "pk" in request else model.objects.get(**request["where"])
     if "update" in request:
         for name, new in request["set"].items():
             setattr(obj, name, new)
