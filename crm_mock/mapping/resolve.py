@@ -179,7 +179,7 @@ def _resolve_table(model: Table, spec: TableSpec, live: LiveTable, dialect: str)
         if column.name not in written and not column.nullable and not column.has_default:
             found.append((("fill",) if spec.fill else (), f"{live.qualified}.{column.name} ({column.type.text}) is NOT "
                           f"NULL without a default and nothing fills it: map a model column to it or add it under fill "
-                          f"(a constant, {{from: column, values: {{...}}}}, {{copy: column}} or {{template: \"...\"}})", False))
+                          f"(a constant, {{from: column, values: {{...}}}}, {{copy: column}} or {{template: \"...\"}})", True))
     mapped.checks = _data_checks(mapped)
     return mapped, found
 
