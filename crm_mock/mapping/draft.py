@@ -172,11 +172,44 @@ def _fill_hint(model: Table, live: LiveColumn) -> str:
     return f"{hint}, {{from: column, values: {{...}}}}, {{copy: column}} or {{template: \"...\"}}"
 
 
+_FITS = {"date": (Kind.DATE,), "datetime": (Kind.TIMESTAMP,), "string": (Kind.TEXT, Kind.CODE),
+         "integer": (Kind.INTEGER, Kind.MONEY, Kind.CODE), "numeric": (Kind.MONEY, Kind.INTEGER),
+         "boolean": (Kind.CODE,), "uuid": (Kind.UUID,)}
+
+
+def _tables_by_foreign_keys(service: str, chosen: dict[str, LiveTable | None],
+                            live: LiveSchema) -> dict[str, tuple[LiveTable, str]]:
+    """Model tables no name matched, found through a matched table's foreign key: accounts.owner_id
+    references crm_person, and the model's owner resolves in employee_replica, so crm_person is it."""
+    found: dict[str, tuple[LiveTable, str]] = {}
+    used = {t.name for t in chosen.values() if t is not None}
+    for model in CATALOG.service_tables(service):
+        table = chosen[model.name]
+        if table is None:
+            continue
+        columns = match_columns(model, table, chosen)
+        for reference in CATALOG.references(model):
+            target = reference.resolving_table
+            if reference.is_cross_service or chosen.get(target.name) is not None or target.name in found \
+                    or reference.column.name not in columns:
+                continue
+            live_column = columns[reference.column.name][0]
+            for fk in table.foreign_keys:
+                if fk.columns == (live_column,) and fk.referred[1] not in used and fk.referred in live.tables:
+                    found[target.name] = (live.tables[fk.referred], f"{table.name}.{live_column}")
+                    used.add(fk.referred[1])
+    return found
+
+
 def draft_service(service: str, live: LiveSchema, schema: str | None = None, source: str = "") -> str:
     """The drafted mapping of ``service`` as YAML text, with its TODOs."""
     schema = schema or live.default_schema
     matched = match_tables(live, schema, service)
     chosen = {m: t for m, (t, _) in matched.items()}
+    inferred = _tables_by_foreign_keys(service, chosen, live)
+    for model, (table, through) in inferred.items():
+        chosen[model] = table
+        matched[model] = (table, [])
     lines = [f"# crm_mock mapping for the {service} service, drafted from {source or 'its database'} (schema {schema}).",
              "# Check every TODO; crm_mock refuses the file while a value is still TODO.", "version: 1",
              "services:", f"  {service}:"]
@@ -191,6 +224,8 @@ def draft_service(service: str, live: LiveSchema, schema: str | None = None, sou
         if table is None:
             continue
         note = "" if table.name == model.name else f"  # {GUESS}" + (f"; also {', '.join(others)}" if others else "")
+        if model.name in inferred:
+            note = f"  # {GUESS} from the foreign key {inferred[model.name][1]}"
         lines += [f"      {model.name}:", f"        table: {_flow(table.name)}{note}"]
         columns = match_columns(model, table, chosen)
         entries, omitted = [], []
@@ -217,8 +252,9 @@ def draft_service(service: str, live: LiveSchema, schema: str | None = None, sou
             lines.append("        fill:")
             for c in fills:
                 hint = _fill_hint(model, c)
-                if omitted:  # hired_on may well be hire_date under another name
-                    hint += f"; or map {' or '.join(o.name for o in omitted)} to it under columns"
+                fitting = [o.name for o in omitted if o.kind in _FITS.get(c.type.family, ())][:3]
+                if fitting:  # hired_on may well be hire_date under another name
+                    hint += f"; or map {' or '.join(fitting)} to it under columns"
                 lines.append(f"          {c.name}: TODO  # {hint}")
         rest = [c.name for c in table.columns.values() if c.name not in written and c not in fills]
         if rest:
