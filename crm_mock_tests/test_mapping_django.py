@@ -18,7 +18,7 @@ import yaml
 
 from crm_mock import cli
 from crm_mock.mapping.port import MAPPING_ENV, MappedDatabases, with_mapping
-from crm_mock.mapping.repair import repropagate
+from crm_mock.mapping.repair import repropagate_through
 from crm_mock.mapping.spec import MappingError, load_mapping
 from crm_mock.model import CATALOG, SERVICES
 from crm_mock.scenario import load_scenario, plan_tier
@@ -257,7 +257,7 @@ def test_check_finds_no_drift_then_the_replica_row_changed_through_django(
     assert drift == [f"DRIFT replica_in_sync contact contact.employee_replica: 1 offending; {replica['employee_uuid']}"]
 
     # repropagate through the mapping puts HR's value back, in the service's own table
-    repairs = {r.table: r for r in repropagate(with_mapping(service_databases(team.url_template, team.data_dir),
+    repairs = {r.table: r for r in repropagate_through(with_mapping(service_databases(team.url_template, team.data_dir),
                                                             team.mappings), plan_tier(load_scenario(None), TIER))}
     assert repairs["contact.employee_replica"].upserted == len(store["hr.employees"])
     assert team.django.orm({"get": "contacts.Employee", "pk": replica["employee_uuid"]})[0]["last_name"] == \

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import shutil
+import sqlite3
 import textwrap
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pyarrow.compute as pc
 import pytest
@@ -25,7 +28,7 @@ from psycopg import sql
 
 from crm_mock.consistency.registry import run_rules
 from crm_mock.consistency.sources import DatabaseSource
-from crm_mock.mapping.port import MappedDatabases
+from crm_mock.mapping.port import MAPPING_ENV, MappedDatabases
 from crm_mock.mapping.rules import mapped_rules
 from crm_mock.mapping.spec import load_mapping
 from crm_mock.model import CATALOG
@@ -35,10 +38,12 @@ from crm_mock.sinks.databases import PostgresDatabases, SqliteDatabases
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.refusal import RefreshRefused
 from crm_mock.sinks.values import canonical_text, canonical_uuid
-from crm_mock_tests.conftest import TierRun, require_postgres
+from crm_mock_tests.conftest import TierRun, build_defs, require_postgres
+from crm_mock_tests.django_harness import sqlite_services
 
 TIER = "smoke"
 MAINTENANCE = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=10"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "django.yaml"
 
 
 @dataclass
@@ -332,3 +337,35 @@ def _round_trip(target: Target, smoke_run: TierRun, form: dict) -> None:
         rows = connection.exec_driver_sql(f"SELECT {', '.join(model.column_names)} FROM products "
                                           "ORDER BY product_uuid").fetchall()
     assert [[canonical_text(c, value) for c, value in zip(model.columns, row)] for row in rows] == expected
+
+
+def test_the_database_assets_load_through_the_mapping_in_the_environment(
+        smoke_run: TierRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """CRM_MOCK_MAPPING, as the UI's code server reads it: each service's database asset loads the Django
+    project's tables (created by migrate) and its row check counts them through the mapping."""
+    pytest.importorskip("django")
+    data_dir = tmp_path / "data"
+    shutil.copytree(smoke_run.data_dir / TIER / "tables", data_dir / TIER / "tables")
+    sqlite_services(tmp_path / "django.json", data_dir, TIER).migrate()
+    monkeypatch.setenv(MAPPING_ENV, str(EXAMPLE))
+    definitions = build_defs(data_dir)
+    services = ("hr", "contact", "finance")
+    keys = [dg.AssetKey([s, "database"]) for s in services]
+    selection = dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(
+        *(dg.AssetCheckKey(k, "rows_match_table_store") for k in keys))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([*definitions.assets, *definitions.asset_checks], selection=selection,
+                                partition_key=TIER, instance=instance, resources=definitions.resources)
+    assert result.success
+    loaded = {e.event_specific_data.materialization.asset_key.path[0]: e.event_specific_data.materialization.metadata
+              for e in result.get_asset_materialization_events()}
+    assert set(loaded) == set(services)
+    assert loaded["contact"]["location"].value.endswith(f"contact.sqlite through {EXAMPLE}")
+    store = TableStore(data_dir)
+    assert loaded["contact"]["rows_per_table"].value == {
+        t.name: store.read(TIER, (t.service, t.name), [t.primary_key[0]]).num_rows for t in CATALOG.service_tables("contact")}
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 3 and all(c.passed for c in checks)
+    with closing(sqlite3.connect(data_dir / TIER / "contact.sqlite")) as conn:  # the service's table, its spelling
+        assert conn.execute("SELECT MIN(status), COUNT(*) FROM contacts_account").fetchone() == (
+            "active", store.read(TIER, ("contact", "accounts"), ["account_uuid"]).num_rows)

@@ -30,7 +30,7 @@ def _singular(word: str) -> str:
         return word[:-3] + "y"
     if word.endswith(("sses", "xes")):
         return word[:-2]
-    return word[:-1] if word.endswith("s") else word
+    return word.removesuffix("s")
 
 
 def entity_names(table: Table) -> list[str]:
@@ -84,7 +84,7 @@ def match_tables(live: LiveSchema, schema: str, service: str) -> dict[str, tuple
 def _column_candidates(column: Column) -> list[str]:
     name = column.name
     out = [name]
-    base = name[:-5] if name.endswith("_uuid") else name
+    base = name.removesuffix("_uuid")
     if name.endswith("_uuid"):
         out += [f"{base}_id", base]
         parts = base.split("_")

@@ -45,7 +45,7 @@ def classify(type_: sa.types.TypeEngine, dialect: sa.Dialect) -> LiveType:
         if dialect.name == "sqlite":
             bits = 64  # every SQLite integer is 64-bit, whatever the declaration says
         return LiveType("integer", text, bits=bits)
-    if isinstance(type_, sa.Float) or isinstance(type_, (postgresql.DOUBLE_PRECISION, postgresql.REAL)):
+    if isinstance(type_, (sa.Float, postgresql.DOUBLE_PRECISION, postgresql.REAL)):
         return LiveType("float", text)
     if isinstance(type_, sa.Numeric):
         return LiveType("numeric", text, precision=type_.precision, scale=type_.scale)
@@ -53,7 +53,7 @@ def classify(type_: sa.types.TypeEngine, dialect: sa.Dialect) -> LiveType:
         return LiveType("datetime", text, timezone=bool(type_.timezone))
     if isinstance(type_, sa.Date):
         return LiveType("date", text)
-    if isinstance(type_, sa.LargeBinary) or isinstance(type_, postgresql.BYTEA):
+    if isinstance(type_, (sa.LargeBinary, postgresql.BYTEA)):
         return LiveType("binary", text, length=getattr(type_, "length", None))
     return LiveType("other", text)
 

@@ -19,7 +19,6 @@ from contextlib import closing
 from pathlib import Path
 
 import psycopg
-import pyarrow as pa
 import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.pool import NullPool
@@ -74,7 +73,7 @@ def _referencing(service: MappedService) -> list[tuple[MappedTable, LiveForeignK
 
 
 def _quoted(schema: str, name: str, dialect: str) -> str:
-    q = lambda s: '"' + s.replace('"', '""') + '"'  # noqa: E731
+    q = lambda s: '"' + s.replace('"', '""') + '"'
     return q(name) if dialect == "sqlite" else f"{q(schema)}.{q(name)}"
 
 
@@ -299,7 +298,7 @@ def _sqlite_write(conn: sqlite3.Connection, service: MappedService, order: list[
                   sources: Mapping[str, BatchSource], version: int, where: str) -> dict[str, int]:
     if conn.execute("PRAGMA schema_version").fetchone()[0] != version:
         raise RefreshRefused(where, ["the service's schema changed while the load was being checked; run it again"])
-    count = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
+    count = lambda q: conn.execute(q).fetchone()[0]
     kept = {}
     for table in reversed(order):
         name = _quoted(table.schema, table.name, "sqlite")
@@ -344,6 +343,3 @@ def _sqlite_foreign_keys(conn: sqlite3.Connection, service: MappedService) -> li
                             f"(rowid {', '.join(map(str, rowids[:3]))}{', …' if len(rowids) > 3 else ''})")
     return problems
 
-
-__all__ = ["load_order", "load_postgres", "load_sqlite"]
-_ = pa  # Arrow batches flow through target_batch

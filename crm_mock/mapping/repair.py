@@ -47,7 +47,7 @@ def model_value(column: Column, value: object) -> object:
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
         case Kind.TIMESTAMP:
             moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-            return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+            return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
     return value
 
 
@@ -73,13 +73,14 @@ def _rows(table: MappedTable, model: Table, rows: list[dict], dialect: str) -> l
     return converted.to_pylist()
 
 
-def _referenced(connection: sa.Connection, service: MappedService, table: MappedTable, key: object) -> bool:
-    """Whether a row of the service (mapped or not) still references the row with ``key``."""
+def _referenced(connection: sa.Connection, service: MappedService, table: MappedTable, column: str,
+                key: object) -> bool:
+    """Whether a row of the service (mapped or not) still references the row whose ``column`` is ``key``."""
     foreign = [fk for t in service.tables.values() for fk in t.live.foreign_keys if fk.referred == (table.schema, table.name)]
     foreign += service.live.referencing.get((table.schema, table.name), [])
     for fk in {(fk.table, fk.columns, fk.referred_columns) for fk in foreign}:
         (schema, name), columns, referred = fk
-        if len(columns) != 1:
+        if referred != (column,):
             continue
         source = f'"{name}"' if service.dialect == "sqlite" else f'"{schema}"."{name}"'
         hit = connection.execute(sa.text(f'SELECT 1 FROM {source} WHERE "{columns[0]}" = :key LIMIT 1'), {"key": key})
@@ -126,7 +127,7 @@ def repropagate_mapped_replica(source: DatabaseSource, connection: sa.Connection
     statement = sa.delete(target).where(sa.column(key_target) == sa.bindparam("key"))
     for orphan in orphans:
         stored = stored_key(key_form, orphan, dialect)
-        if _referenced(connection, service, table, stored):
+        if _referenced(connection, service, table, key_target, stored):
             kept += 1
             continue
         connection.execute(statement, {"key": stored})
@@ -156,7 +157,7 @@ def _resync_mapped_holds(source: DatabaseSource, plan: TierPlan, connection: sa.
     return Repair("contact.accounts", len(changes), 0, 0)
 
 
-def repropagate(databases: ServiceDatabases, plan: TierPlan) -> list[Repair]:
+def repropagate_through(databases: ServiceDatabases, plan: TierPlan) -> list[Repair]:
     """Re-sync a tier's replicas from their masters; through the mapping where the port has one."""
     if not isinstance(databases, MappedDatabases):
         return repropagate_tier(databases, plan)

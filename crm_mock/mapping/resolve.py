@@ -195,7 +195,7 @@ def column_form(column: Column, spec, live: LiveColumn, dialect: str) -> tuple[F
             "hex" if t.family == "string" and t.length == 32 else "text" if t.family == "string" else None)
         form = wanted or inferred
         if form is None:
-            problems.append(f"cannot hold UUIDs (crm_mock's keys and references are UUIDs)"
+            problems.append("cannot hold UUIDs (crm_mock's keys and references are UUIDs)"
                             + (": an integer key cannot be mapped; map the table's UUID column" if t.family == "integer" else ""))
             form = "text"
         elif form == "native" and t.family != "uuid":

@@ -99,8 +99,7 @@ def _fill_kind(value: object) -> str:
     return type(value).__name__
 
 
-Fill = Annotated[Union[Annotated[Constant, Tag("Constant")], Annotated[FromValues, Tag("FromValues")],
-                       Annotated[Copy, Tag("Copy")], Annotated[Template, Tag("Template")]], Discriminator(_fill_kind)]
+Fill = Annotated[Annotated[Constant, Tag("Constant")] | Annotated[FromValues, Tag("FromValues")] | Annotated[Copy, Tag("Copy")] | Annotated[Template, Tag("Template")], Discriminator(_fill_kind)]
 
 
 class TableSpec(_Strict):

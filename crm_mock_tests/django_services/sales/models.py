@@ -5,8 +5,16 @@ import uuid
 from django.db import models
 
 from crm_mock_tests.django_services.choices import (
-    AccountStatus, Department, EmployeeStatus, LeadSource, LeadStatus, ProductStatus, ProductType, QuoteStatus,
-    Segment, Stage,
+    AccountStatus,
+    Department,
+    EmployeeStatus,
+    LeadSource,
+    LeadStatus,
+    ProductStatus,
+    ProductType,
+    QuoteStatus,
+    Segment,
+    Stage,
 )
 
 

@@ -5,7 +5,13 @@ import uuid
 from django.db import models
 
 from crm_mock_tests.django_services.choices import (
-    AccountStatus, Department, EmployeeStatus, Priority, Segment, TicketChannel, TicketStatus,
+    AccountStatus,
+    Department,
+    EmployeeStatus,
+    Priority,
+    Segment,
+    TicketChannel,
+    TicketStatus,
 )
 
 
