@@ -288,6 +288,7 @@ def _products(form: dict) -> tuple[sa.Table, str]:
     version: 1
     services:
       inventory:
+        schema: public                   # PostgreSQL's; SQLite has one schema and ignores it
         skip: [warehouses, stock_levels, stock_movements]
         tables:
           products:

@@ -53,7 +53,7 @@ def diff_service(mapping: TargetMapping, service: str, live: LiveSchema) -> Serv
                                     f"{table.qualified}.{column.target} ({column.live.type.text}) suggests "
                                     f"{_describe(inferred)}")
     mapped = {(t.schema, t.name) for t in resolved.tables.values()}
-    schemas = {t.schema_ or spec.schema_ or live.default_schema for t in spec.tables.values()}
+    schemas = {t.schema for t in resolved.tables.values()} or {live.default_schema}
     for schema in sorted(schemas):
         others = sorted(n for (s, n) in live.tables if s == schema and (s, n) not in mapped)
         if others:

@@ -113,7 +113,8 @@ def read_live(connection: sa.Connection, schemas: set[str | None] | None = None)
     dialect = connection.dialect
     default = default_schema(connection)
     inspector = sa.inspect(connection)
-    wanted = sorted({s or default for s in (schemas or {None})})
+    # SQLite has one schema: a mapping written for PostgreSQL names its schema, which SQLite ignores
+    wanted = [default] if dialect.name == "sqlite" else sorted({s or default for s in (schemas or {None})})
     tables: dict[tuple[str, str], LiveTable] = {}
     names: dict[str, list[str]] = {}
     referencing: dict[tuple[str, str], list[LiveForeignKey]] = {}

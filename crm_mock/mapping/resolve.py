@@ -113,7 +113,8 @@ def resolve(mapping: TargetMapping, service: str, live: LiveSchema) -> tuple[Map
     tables: dict[str, MappedTable] = {}
     for name, table_spec in spec.tables.items():
         where = ("tables", name)
-        schema = table_spec.schema_ or spec.schema_ or live.default_schema
+        schema = live.default_schema if live.dialect == "sqlite" else (table_spec.schema_ or spec.schema_
+                                                                       or live.default_schema)
         live_table = live.table(schema, table_spec.table)
         if live_table is None:
             near = difflib.get_close_matches(table_spec.table, live.names.get(schema, []), n=3)
