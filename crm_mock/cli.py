@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import os
 import resource
+import shutil
 import sys
+import threading
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     export.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
     add_replay_parser(commands)
+    ui = commands.add_parser("dev", help="start the Dagster UI and daemon (`dagster dev`) on the instance the "
+                                         "CLI records its runs in; extra arguments go to `dagster dev`")
+    ui.add_argument("dagster_args", nargs=argparse.REMAINDER, help="e.g. -p 3001")
     add_mapping_parser(commands)
     for command in (run, check, export):
         add_mapping_option(command)
@@ -54,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "dev":  # everything after `dev` is `dagster dev`'s
+        return dev([*extra, *args.dagster_args])
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if (refused := apply_mapping_option(args)) is not None:
         return refused
     if args.command == "mapping":
@@ -146,7 +153,7 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # the definitions read their configuration from the environment, as a code server would
-    from crm_mock.definitions import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
+    from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
     if scenario:
         os.environ[SCENARIO_ENV] = str(scenario.resolve())
@@ -157,8 +164,19 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
     return _run(tier, selection)
 
 
-SELECTION_ENV = "CRM_MOCK_SELECTION"
-CLI_JOB = "crm_mock_cli"
+def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = ""):
+    """The project's `materialize_all`, as the UI and the schedule run it (module-level: Dagster reconstructs
+    it), or the part of it ``selection`` picks. The other arguments only key Dagster's cache of reconstructed
+    jobs, so a second run in the same process (tests, notebooks) with another configuration gets its own;
+    the definitions read them from the environment."""
+    from crm_mock.definitions import defs
+    from crm_mock.defs.jobs import MATERIALIZE_ALL
+
+    job = defs().resolve_job_def(MATERIALIZE_ALL)
+    if not selection:
+        return job
+    assets, checks = _resolve_selection(selection)
+    return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 
 def _step_label(step_key: str) -> str:
@@ -166,74 +184,94 @@ def _step_label(step_key: str) -> str:
 
 
 class _Progress:
-    """Prints one line per finished step: time since the previous one and the process's peak memory."""
+    """Prints one line per finished step, read from the run's events as they are stored: time since the
+    previous one and the process's peak memory (the steps run in this process)."""
 
-    last = time.monotonic()
+    def __init__(self, instance, invocation: str) -> None:
+        self.instance, self.invocation = instance, invocation
+        self.last = time.monotonic()
+        self.run_id: str | None = None
+        self.cursor: str | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._follow, name="crm-mock-progress", daemon=True)
 
-    @classmethod
-    def line(cls, status: str, step_key: str, detail: str = "") -> None:
+    def __enter__(self) -> "_Progress":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join(timeout=30)
+        self._drain()  # whatever arrived after the last poll
+
+    def _follow(self) -> None:
+        while not self.done.wait(0.25):
+            self._drain()
+
+    def _drain(self) -> None:
+        import dagster as dg
+
+        if self.run_id is None:
+            records = self.instance.get_run_records(dg.RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
+            if not records:
+                return
+            self.run_id = records[0].dagster_run.run_id
+        while True:
+            page = self.instance.get_records_for_run(
+                self.run_id, cursor=self.cursor,
+                of_type={dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}, limit=100)
+            for record in page.records:
+                event = record.event_log_entry.dagster_event
+                if event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+                    self.line("ok", event.step_key)
+                else:
+                    error = event.step_failure_data.error
+                    cause = error.cause if error and error.cause else error
+                    self.line("FAIL", event.step_key, f": {cause.message.strip() if cause else ''}")
+            self.cursor = page.cursor
+            if not page.has_more:
+                return
+
+    def line(self, status: str, step_key: str, detail: str = "") -> None:
         now = time.monotonic()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"  {status:<4} {now - cls.last:6.1f}s {peak_mb:6.0f} MB peak  {_step_label(step_key)}{detail}",
+        print(f"  {status:<4} {now - self.last:6.1f}s {peak_mb:6.0f} MB peak  {_step_label(step_key)}{detail}",
               flush=True)
-        cls.last = now
+        self.last = now
 
 
-def cli_job():
-    """The graph as one job with progress hooks; module-level so Dagster can reconstruct it. Built once per
-    configuration: the in-process executor reconstructs it for every step."""
-    from crm_mock.definitions import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
-
-    return _build_cli_job(os.environ.get(SELECTION_ENV, ""), os.environ.get(DATA_DIR_ENV, ""),
-                          os.environ.get(SCENARIO_ENV, ""), os.environ.get(SQLITE_UUID_STORAGE_ENV, ""))
-
-
-@functools.cache
-def _build_cli_job(selection: str, data_dir: str, scenario: str, sqlite_uuid_storage: str):
-    """All but ``selection`` only key the cache: the definitions read them from the environment."""
-    import dagster as dg
-
-    from crm_mock.defs.jobs import release_memory
-    from crm_mock.definitions import defs
-
-    @dg.success_hook
-    def report_success(context: dg.HookContext) -> None:
-        _Progress.line("ok", context.step_key)
-
-    @dg.failure_hook
-    def report_failure(context: dg.HookContext) -> None:
-        _Progress.line("FAIL", context.step_key, f": {context.op_exception}")
-
-    chosen = dg.AssetSelection.from_string(selection) if selection else dg.AssetSelection.all()
-    job = dg.define_asset_job(CLI_JOB, selection=chosen, hooks={release_memory, report_success, report_failure})
-    return dg.Definitions.merge(defs(), dg.Definitions(jobs=[job])).resolve_job_def(CLI_JOB)
+INVOCATION_TAG = "crm_mock/cli_invocation"
 
 
 def _run(tier: str, selection: str | None) -> int:
     import dagster as dg
 
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    os.environ[SELECTION_ENV] = selection or ""
-    started = _Progress.last = time.monotonic()
-    print(f"crm-mock: materialising tier {tier!r}", flush=True)
-    # execute_job rather than execute_in_process: the latter keeps every asset's value in memory
-    # for inspection, which at the load tier is the sum of all tables
-    with contextlib.ExitStack() as stack:
-        if os.environ.get("DAGSTER_HOME"):
-            instance = stack.enter_context(dg.DagsterInstance.get())
-        else:
-            instance = stack.enter_context(dg.DagsterInstance.ephemeral())
-        # Dagster keeps the last reconstructed job per process; a second run in the same process (tests,
-        # notebooks) with another selection or data directory must not reuse it
-        from dagster._core.definitions.reconstruct import ReconstructableJob
+    from crm_mock.defs.resources import CONFIRM_TAG, DATA_DIR_ENV, GUARDED_TIER, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
+    from crm_mock.instance import ensure_dagster_home
 
-        ReconstructableJob.get_definition.cache_clear()
-        ReconstructableJob.get_repository_definition.cache_clear()
-        result = dg.execute_job(
-            dg.reconstructable(cli_job), instance=instance, tags={"dagster/partition": tier},
-            run_config={"execution": {"config": {"in_process": {}}},
-                        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
+    home = ensure_dagster_home()
+    started = time.monotonic()
+    print(f"crm-mock: materialising tier {tier!r} (run history: {home})", flush=True)
+    job = dg.build_reconstructable_job(
+        "crm_mock.cli", "materialize_all_job",
+        reconstructable_args=(os.environ.get(DATA_DIR_ENV, ""), os.environ.get(SCENARIO_ENV, ""),
+                              os.environ.get(SQLITE_UUID_STORAGE_ENV, ""), selection or ""))
+    invocation = f"{os.getpid()}-{time.time_ns()}"
+    tags = {"dagster/partition": tier, INVOCATION_TAG: invocation, "crm_mock/trigger": "crm-mock materialize"}
+    if tier == GUARDED_TIER:  # naming the tier on the command line is the confirmation
+        tags[CONFIRM_TAG] = GUARDED_TIER
+    with dg.DagsterInstance.get() as instance:
+        if selection:
+            try:
+                _resolve_selection(selection)
+            except Exception as exc:  # noqa: BLE001 - a selection Dagster cannot parse or match
+                print(f"crm-mock: bad --select {selection!r}: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        # execute_job rather than execute_in_process: the latter keeps every asset's value in memory
+        # for inspection, which at the load tier is the sum of all tables
+        with _Progress(instance, invocation):
+            result = dg.execute_job(job, instance=instance, tags=tags,
+                                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
         loaded = {key.path[0]: mat.metadata["dagster/row_count"].value
                   for event in result.get_asset_materialization_events()
@@ -253,6 +291,61 @@ def _run(tier: str, selection: str | None) -> int:
     print(f"crm-mock: tier {tier!r} done in {total:.1f}s; service databases: "
           + ", ".join(f"{service} {rows:,} rows" for service, rows in sorted(loaded.items())))
     return EXIT_OK
+
+
+def _resolve_selection(selection: str) -> tuple[set, set]:
+    """The assets a selection picks and their checks; the live checks only with the live report they read
+    (without it they would judge an earlier report, or none)."""
+    import dagster as dg
+
+    from crm_mock.definitions import defs
+    from crm_mock.defs.consistency.checks import LIVE_PREFIX, LIVE_REPORT_KEY
+
+    graph = defs().resolve_asset_graph()
+    keys = dg.AssetSelection.from_string(selection).resolve(graph)
+    if not keys:
+        raise ValueError("it selects no asset")
+    checks = {c for c in graph.asset_check_keys if c.asset_key in keys
+              and (not c.name.startswith(LIVE_PREFIX) or LIVE_REPORT_KEY in keys)}
+    return keys, checks
+
+
+WORKSPACE_YAML = """\
+# crm_mock's code location, for `crm-mock dev` outside a checkout (the checkout has its own workspace.yaml)
+load_from:
+  - python_module:
+      module_name: crm_mock.definitions
+      location_name: crm_mock
+"""
+# `dagster dev` says it is superseded by `dg dev` (a separate CLI that needs a dg project layout): we keep
+# `dagster dev` on purpose and silence that one message, nothing else
+SUPERSEDED_DEV = "ignore:Function `dev_command` is superseded"
+
+
+def dev_command(args: Sequence[str], home: Path, cwd: Path | None = None) -> list[str]:
+    """`dagster dev` on the shared instance: the checkout's workspace.yaml when run from one, else the code
+    location `crm_mock` from the installed package."""
+    found = Path(sys.executable).with_name("dagster")
+    command = [str(found) if found.exists() else shutil.which("dagster") or "dagster", "dev", *args]
+    names_code = any(a in ("-w", "--workspace", "-m", "--module-name", "-f", "--python-file") for a in args)
+    if not names_code and not ((cwd or Path.cwd()) / "workspace.yaml").is_file():
+        workspace = home / "workspace.yaml"
+        if not workspace.exists():
+            workspace.write_text(WORKSPACE_YAML, encoding="utf-8")
+        command += ["-w", str(workspace)]
+    return command
+
+
+def dev(args: Sequence[str]) -> int:
+    from crm_mock.instance import ensure_dagster_home
+
+    home = ensure_dagster_home()
+    command = dev_command(args, home)
+    warnings_filter = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [warnings_filter, SUPERSEDED_DEV]))
+    print(f"crm-mock: {' '.join(command)} (run history: {home})", flush=True)
+    os.execv(command[0], command)
+    return EXIT_OK  # not reached
 
 
 if __name__ == "__main__":

@@ -10,36 +10,37 @@ import dagster as dg
 from dagster.components import load_defs
 
 import crm_mock.defs
-from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource, TableStoreIOManager
+from crm_mock.defs.resources import (
+    DATA_DIR_ENV, DATABASE_URL_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV, resources_from_environment,
+)
+from crm_mock.scenario import TIERS, ScenarioError, load_scenario, plan_tier
 
 # partitioned asset checks are a preview feature in Dagster 1.13; we rely on them deliberately
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
-DATA_DIR_ENV = "CRM_MOCK_DATA_DIR"
-DATABASE_URL_ENV = "CRM_MOCK_DATABASE_URL"
-SCENARIO_ENV = "CRM_MOCK_SCENARIO"
-SQLITE_UUID_STORAGE_ENV = "CRM_MOCK_SQLITE_UUID_STORAGE"
-MAPPING_ENV = "CRM_MOCK_MAPPING"
+__all__ = ["DATABASE_URL_ENV", "DATA_DIR_ENV", "SCENARIO_ENV", "SQLITE_UUID_STORAGE_ENV", "defs"]
+
 OWNER = "team:crm-mock"
 
 
-def resources() -> dict[str, object]:
-    """Embedded defaults, overridden from the environment (read when the code location loads)."""
-    storage = StorageResource(data_dir=os.environ.get(DATA_DIR_ENV) or "data")
-    return {
-        "scenario": ScenarioResource(path=os.environ.get(SCENARIO_ENV) or ""),
-        "storage": storage,
-        "table_io_manager": TableStoreIOManager(storage=storage),
-        # the URL may carry a password: bound as an EnvVar, so the UI shows the variable, not its value
-        "databases": ServiceDatabaseResource(
-            storage=storage, database_url=dg.EnvVar(DATABASE_URL_ENV) if os.environ.get(DATABASE_URL_ENV) else "",
-            sqlite_uuid_storage=os.environ.get(SQLITE_UUID_STORAGE_ENV) or None,
-            mapping=os.environ.get(MAPPING_ENV) or ""),
-    }
+def refuse_a_bad_scenario() -> None:
+    """A scenario that does not validate stops the code location from loading, with the CLI's message:
+    the UI shows it in the code location's status instead of a run failing step after step."""
+    path = os.environ.get(SCENARIO_ENV) or None
+    try:
+        scenario = load_scenario(path)
+        for tier in TIERS:
+            plan_tier(scenario, tier)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{SCENARIO_ENV}={path}: {exc}") from None
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    refuse_a_bad_scenario()
     loaded = load_defs(defs_root=crm_mock.defs, project_root=Path(__file__).resolve().parent.parent)
     owned = loaded.map_asset_specs(func=lambda spec: spec.replace_attributes(owners=[OWNER]))
-    return dg.Definitions.merge(owned, dg.Definitions(resources=resources()))
+    # every step of a run in one process: a step is seconds at most below the load tier, and a process per
+    # step (Dagster's default) costs more than the step; the UI's runs then take what the CLI's take
+    return dg.Definitions.merge(owned, dg.Definitions(resources=resources_from_environment(),
+                                                      executor=dg.in_process_executor))

@@ -13,6 +13,19 @@ import pytest
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dagster_home(tmp_path_factory: pytest.TempPathFactory):
+    """The CLI records its runs in $DAGSTER_HOME (else ./dagster_home): tests keep theirs apart."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = saved
+
+
 @dataclass
 class TierRun:
     data_dir: Path
@@ -108,3 +121,37 @@ def require_postgres() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is unreachable under CI: {exc}")
         pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def smoke_tier(smoke_run: TierRun, tmp_path_factory: pytest.TempPathFactory):
+    """The smoke tier as every source the rule registry runs on, clean or corrupted (see rule_sources)."""
+    from crm_mock.scenario import load_scenario, plan_tier
+    from crm_mock_tests.rule_sources import SmokeTier
+
+    tier = SmokeTier(smoke_run.data_dir, plan_tier(load_scenario(), smoke_run.tier), tmp_path_factory.mktemp("rules"))
+    yield tier
+    tier.close()
+
+
+@pytest.fixture(params=["store", "sqlite", "postgresql"])
+def on(request: pytest.FixtureRequest, smoke_tier):
+    """Each source kind in turn, to run a rule on with some tables of the smoke tier corrupted."""
+    from crm_mock_tests.rule_sources import On
+
+    if request.param == "postgresql":
+        require_postgres()
+    return On(smoke_tier, request.param)
+
+
+def drop_test_databases(prefix: str) -> None:
+    """The databases of a test module that a previous run left behind (perhaps with another version's tables):
+    a module starts from none. Only names under the module's own ``crm_mock_…`` prefix are touched."""
+    import psycopg
+
+    assert prefix.startswith("crm_mock_") and len(prefix) > len("crm_mock_"), prefix
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as admin:
+        names = [n for (n,) in admin.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
+                                              (prefix,))]
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -58,9 +58,9 @@ def test_every_table_has_model_checks(defs):
         assert (key, "primary_key_unique") in checks
         assert (key, "conforms_to_model") in checks
         if table.foreign_keys:
-            assert (key, "foreign_keys_resolve") in checks
+            assert (key, "references_resolve") in checks
         if table.is_replica:
-            assert (key, "replica_matches_master") in checks
+            assert (key, "replica_in_sync") in checks
 
 
 def test_lineage_follows_the_model(defs):

@@ -108,9 +108,7 @@ def test_a_run_started_through_graphql_materialises_the_smoke_tier(deployment):
 
     port, data_dir, logs = deployment
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-    run_id = client.submit_job_execution(
-        "materialize_all", run_config={"execution": {"config": {"in_process": {}}}},
-        tags={"dagster/partition": "smoke"})
+    run_id = client.submit_job_execution("materialize_all", tags={"dagster/partition": "smoke"})
     deadline = time.monotonic() + 600
     status = None
     while time.monotonic() < deadline:

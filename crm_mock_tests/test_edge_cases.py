@@ -11,7 +11,9 @@ from contextlib import closing
 import pytest
 
 from crm_mock.cli import EXIT_OK, main
-from crm_mock.consistency import master_rules, transaction_rules
+from crm_mock.consistency.registry import registry, run_rules
+from crm_mock.consistency.sources import StoreSource
+from crm_mock.sinks.parquet import TableStore
 from crm_mock.edge_cases import load_catalog
 from crm_mock.edge_cases.manifest import manifest
 from crm_mock.generate import GENERATORS
@@ -143,21 +145,17 @@ def test_business_cases_mean_what_they_say(smoke_run: TierRun, planted: list[dic
     assert balance < 0
 
 
-def test_density_zero_plants_only_the_golden_scenarios_and_keeps_the_quotas():
+def test_density_zero_plants_only_the_golden_scenarios_and_keeps_the_quotas(tmp_path):
     plan = dataclasses.replace(plan_tier(load_scenario(), "smoke"), edge_density=0)
     assert {e.theme for e in manifest(plan)} == {"golden"}
     tables = {name: generate(plan) for name, generate in GENERATORS.items()}
-    results = [
-        master_rules.account_quotas(plan, tables["contact.accounts"]),
-        master_rules.contact_quotas(plan, tables["contact.contacts"], tables["contact.accounts"]),
-        master_rules.product_quotas(plan, tables["inventory.products"]),
-        master_rules.stock_rules(plan, tables["inventory.stock_levels"], tables["inventory.products"]),
-        transaction_rules.order_quotas(plan, tables["orders.sales_orders"], tables["orders.order_lines"],
-                                       tables["finance.invoices"], tables["inventory.stock_levels"],
-                                       tables["inventory.products"]),
-        transaction_rules.invoice_quotas(plan, tables["finance.invoices"], tables["finance.invoice_lines"]),
-    ]
-    assert [r for r in results if not r.passed] == []
+    store = TableStore(tmp_path)
+    for name, table in tables.items():
+        store.write("smoke", tuple(name.split(".")), table)
+    quota_rules = [r for r in registry() if r.name in ("quotas", "stock")]
+    with StoreSource(store, "smoke") as source:
+        results = run_rules(source, plan, quota_rules)
+    assert len(results) >= 6 and [r for r in results if not r.passed] == []
     names = set(tables["contact.accounts"].column("name").to_pylist())
     assert "Robert'); DROP TABLE accounts;--" not in names
 

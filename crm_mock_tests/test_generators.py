@@ -115,11 +115,12 @@ def test_generation_is_deterministic(tier: tuple[TierPlan, Tables], name: str):
 
 
 FRESH_PROCESS = """
+import datetime as dt
 import sys
 import pyarrow as pa
 from crm_mock.generate import GENERATORS
 from crm_mock.scenario import load_scenario, plan_tier
-plan = plan_tier(load_scenario(), "staging")
+plan = plan_tier(load_scenario(today=dt.date.fromisoformat(sys.argv[2])), "staging")
 for i, (name, generate) in enumerate(GENERATORS.items()):
     table = generate(plan)
     with pa.OSFile(f"{sys.argv[1]}/{i}.arrow", "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
@@ -135,13 +136,15 @@ def other_hash_seed() -> str:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def fresh_process(tmp_path_factory: pytest.TempPathFactory):
+def fresh_process(tmp_path_factory: pytest.TempPathFactory, staging_plan: TierPlan):
     """Starts, when this module starts, a fresh interpreter with another string-hash seed building the
     staging master tables, so it runs while the other tests do."""
     out = tmp_path_factory.mktemp("fresh_process")
     env = {**os.environ, "PYTHONHASHSEED": other_hash_seed(),
            "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    process = subprocess.Popen([sys.executable, "-c", FRESH_PROCESS, str(out)], cwd=REPO, env=env,
+    # the same day as this process's plan, should the suite run across midnight (reference_date: today)
+    process = subprocess.Popen([sys.executable, "-c", FRESH_PROCESS, str(out), staging_plan.reference_date.isoformat()],
+                               cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     result: dict[str, Tables] = {}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from contextlib import closing
@@ -16,7 +17,7 @@ from crm_mock.model import CATALOG, SERVICES
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import connect, load_service_postgres
 from crm_mock.sinks.values import canonical_uuid
-from crm_mock_tests.conftest import POSTGRES_URL, TierRun, reload_sqlite, require_postgres
+from crm_mock_tests.conftest import POSTGRES_URL, TierRun, drop_test_databases, reload_sqlite, require_postgres
 
 # (service, the statement that picks a row, the statement that tampers with it)
 TAMPERING = {
@@ -100,9 +101,21 @@ def test_a_missing_database_cannot_be_checked(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
+@pytest.fixture()
+def live_postgres_template():
+    """Service databases only this test uses (other suites run against the same server), dropped afterwards."""
     require_postgres()
-    template = POSTGRES_URL.format(database="crm_mock_live_{tier}_{service}")
+    import psycopg
+
+    prefix = f"crm_mock_live_{os.getpid()}"
+    yield POSTGRES_URL.format(database=prefix + "_{tier}_{service}")
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+        for service in SERVICES:
+            admin.execute(f"DROP DATABASE IF EXISTS {prefix}_smoke_{service} WITH (FORCE)")
+
+
+def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch, live_postgres_template):
+    template = live_postgres_template
     store = TableStore(smoke_run.data_dir)
     for service in SERVICES:
         load_service_postgres(template, "smoke", service, {
@@ -123,21 +136,23 @@ def test_the_same_on_postgres(smoke_run: TierRun, capsys, monkeypatch):
     code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
     assert code == EXIT_FAILED
     _assert_named(results, tampered)
-    tick = _sensor_tick(smoke_run.data_dir, monkeypatch, database_url=template)
-    reported = {s for e in tick.asset_events if not e.passed for s in e.metadata["sample"].value}
+    tick = _tick(smoke_run.data_dir, database_url=template)
+    request, = tick.run_requests
+    reported = {s for e in _launch(request, smoke_run.data_dir, template) if not e.passed
+                for s in e.metadata["sample"].value}
     assert set(tampered.values()) <= reported
-    from crm_mock.defs.consistency.repair import repropagate
 
-    assert repropagate.execute_in_process(resources=_resources(smoke_run.data_dir, template), run_config={
-        "ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}}).success
+    assert _repropagate(smoke_run.data_dir, template).success
     code, results = _run_check(capsys, "smoke", smoke_run.data_dir)
     assert code == EXIT_OK, [r for r in results if not r["passed"]]
-    assert all(e.passed for e in _sensor_tick(smoke_run.data_dir, monkeypatch, database_url=template).asset_events)
+    cleared = _tick(smoke_run.data_dir, cursor=tick.cursor, database_url=template)
+    assert all(e.passed for e in _launch(cleared.run_requests[0], smoke_run.data_dir, template))
 
 
 @pytest.fixture(autouse=True)
 def _no_database_url(monkeypatch):
     monkeypatch.delenv("CRM_MOCK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CRM_MOCK_AUTO_REPROPAGATE", raising=False)
 
 
 def _resources(data_dir: Path, database_url: str = "") -> dict:
@@ -148,65 +163,113 @@ def _resources(data_dir: Path, database_url: str = "") -> dict:
             "databases": ServiceDatabaseResource(storage=storage, database_url=database_url)}
 
 
-def _sensor_tick(data_dir: Path, monkeypatch, auto_repair: bool = False, database_url: str = ""):
+def _repropagate(data_dir: Path, database_url: str = ""):
+    from crm_mock.defs.consistency.repair import repropagate_job
+
+    return repropagate_job(_resources(data_dir, database_url)).execute_in_process(
+        run_config={"ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}})
+
+
+def _tick(data_dir: Path, cursor: str | None = None, auto_repair: bool = False, database_url: str = ""):
+    """One evaluation of the sensor, as the daemon makes it (the daemon then launches its run requests)."""
     import dagster as dg
 
-    from crm_mock.defs.consistency.sensors import AUTO_REPAIR_ENV, service_consistency_sensor
+    from crm_mock.defs.consistency.checks import live_consistency
+    from crm_mock.defs.consistency.repair import repropagate_job
+    from crm_mock.defs.consistency.sensors import AUTO_REPAIR_ENV, consistency_sensor
 
-    monkeypatch.setenv(AUTO_REPAIR_ENV, "1" if auto_repair else "")
-    with dg.instance_for_test() as instance, dg.build_sensor_context(
-            instance=instance, resources=_resources(data_dir, database_url)) as context:
-        return service_consistency_sensor(context)
+    resources = _resources(data_dir, database_url)
+    sensor = consistency_sensor([live_consistency, repropagate_job(resources)])
+    saved = os.environ.get(AUTO_REPAIR_ENV)
+    os.environ[AUTO_REPAIR_ENV] = "1" if auto_repair else ""
+    try:
+        with dg.instance_for_test() as instance, dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources=resources) as context:
+            return sensor(context)
+    finally:
+        os.environ[AUTO_REPAIR_ENV] = saved or ""
 
 
-@pytest.mark.parametrize("storage", ["text", "mixed"])
-def test_sensor_reports_drift_and_repropagate_repairs_it(smoke_run: TierRun, tmp_path, capsys, monkeypatch,
-                                                         storage: str):
+def _launch(request, data_dir: Path, database_url: str = "") -> list:
+    """Run a sensor's run request the way the daemon launches it: its job, partition and subset."""
     import dagster as dg
 
-    from crm_mock.defs.consistency.repair import repropagate
+    from crm_mock_tests.conftest import build_defs
 
-    data_dir = _copy_in(smoke_run, tmp_path / "data", storage)
-    clean = _sensor_tick(data_dir, monkeypatch)
-    assert clean.asset_events and all(e.passed for e in clean.asset_events)
-    assert {e.partition for e in clean.asset_events} == {"smoke"}  # the other tiers are not loaded
+    saved = os.environ.get("CRM_MOCK_DATABASE_URL")
+    if database_url:
+        os.environ["CRM_MOCK_DATABASE_URL"] = database_url
+    try:
+        job = build_defs(data_dir).resolve_job_def(request.job_name)
+    finally:
+        os.environ.pop("CRM_MOCK_DATABASE_URL", None)
+        if saved is not None:
+            os.environ["CRM_MOCK_DATABASE_URL"] = saved
+    subset = job.get_subset(asset_selection=set(request.asset_selection),
+                            asset_check_selection=set(request.asset_check_keys))
+    with dg.instance_for_test() as instance:
+        result = subset.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags)
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.asset_check_key for e in evaluations} == set(request.asset_check_keys)
+    assert {e.partition for e in evaluations} == {request.partition_key}
+    return evaluations
+
+
+def test_sensor_reports_drift_and_repropagate_repairs_it(smoke_run: TierRun, tmp_path, capsys):
+    import dagster as dg
+
+    from crm_mock.defs.consistency.checks import LIVE_CHECK_KEYS
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(smoke_run.data_dir, data_dir)
+    first = _tick(data_dir)  # first sight: every rule of the loaded tier, nothing of the others
+    request, = first.run_requests
+    assert (request.job_name, request.partition_key, request.run_key) == ("live_consistency", "smoke", "live-smoke-1")
+    assert set(request.asset_check_keys) == set(LIVE_CHECK_KEYS)
+    assert all(e.passed for e in _launch(request, data_dir))
+    quiet = _tick(data_dir, cursor=first.cursor)
+    assert not quiet.run_requests and quiet.skip_reason.skip_message.startswith(
+        f"smoke: all {len(LIVE_CHECK_KEYS)} rules pass (unchanged)")
 
     tampered = _tamper_sqlite(data_dir)
-    tick = _sensor_tick(data_dir, monkeypatch, auto_repair=True)
-    failed = {(e.asset_key.to_user_string(), e.check_name): e for e in tick.asset_events if not e.passed}
-    expected = {"deleted_replica_row": ("orders/database", "replica_in_sync__account_replica"),
-                "changed_replicated_price": ("sales/database", "replica_in_sync__product_replica"),
-                "on_hold_in_contact_only": ("finance/database", "credit_hold_synced__customer_accounts"),
-                "orphaned_order_line": ("orders/database", "references_resolve__order_lines")}
+    drifted = _tick(data_dir, cursor=first.cursor, auto_repair=True)
+    live, repair = drifted.run_requests
+    expected = {"deleted_replica_row": ("orders/account_replica", "live_replica_in_sync"),
+                "changed_replicated_price": ("sales/product_replica", "live_replica_in_sync"),
+                "on_hold_in_contact_only": ("finance/customer_accounts", "live_credit_hold_synced"),
+                "orphaned_order_line": ("orders/order_lines", "live_references_resolve")}
+    assert {(k.asset_key.to_user_string(), k.name) for k in live.asset_check_keys} >= set(expected.values())
+    assert len(live.asset_check_keys) < len(LIVE_CHECK_KEYS)  # only what changed
+    assert live.run_key == "live-smoke-2" and (repair.job_name, repair.run_key) == ("repropagate", "repropagate-smoke-2")
+    failed = {(e.asset_key.to_user_string(), e.check_name): e for e in _launch(live, data_dir) if not e.passed}
     for name, key in expected.items():
         assert tampered[name] in failed[key].metadata["sample"].value, name
     assert failed[expected["changed_replicated_price"]].metadata["master_asset"].value == dg.AssetKey(
         ["inventory", "products"])
-    # auto repair asks for one run whose key is the drift: the same drift never launches twice
-    request, = tick.run_requests
-    again, = _sensor_tick(data_dir, monkeypatch, auto_repair=True).run_requests
-    assert request.run_key == again.run_key and request.job_name == "repropagate"
+    # the same drift at the next tick: nothing to launch, and the tick says what it found
+    again = _tick(data_dir, cursor=drifted.cursor, auto_repair=True)
+    assert not again.run_requests
+    assert "smoke: 9 rules failing: " in again.skip_reason.skip_message
+    assert "live_replica_in_sync on orders/account_replica (2 rows)" in again.skip_reason.skip_message
 
-    result = repropagate.execute_in_process(resources=_resources(data_dir),
-                                            run_config={"ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}})
-    assert result.success
-    after = _sensor_tick(data_dir, monkeypatch, auto_repair=True)
-    assert all(e.passed for e in after.asset_events) and not after.run_requests
+    assert _repropagate(data_dir).success
+    repaired = _tick(data_dir, cursor=again.cursor, auto_repair=True)
+    cleared, = repaired.run_requests
+    assert cleared.run_key == "live-smoke-3" and set(cleared.asset_check_keys) == set(live.asset_check_keys)
+    assert all(e.passed for e in _launch(cleared, data_dir))
     code, _ = _run_check(capsys, "smoke", data_dir)
     assert code == EXIT_OK
 
 
-def test_sensor_skips_with_a_reason_when_nothing_is_loaded(tmp_path, monkeypatch):
+def test_sensor_skips_with_a_reason_when_nothing_is_loaded(tmp_path):
     import dagster as dg
 
-    result = _sensor_tick(tmp_path, monkeypatch)
+    result = _tick(tmp_path)
     assert isinstance(result, dg.SkipReason) and "does not exist" in result.skip_message
 
 
 def test_planted_drift_is_recorded_found_and_repaired(tmp_path, capsys, monkeypatch):
-    """With the scenario's UUIDs stored as 32-hex text, so the loads, the row counts, the live checks and
-    the repair all work on files stored that way."""
-    from crm_mock.defs.consistency.repair import repropagate
     from crm_mock.scenario import DEFAULT_SCENARIO
     from crm_mock.sinks.manifest import manifest_path, read_manifest
     from crm_mock_tests.conftest import materialize_tier
@@ -218,8 +281,9 @@ def test_planted_drift_is_recorded_found_and_repaired(tmp_path, capsys, monkeypa
     with closing(sqlite3.connect(run.sqlite("contact"))) as conn:
         assert len(conn.execute("SELECT account_uuid FROM accounts LIMIT 1").fetchone()[0]) == 32
     failed_checks = {e.check_name for e in run.result.get_asset_check_evaluations() if not e.passed}
-    assert failed_checks and all(name.startswith(("replica_in_sync", "credit_hold", "references_resolve"))
-                                 for name in failed_checks)  # only the live rules see the planted drift
+    # only the live rules see the planted drift (and the ON_HOLD quota sees the status planted out of sync)
+    assert failed_checks and all(name.startswith(("live_replica_in_sync", "live_credit_hold", "live_references"))
+                                 or name == "live_quotas" for name in failed_checks)
     drift = [e for e in read_manifest(manifest_path(run.data_dir, "smoke")) if e["theme"] == "drift"]
     assert {e["case_id"] for e in drift} == {"missing_replica_row", "changed_replicated_value", "status_out_of_sync",
                                             "unresolvable_reference"}
@@ -227,7 +291,6 @@ def test_planted_drift_is_recorded_found_and_repaired(tmp_path, capsys, monkeypa
     assert code == EXIT_FAILED
     named = {s for r in results for s in r["sample"]}
     assert {e["uuid"] for e in drift} <= named
-    assert repropagate.execute_in_process(resources=_resources(run.data_dir), run_config={
-        "ops": {"repropagate_replicas": {"config": {"tier": "smoke"}}}}).success
+    assert _repropagate(run.data_dir).success
     code, results = _run_check(capsys, "smoke", run.data_dir)
     assert code == EXIT_OK, [r for r in results if not r["passed"]]

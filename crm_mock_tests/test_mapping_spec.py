@@ -127,9 +127,9 @@ def test_replay_bodies_spell_codes_cents_and_names_as_the_mapping(tmp_path: Path
     mapping = load_mapping(EXAMPLE)
     body = mapped_body(mapping, "payment.received")
     record = {"payment_uuid": "p", "invoice_uuid": "i", "method": "BANK_TRANSFER", "amount": "1234.56",
-              "paid_at": "2024-05-01T10:00:00+00:00"}
+              "currency_code": "EUR", "paid_at": "2024-05-01T10:00:00+00:00"}
     assert build_body("payment.received", body, record) == {
-        "id": "p", "invoice_id": "i", "method": "bank_transfer", "amount_cents": 123456,
+        "id": "p", "invoice_id": "i", "method": "bank_transfer", "amount_cents": 123456, "currency": "EUR",
         "paid": "2024-05-01T10:00:00+00:00"}
     order = mapped_body(mapping, "order.created")
     assert order.children["order_lines"].rename["order_uuid"] == "order_id"
@@ -165,7 +165,7 @@ def test_draft_guesses_from_names_and_foreign_keys_and_marks_todos(contact_schem
     assert "owner_employee_uuid: {column: owner_id, uuid: hex}  # TODO check: guessed" in draft
     assert "created_at: {column: created_at, moment: naive_utc}\n" in draft
     assert "archived: TODO  # TODO: BOOLEAN NOT NULL without a default: a constant, or {from: status, values: " \
-           "{ACTIVE: ..., ON_HOLD: ..., SUSPENDED: ..., CLOSED: ...}}; or map industry or status to it under columns" in draft
+           "{ACTIVE: ..., ON_HOLD: ..., SUSPENDED: ..., CLOSED: ...}}; or map industry or status or currency_code to it under columns" in draft
     assert "# left to the service's defaults (or null): notes" in draft
     path = write(tmp_path, draft, "draft.yaml")
     assert [p.split(": ", 1)[1] for p in problems(path)] == [
@@ -182,7 +182,7 @@ def test_diff_shows_what_changed_in_the_schema(contact_schema: sa.Engine, tmp_pa
               accounts:
                 table: crm_account
                 columns: {account_uuid: id, owner_employee_uuid: owner_id, segment: {column: segment, values: lower}}
-                omit: [industry, status, street, city, postal_code, country_code, phone, website]
+                omit: [industry, status, street, city, region, postal_code, country_code, currency_code, phone, website]
                 fill: {archived: false}
         """)
     mapping = load_mapping(path)

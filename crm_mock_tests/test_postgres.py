@@ -19,7 +19,7 @@ from crm_mock.model import CATALOG, SERVICES
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import DatabaseTargetError, PostgresTarget, connect, load_service_postgres
 from crm_mock.sinks.sqlite import table_digest
-from crm_mock_tests.conftest import POSTGRES_URL, TierRun, require_postgres
+from crm_mock_tests.conftest import POSTGRES_URL, TierRun, drop_test_databases, require_postgres
 
 PER_SERVICE = POSTGRES_URL.format(database="crm_mock_test_{tier}_{service}")
 PER_SCHEMA = POSTGRES_URL.format(database="crm_mock_test_{tier}")
@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module", autouse=True)
 def postgres() -> None:
     require_postgres()
+    drop_test_databases("crm_mock_test_smoke")
+    drop_test_databases("crm_mock_test_denied_")
 
 
 def _sources(store: TableStore, tier: str, service: str) -> dict:

@@ -268,7 +268,7 @@ def test_types_constraints_and_comments_are_what_services_expect(smoke_run: Tier
                     assert _column_type(PER_SERVICE, "finance", table.name, column.name) == expected[column.kind]
         unique = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'u' "
                               "AND conrelid = 'invoices'::regclass").fetchall()
-        assert unique == [("UNIQUE (order_uuid)",)]
+        assert sorted(unique) == [("UNIQUE (invoice_number)",), ("UNIQUE (order_uuid)",)]
         foreign_keys = conn.execute("SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' "
                                     "AND connamespace = 'public'::regnamespace").fetchall()
         assert foreign_keys and all(valid for _, valid in foreign_keys), foreign_keys
@@ -286,7 +286,9 @@ def test_types_constraints_and_comments_are_what_services_expect(smoke_run: Tier
     # a second order for one invoice is refused by the database itself
     conn, _ = connect(PER_SERVICE, "smoke", "finance")
     with conn, pytest.raises(psycopg.errors.UniqueViolation):
-        conn.execute("INSERT INTO invoices SELECT gen_random_uuid(), order_uuid, account_uuid, status, payment_terms, "
+        conn.execute("INSERT INTO invoices (invoice_uuid, invoice_number, order_uuid, account_uuid, status, "
+                     "currency_code, payment_terms, issue_date, due_date, tax_amount, total_amount, amount_paid) "
+                     "SELECT gen_random_uuid(), NULL, order_uuid, account_uuid, status, currency_code, payment_terms, "
                      "issue_date, due_date, tax_amount, total_amount, amount_paid FROM invoices LIMIT 1")
 
 

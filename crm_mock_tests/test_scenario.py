@@ -325,9 +325,9 @@ def test_modified_scenario_file_loads(tmp_path: Path):
 
 def test_impossible_date_in_a_file_is_refused_naming_the_field(tmp_path: Path):
     text = DEFAULT_SCENARIO.read_text(encoding="utf-8")
-    assert "reference_date: 2026-06-30" in text
+    assert "reference_date: today" in text
     path = tmp_path / "bad_date.yaml"
-    path.write_text(text.replace("reference_date: 2026-06-30", "reference_date: 2026-02-30"), encoding="utf-8")
+    path.write_text(text.replace("reference_date: today", "reference_date: 2026-02-30"), encoding="utf-8")
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert "reference_date" in str(caught.value)

@@ -1,97 +1,177 @@
-"""Asset checks built from consistency rules; the rules are pure, this only wires them to Dagster."""
+"""Asset checks from the rule registry (crm_mock.consistency): the rules are written once; this only wires
+them to Dagster. During the build a rule reads the tier's Parquet table store.
+
+A check whose rule reads only its table and tables upstream of it runs inside the step that builds the
+table, right after the table is stored: one step per table instead of one per check. The others (they read
+a table built later) run together in one step per table, after what they read.
+"""
 
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import dagster as dg
 import pyarrow as pa
 
 from crm_mock.consistency.results import RuleResult
-from crm_mock.consistency.table_rules import conforms_to_model, foreign_keys_resolve, primary_key_unique
+from crm_mock.consistency.rule import Rule
+from crm_mock.consistency.sources import StoreSource
 from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ScenarioResource, StorageResource
-from crm_mock.defs.tables import table_key
-from crm_mock.model import CATALOG, Table
+from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource, release_memory
+from crm_mock.defs.tables import ancestors, table_key
+from crm_mock.model import Table
 from crm_mock.scenario import TierPlan
 from crm_mock.sinks.parquet import TableStore
 
 
-@dataclass(frozen=True)
+@dataclass
 class CheckInputs:
-    """What a rule may read: the tier's plan and any materialised table (only the columns it needs)."""
+    """What a step may read: the tier's plan, any materialised table, and (opened on first use, closed with
+    the step) the table store as a rule source."""
 
     tier: str
     store: TableStore
     scenario: ScenarioResource
+    databases: ServiceDatabaseResource | None = None
+    _source: StoreSource | None = None
 
     @property
     def plan(self) -> TierPlan:
         return self.scenario.plan(self.tier)
 
     def read(self, qualified_name: str, columns: list[str] | None = None) -> pa.Table:
+        release_memory()
         return self.store.read_model_table(self.tier, qualified_name, columns)
 
+    def rule_source(self) -> StoreSource:
+        if self._source is None:
+            self._source = StoreSource(self.store, self.tier)
+        return self._source
 
-Rule = Callable[[CheckInputs], RuleResult]
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
 
 
-def check_result(result: RuleResult) -> dg.AssetCheckResult:
+def check_metadata(result: RuleResult) -> dict:
+    return {
+        "rule": result.rule,
+        "service": result.service,
+        "table": result.table,
+        "offending_rows": result.offending,
+        "sample": dg.MetadataValue.json(list(result.sample)),
+        "details": dg.MetadataValue.json(json.loads(json.dumps(result.details, default=str))),
+    }
+
+
+def summary(result: RuleResult) -> str:
+    """One line a person reads first: how many rows offend and which."""
+    if result.passed:
+        return "passed"
+    sample = ", ".join(result.sample)
+    more = "" if result.offending <= len(result.sample) else ", …"
+    return f"{result.offending} offending: {sample}{more}"
+
+
+def check_result(result: RuleResult, key: dg.AssetCheckKey | None = None,
+                 metadata: Mapping[str, object] | None = None) -> dg.AssetCheckResult:
+    """A blocking check's failure stops what builds on its table: the flag comes from the check's spec."""
     return dg.AssetCheckResult(
-        passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "rule": result.rule,
-            "service": result.service,
-            "table": result.table,
-            "offending_rows": result.offending,
-            "sample": dg.MetadataValue.json(list(result.sample)),
-            "details": dg.MetadataValue.json(json.loads(json.dumps(result.details, default=str))),
-        },
+        asset_key=key.asset_key if key else None, check_name=key.name if key else None,
+        passed=result.passed, severity=dg.AssetCheckSeverity.ERROR, description=summary(result),
+        metadata={**check_metadata(result), **(metadata or {})},
     )
 
 
-def rule_check(table: Table, name: str, rule: Rule, description: str, reads: Sequence[str] = (),
-               blocking: bool = False) -> dg.AssetChecksDefinition:
-    """An asset check on ``table`` that runs ``rule``; ``reads`` are the other tables it looks at."""
+@dataclass(frozen=True)
+class RuleCheck:
+    """A registry rule as a build check on its table, evaluated on the tier's table store."""
 
-    @dg.asset_check(
-        asset=table_key(table), name=name, description=description, blocking=blocking,
-        partitions_def=TIER_PARTITIONS,
-        additional_deps=[table_key(other) for other in reads if other != table.qualified_name],
-    )
-    def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource,
-               scenario: ScenarioResource) -> dg.AssetCheckResult:
-        return check_result(rule(CheckInputs(context.partition_key, storage.store(), scenario)))
+    rule: Rule
 
-    return _check
+    @property
+    def table(self) -> Table:
+        return self.rule.table
+
+    @property
+    def key(self) -> dg.AssetCheckKey:
+        return dg.AssetCheckKey(table_key(self.table), self.rule.name)
+
+    @property
+    def runs_in_step(self) -> bool:
+        """Everything it reads is built before its table (or is its table), so it can run in the table's step."""
+        return set(self.rule.reads) - {self.table.qualified_name} <= ancestors(self.table)
+
+    def spec(self) -> dg.AssetCheckSpec:
+        others = [table_key(t) for t in self.rule.reads if t != self.table.qualified_name]
+        return dg.AssetCheckSpec(self.rule.name, asset=table_key(self.table), description=self.rule.description,
+                                 blocking=self.rule.blocking, partitions_def=TIER_PARTITIONS,
+                                 additional_deps=[] if self.runs_in_step else others)
+
+    def evaluate(self, inputs: CheckInputs) -> dg.AssetCheckResult:
+        return check_result(self.rule.run(inputs.rule_source(), inputs.plan), self.key)
 
 
-def model_checks(table: Table) -> list[dg.AssetChecksDefinition]:
-    """The checks every table gets from the data model: keys, conformance, references that resolve."""
-    name = table.qualified_name
-    checks = [
-        rule_check(table, "primary_key_unique", lambda i: primary_key_unique(table, i.read(name)),
-                   f"{', '.join(table.primary_key)} unique and present.", blocking=True),
-        rule_check(table, "conforms_to_model", lambda i: conforms_to_model(table, i.read(name)),
-                   "Nulls only where nullable, text within max length, codes from the vocabulary, canonical UUIDs."),
-    ]
-    references = CATALOG.references(table)
-    if references:
-        targets = sorted({r.resolving_table.qualified_name for r in references})
+Build = Callable[[dg.AssetExecutionContext, CheckInputs], tuple[pa.Table | None, dict]]
 
-        def resolve(inputs: CheckInputs) -> RuleResult:
-            data = inputs.read(name)
-            keys = {}
-            for ref in references:
-                source = ref.resolving_table
-                rows = data if source.qualified_name == name else inputs.read(source.qualified_name, [ref.target_key])
-                keys[ref.column.name] = rows.column(ref.target_key)
-            return foreign_keys_resolve(table, data, keys)
 
-        described = ", ".join(f"{r.column.name} → {r.resolving_table.qualified_name}"
-                              + (" (cross-service)" if r.is_cross_service else "") for r in references)
-        checks.append(rule_check(table, "foreign_keys_resolve", resolve, f"Every reference resolves: {described}.",
-                                 reads=targets, blocking=True))
-    return checks
+class StepCheck(Protocol):
+    """A check that runs inside its asset's step."""
+
+    key: dg.AssetCheckKey
+    runs_in_step: bool
+
+    def spec(self) -> dg.AssetCheckSpec: ...
+
+    def evaluate(self, inputs: CheckInputs) -> dg.AssetCheckResult: ...
+
+
+def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
+               table: Table | None = None) -> dg.AssetsDefinition:
+    """One step that builds an asset and runs its in-step checks on the result. Either may run alone: the
+    checks alone (the UI's "Execute checks") read the table back from the store instead of building it.
+    ``build`` returns the value for the IO manager (None when the asset writes elsewhere) and its metadata."""
+    later = [c.key.name for c in checks if not c.runs_in_step]
+    assert not later, f"{later} read tables built after {spec.key.to_user_string()}: they cannot run in its step"
+
+    @dg.multi_asset(name="__".join(spec.key.path), specs=[spec], check_specs=[c.spec() for c in checks],
+                    can_subset=True, partitions_def=TIER_PARTITIONS)
+    def _step(context: dg.AssetExecutionContext, scenario: ScenarioResource, storage: StorageResource,
+              databases: ServiceDatabaseResource):
+        inputs = CheckInputs(context.partition_key, storage.store(), scenario, databases)
+        try:
+            if spec.key in context.selected_asset_keys:
+                value, metadata = build(context, inputs)
+                # the IO manager stores the value as it is yielded: the checks below read it from the store
+                if value is None:  # the asset writes elsewhere (a service database)
+                    yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
+                else:
+                    yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
+                del value
+            for check in checks:
+                if check.key in context.selected_asset_check_keys:
+                    yield check.evaluate(inputs)
+        finally:
+            inputs.close()
+
+    return _step
+
+
+def later_checks(table: Table, checks: Sequence[RuleCheck]) -> dg.AssetChecksDefinition:
+    """The checks of a table that read tables built after it: one step, after all they read."""
+
+    @dg.multi_asset_check(name=f"{table.service}__{table.name}__checks", specs=[c.spec() for c in checks],
+                          can_subset=True)
+    def _checks(context: dg.AssetCheckExecutionContext, scenario: ScenarioResource, storage: StorageResource):
+        inputs = CheckInputs(context.partition_key, storage.store(), scenario)
+        try:
+            for check in checks:
+                if check.key in context.selected_asset_check_keys:
+                    yield check.evaluate(inputs)
+        finally:
+            inputs.close()
+
+    return _checks

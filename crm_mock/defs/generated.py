@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from crm_mock.defs.metadata import definition_metadata, materialization_metadata
-from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ScenarioResource
+from crm_mock.defs.check_registry import checks_of
+from crm_mock.defs.checks import CheckInputs, table_step
+from crm_mock.defs.metadata import definition_metadata, materialization_metadata, table_spec
 from crm_mock.defs.tables import id_map_key, table_key
 from crm_mock.edge_cases import THEMES
 from crm_mock.edge_cases.manifest import theme_tables
@@ -21,14 +21,9 @@ def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinitio
     deps += [dg.AssetKey(list(path)) for path in synced_sources(table)]
     deps += [dg.AssetKey(["edge_cases", theme]) for theme in THEMES if qualified_name in theme_tables(theme)]
 
-    @dg.asset(
-        key=table_key(table), group_name=group, partitions_def=TIER_PARTITIONS, deps=deps,
-        description=table.description, kinds={"parquet"}, io_manager_key="table_io_manager",
-        metadata=definition_metadata(table), tags={"service": table.service},
-    )
-    def _asset(context: dg.AssetExecutionContext, scenario: ScenarioResource) -> dg.MaterializeResult:
-        data = generate(scenario.plan(context.partition_key))
-        return dg.MaterializeResult(value=data, metadata=materialization_metadata(table, data))
+    def build(context: dg.AssetExecutionContext, inputs: CheckInputs):
+        data = generate(inputs.plan)
+        return data, materialization_metadata(table, data)
 
-    return _asset
-
+    spec = table_spec(table, group, deps=deps, metadata=definition_metadata(table))
+    return table_step(spec, [c for c in checks_of(table) if c.runs_in_step], build, table)

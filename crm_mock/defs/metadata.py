@@ -4,6 +4,8 @@
 import dagster as dg
 import pyarrow as pa
 
+from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.tables import table_key
 from crm_mock.model import Kind, Table
 from crm_mock.model.lineage import column_sources
 
@@ -18,9 +20,17 @@ def _type_name(table: Table, name: str) -> str:
             Kind.TIMESTAMP: "timestamptz"}[column.kind]
 
 
+def _derived_from(table: Table) -> dict[str, str]:
+    """column -> "contact/accounts.name, …": where its values come from, readable in the open-source UI
+    (which does not draw `dagster/column_lineage`)."""
+    return {column: ", ".join(f"{'/'.join(key)}.{source}" for key, source in deps)
+            for column, deps in column_sources(table).items()}
+
+
 def column_schema(table: Table) -> dg.TableSchema:
     columns = []
     single_key = table.primary_key[0] if len(table.primary_key) == 1 else None
+    derived = _derived_from(table)
     for c in table.columns:
         other = []
         if c.name in table.primary_key:
@@ -31,8 +41,10 @@ def column_schema(table: Table) -> dg.TableSchema:
             other.append("one of " + ", ".join(c.vocabulary))
         if c.name in table.owned_columns:
             other.append(f"owned by {table.service}")
+        origin = f"← {derived[c.name]}" if c.name in derived else ""
+        description = " ".join(part for part in (c.description, origin) if part)
         columns.append(dg.TableColumn(
-            c.name, _type_name(table, c.name), description=c.description or None,
+            c.name, _type_name(table, c.name), description=description or None,
             constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.name == single_key or c.unique,
                                                   other=other),
         ))
@@ -52,6 +64,7 @@ def definition_metadata(table: Table) -> dict:
         "dagster/column_schema": column_schema(table),
         "dagster/table_name": table.qualified_name,
         "service": table.service,
+        "column_lineage": lineage_table(table),
     }
 
 
@@ -59,10 +72,29 @@ def preview(data: pa.Table) -> dg.MetadataValue:
     return dg.MetadataValue.md(data.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False))
 
 
+def lineage_table(table: Table) -> dg.MetadataValue:
+    """Column lineage as a table the open-source UI shows: each column and the asset column it comes from."""
+    derived = _derived_from(table)
+    rows = [f"| {c} | {derived[c]} |" for c in table.column_names if c in derived]
+    if not rows:
+        return dg.MetadataValue.md("Every column is generated here.")
+    return dg.MetadataValue.md("\n".join(["| column | derived from |", "|---|---|", *rows]))
+
+
 def materialization_metadata(table: Table, data: pa.Table) -> dict:
     return {
         "dagster/row_count": data.num_rows,
         "dagster/column_schema": column_schema(table),
         "dagster/column_lineage": column_lineage(table),
+        "column_lineage": lineage_table(table),
         "preview": preview(data),
     }
+
+
+def table_spec(table: Table, group: str, deps: list, metadata: dict) -> dg.AssetSpec:
+    """A table asset as the graph shows it: the service as a kind beside the storage, so every node says
+    whose table it is without hovering (nodes show only the last part of the key)."""
+    return dg.AssetSpec(
+        table_key(table), group_name=group, deps=deps, description=table.description, metadata=metadata,
+        kinds={"parquet", table.service}, tags={"service": table.service}, partitions_def=TIER_PARTITIONS,
+    ).with_io_manager_key("table_io_manager")

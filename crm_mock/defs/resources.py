@@ -2,31 +2,83 @@
 databases live. Embedded defaults need no configuration; the root binds them from the environment."""
 
 
-import sqlite3
+import datetime as dt
+import functools
+import os
 from collections.abc import Callable, Mapping
-from contextlib import closing
+from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-from psycopg import sql as psycopg_sql
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from crm_mock.mapping.port import with_mapping
 from crm_mock.model.ddl import UuidStorage
-from crm_mock.scenario import TierPlan, load_scenario, plan_tier
+from crm_mock.scenario import DEFAULT_SCENARIO, Scenario, TierPlan, load_scenario, plan_tier
+from crm_mock.scenario.spec import utc_today
 from crm_mock.sinks.databases import ServiceDatabases, service_databases
 from crm_mock.sinks.parquet import TableStore
-from crm_mock.sinks.postgres import PostgresTarget, connect, load_service_postgres
-from crm_mock.sinks.sqlite import BatchSource, load_service, sqlite_path
+from crm_mock.sinks.sqlite import BatchSource
+
+DATA_DIR_ENV = "CRM_MOCK_DATA_DIR"
+DATABASE_URL_ENV = "CRM_MOCK_DATABASE_URL"
+SCENARIO_ENV = "CRM_MOCK_SCENARIO"
+SQLITE_UUID_STORAGE_ENV = "CRM_MOCK_SQLITE_UUID_STORAGE"
+MAPPING_ENV = "CRM_MOCK_MAPPING"  # mapping file(s) into the services' own tables (crm_mock.mapping)
+
+# the day `reference_date: today` means for a run (the staging schedule sets it to its tick's date)
+REFERENCE_DATE_TAG = "crm_mock/reference_date"
+# the tier that takes hours and tens of gigabytes: a run must say it means it
+GUARDED_TIER = "stress"
+CONFIRM_TAG = "crm_mock/confirm_tier"
+
+
+def release_memory() -> None:
+    """Steps share one process under the in-process executor: hand the Arrow buffers earlier steps freed
+    back to the system before reading or writing the next table, so the peak is the largest step, not the
+    sum of them. (No gc.collect: with Dagster loaded a full collection costs ~0.3 s, and tables are freed
+    by reference counting.)"""
+    pa.default_memory_pool().release_unused()
+
+
+@functools.lru_cache(maxsize=8)
+def _scenario(path: str, modified_ns: int, today: dt.date) -> Scenario:
+    return load_scenario(path, today=today)
+
+
+def cached_scenario(path: str | None, today: dt.date) -> Scenario:
+    """Parsed once per file version and day (`reference_date: today`): every step asks for its tier's plan."""
+    resolved = Path(path) if path else DEFAULT_SCENARIO
+    modified = resolved.stat().st_mtime_ns if resolved.is_file() else -1
+    return _scenario(str(resolved), modified, today)
 
 
 class ScenarioResource(dg.ConfigurableResource):
     """The scenario file to generate from; empty means the bundled default."""
 
     path: str = Field(default="", description="scenario YAML; empty for crm_mock/scenario/default.yaml")
+    _today: dt.date | None = PrivateAttr(default=None)
 
     def plan(self, tier: str) -> TierPlan:
-        return plan_tier(load_scenario(self.path or None), tier)
+        return plan_tier(cached_scenario(self.path or None, self._today or utc_today()), tier)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Fix once per run what `reference_date: today` means (the run's tag, set by the staging schedule to
+        its tick's date, else the UTC date the run started), so every step plans the same day. Then refuse
+        the run before its first step: a scenario that does not validate (the CLI's message), or the stress
+        tier without the confirming tag."""
+        run = context.dagster_run
+        tag = run.tags.get(REFERENCE_DATE_TAG) if run else None
+        self._today = dt.date.fromisoformat(tag) if tag else utc_today()
+        tier = run.tags.get("dagster/partition") if run else None
+        if tier is None:
+            return
+        self.plan(tier)  # raises ScenarioError naming the field
+        if tier == GUARDED_TIER and run.tags.get(CONFIRM_TAG) != GUARDED_TIER:
+            raise dg.Failure(
+                description=f"The {GUARDED_TIER} tier is 1000× staging (hours, tens of GB): refused without "
+                            f"confirmation. Launch it again with the run tag {CONFIRM_TAG}={GUARDED_TIER} "
+                            f"(launchpad → Tags), or `crm-mock materialize --tier {GUARDED_TIER}`.")
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -49,8 +101,10 @@ class TableStoreIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         path = self.storage.store().write(context.asset_partition_key, tuple(context.asset_key.path), obj)
         context.add_output_metadata({"dagster/uri": dg.MetadataValue.path(str(path))})
+        release_memory()
 
     def load_input(self, context: dg.InputContext) -> pa.Table:
+        release_memory()
         columns = (context.definition_metadata or {}).get("columns")
         return self.storage.store().read(context.asset_partition_key, tuple(context.asset_key.path), columns)
 
@@ -80,32 +134,28 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
 
     def location(self, tier: str, service: str) -> str:
         """Where a service's tables are, fit to show: the password is never included."""
-        if self.mapping:
-            return self.port().location(tier, service)
-        if self.database_url:
-            target = PostgresTarget.resolve(self.database_url, tier, service)
-            return f"{target.display} (schema {target.schema})"
-        return str(sqlite_path(self.storage.data_dir, tier, service))
+        return self.port().location(tier, service)
 
     def load(self, plan: TierPlan, service: str, sources: Mapping[str, BatchSource],
              notify: Callable[[str], None] | None = None) -> dict[str, int]:
         """``notify`` hears what the refresh kept of the service's own objects."""
-        if self.mapping:
-            return self.port().load(plan.tier, service, sources, self.uuid_storage(plan) or UuidStorage.TEXT, notify)
-        if self.database_url:
-            return load_service_postgres(self.database_url, plan.tier, service, sources, notify)
-        return load_service(sqlite_path(self.storage.data_dir, plan.tier, service), service, sources,
-                            self.uuid_storage(plan), notify)
+        release_memory()
+        return self.port().load(plan.tier, service, sources, self.uuid_storage(plan) or UuidStorage.TEXT, notify)
 
     def count_rows(self, tier: str, service: str, table: str) -> int:
-        if self.mapping:
-            return self.port().count_rows(tier, service, table)
-        if self.database_url:
-            conn, schema = connect(self.database_url, tier, service)
-            with conn:
-                query = psycopg_sql.SQL("SELECT COUNT(*) FROM {}.{}").format(
-                    psycopg_sql.Identifier(schema), psycopg_sql.Identifier(table))
-                return conn.execute(query).fetchone()[0]
-        path = sqlite_path(self.storage.data_dir, tier, service)
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return self.port().count_rows(tier, service, table)
+
+
+def resources_from_environment() -> dict[str, object]:
+    """Embedded defaults, overridden from the environment (read when the code location loads)."""
+    storage = StorageResource(data_dir=os.environ.get(DATA_DIR_ENV) or "data")
+    return {
+        "scenario": ScenarioResource(path=os.environ.get(SCENARIO_ENV) or ""),
+        "storage": storage,
+        "table_io_manager": TableStoreIOManager(storage=storage),
+        # the URL may carry a password: bound as an EnvVar, so the UI shows the variable, not its value
+        "databases": ServiceDatabaseResource(
+            storage=storage, database_url=dg.EnvVar(DATABASE_URL_ENV) if os.environ.get(DATABASE_URL_ENV) else "",
+            sqlite_uuid_storage=os.environ.get(SQLITE_UUID_STORAGE_ENV) or None,
+            mapping=os.environ.get(MAPPING_ENV) or ""),
+    }

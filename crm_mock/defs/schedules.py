@@ -5,6 +5,7 @@ import os
 import dagster as dg
 
 from crm_mock.defs.jobs import materialize_all
+from crm_mock.defs.resources import REFERENCE_DATE_TAG
 
 REFRESH_CRON_ENV = "CRM_MOCK_STAGING_REFRESH_CRON"
 REFRESH_TIMEZONE_ENV = "CRM_MOCK_STAGING_REFRESH_TIMEZONE"
@@ -20,7 +21,8 @@ REFRESH_TIMEZONE_ENV = "CRM_MOCK_STAGING_REFRESH_TIMEZONE"
 def staging_refresh_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     tick = context.scheduled_execution_time.isoformat()
     return dg.RunRequest(run_key=f"staging-refresh-{tick}", partition_key="staging",
-                         tags={"crm_mock/trigger": "staging_refresh_schedule"})
+                         tags={"crm_mock/trigger": "staging_refresh_schedule",
+                               REFERENCE_DATE_TAG: context.scheduled_execution_time.date().isoformat()})
 
 
 @dg.definitions

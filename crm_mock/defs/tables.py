@@ -1,11 +1,12 @@
 """Which model tables the graph produces, and the asset key of each (keys mirror the physical location)."""
 
+import functools
 
 import dagster as dg
 
 from crm_mock.generate import GENERATORS
 from crm_mock.model import CATALOG, Table
-from crm_mock.model.lineage import ID_MAP_GROUP
+from crm_mock.model.lineage import ID_MAP_GROUP, upstream_tables
 
 
 def table_key(table: Table | str) -> dg.AssetKey:
@@ -32,3 +33,12 @@ def plain_replicas() -> list[Table]:
 
 def produced_tables() -> list[Table]:
     return [CATALOG[name] for name in GENERATORS] + plain_replicas()
+
+
+@functools.cache
+def ancestors(table: Table) -> frozenset[str]:
+    """Every model table built before ``table`` in the graph (its upstream tables, transitively)."""
+    found: set[str] = set()
+    for parent in upstream_tables(table):
+        found |= {parent.qualified_name, *ancestors(parent)}
+    return frozenset(found)

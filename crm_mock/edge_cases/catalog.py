@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
 from crm_mock.model import CATALOG, Kind
 
@@ -29,6 +29,8 @@ class EdgeCase(BaseModel):
     value: str | None = None
     boundary: Literal["max_length"] | None = None
     fill: str | None = None
+    # the countries whose rows the value belongs to (a French city, an Indian name); any when unset
+    countries: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], ...] | None = None
     # every other case names the planting it needs
     kind: str | None = None
 
@@ -94,7 +96,8 @@ def _longest_email(length: int, tail: str) -> str:
 _SHAPES = {"website": ("https://www.", ""), "phone": ("+1 212-555-0199 ext. ", ""),
            "postal_code": ("", "")}
 _FILLS = {"email": "x", "website": "long-subdomain.", "phone": "0123456789", "postal_code": "9", "sku": "MAXSKU"}
-SHAPED_ONLY = ("country_code",)  # too short to pad without leaving the vocabulary the data relies on
+SHAPED_ONLY = ("country_code",  # too short to pad without leaving the vocabulary the data relies on
+               "ticket_number")  # document numbers stay unique and increasing with time
 
 
 def derived_boundaries() -> list[EdgeCase]:

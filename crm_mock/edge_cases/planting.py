@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from itertools import islice
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +22,8 @@ FORCED_TICKETS = (GOLDEN_TICKET, SUSPENDED_TICKET)
 GOLDEN_OVERDUE_INVOICES = 3
 LARGEST_PRICE_CENTS = 999_999_999  # 9,999,999.99
 # rows no random plant may touch: the golden accounts, Acme's contacts, the forced tickets
-RESERVED_ROWS = {"contact.accounts": (0, GOLDEN_HOLD_ACCOUNT), "support.tickets": FORCED_TICKETS}
+# and the chief executive (the org chart is built from the top: the first hire stays the first)
+RESERVED_ROWS = {"contact.accounts": (0, GOLDEN_HOLD_ACCOUNT), "support.tickets": FORCED_TICKETS, "hr.employees": (0,)}
 
 
 def rows_per_case(plan: TierPlan) -> int:
@@ -37,7 +40,12 @@ def _cases(kind_or_table: str) -> list[EdgeCase]:
     return [c for c in load_catalog() if c.table == kind_or_table]
 
 
-def _rows_for(plan: TierPlan, stream: str, table: str, wanted: int) -> np.ndarray:
+# the country code of each row of a table, so a case that fits some countries lands on their rows (a
+# French city in a French address); the generators register how to compute it, as they import this module
+ROW_COUNTRIES: dict[str, Callable[[TierPlan], np.ndarray]] = {}
+
+
+def _row_order(plan: TierPlan, stream: str, table: str) -> np.ndarray:
     """A deterministic order of the rows of ``table`` that plants may use (reserved rows left out)."""
     from crm_mock.generate.random import Stream  # the generate package imports this module
 
@@ -46,7 +54,16 @@ def _rows_for(plan: TierPlan, stream: str, table: str, wanted: int) -> np.ndarra
     if table == "contact.contacts":
         reserved |= set(range(plan.acme_contacts))  # Acme's contacts come first
     order = Stream(plan.seed, "edge_cases", stream).permutation(n)
-    return np.array([r for r in order[: wanted + len(reserved)] if r not in reserved][:wanted], dtype=np.int64)
+    return order[~np.isin(order, list(reserved))]
+
+
+def _choose(plan: TierPlan, table: str, order: np.ndarray, countries: tuple[str, ...] | None, used: set[int],
+            k: int) -> list[int]:
+    """The first ``k`` unused rows of ``order``, among the rows of ``countries`` when the tier has enough."""
+    if countries and table in ROW_COUNTRIES:
+        fitting = order[np.isin(ROW_COUNTRIES[table](plan)[order], countries)]
+        order = fitting if len(fitting) >= k + len(used) else order
+    return list(islice((int(r) for r in order if int(r) not in used), k))
 
 
 def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]]:
@@ -60,14 +77,16 @@ def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]
         "contact.contacts": [("empty_nullable", "job_title", None)],
     }
     for table in sorted({c.table for c in load_catalog() if c.table} | set(extra)):
-        plants = [(c.id, c.column, c.text(plan.contact_details)) for c in _cases(table)] + extra.get(table, [])
+        plants = [(c.id, c.column, c.text(plan.contact_details), c.countries) for c in _cases(table)]
+        plants += [(*plant, None) for plant in extra.get(table, [])]
         # rows are shared between columns but never between two cases of one column
         for column in sorted({p[1] for p in plants}):
-            on_column = [p for p in plants if p[1] == column]
-            rows = _rows_for(plan, f"{table}.{column}", table, k * len(on_column))
-            for i, (case_id, _, value) in enumerate(on_column):
-                for row in rows[i * k:(i + 1) * k]:
-                    cells[table][column][int(row)] = (case_id, value)
+            order = _row_order(plan, f"{table}.{column}", table)
+            used: set[int] = set()
+            for case_id, _, value, countries in (p for p in plants if p[1] == column):
+                for row in _choose(plan, table, order, countries, used, k):
+                    used.add(row)
+                    cells[table][column][row] = (case_id, value)
     return {t: dict(c) for t, c in cells.items()}
 
 

@@ -16,7 +16,8 @@ from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.inventory import generate_products, generate_stock_levels, generate_warehouses
 from crm_mock.generate.orders import generate_order_lines, generate_sales_orders
 from crm_mock.generate.replicas import project_replica
-from crm_mock.generate.sales import generate_leads, generate_opportunities, generate_quote_lines, generate_quotes
+from crm_mock.generate.leads import generate_leads
+from crm_mock.generate.sales import generate_opportunities, generate_quote_lines, generate_quotes
 from crm_mock.generate.stock import generate_stock_movements
 from crm_mock.generate.support import generate_tickets
 from crm_mock.scenario import TierPlan

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.edge_cases.planting import GOLDEN_HOLD_ACCOUNT, leap_day_moment, plant_cells, rows_per_case
+from crm_mock.edge_cases.planting import (
+    GOLDEN_HOLD_ACCOUNT, ROW_COUNTRIES, leap_day_moment, plant_cells, planted_cells, rows_per_case,
+)
+from crm_mock.generate.companies import Companies, compose, distinct, slug
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
-from crm_mock.generate.hr import employee_plan, employee_uuids
+from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.phones import phone_numbers, slots_by_group
-from crm_mock.generate.pools import CONTACT_TITLES, CountryPools, web_domains
+from crm_mock.generate.pools import CONTACT_TITLES, RESERVED_DOMAIN_SUFFIX, CountryPools, ascii_slug, web_domains
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
 from crm_mock.model import vocabularies as v
@@ -24,8 +27,15 @@ ACCOUNTS = "contact.accounts"
 CONTACTS = "contact.contacts"
 ACCOUNT_ENTITY = "account"
 CONTACT_ENTITY = "contact"
-ACME_DOMAIN = "acme-corp.example"
+ACME_SLUG = "acme-corp"
+ACME_DOMAIN = ACME_SLUG + RESERVED_DOMAIN_SUFFIX
 ACME_COUNTRY = "US"
+# how long ago suspensions and credit holds began (days); the golden held account's orders are older
+HOLD_DAYS_AGO = (30, 95)
+CLOSED_AT_LEAST_DAYS_AGO = 30
+MAX_NAME_IN_ADDRESS = 30  # a planted long name keeps the address's local part within RFC 5321's 64
+# a prime larger than any name pool's pairs: stepping by it visits every (first, last) pair once
+NAME_PAIR_STRIDE = 1_000_003
 SEGMENT = {name: i for i, name in enumerate(v.ACCOUNT_SEGMENT)}
 STATUS = {name: i for i, name in enumerate(v.ACCOUNT_STATUS)}
 
@@ -38,8 +48,14 @@ class AccountPlan:
     segment: np.ndarray  # index into v.ACCOUNT_SEGMENT
     status: np.ndarray  # index into v.ACCOUNT_STATUS
     country: np.ndarray  # index into countries
-    company: np.ndarray  # index into CountryPools "companies"/"domains"
+    industry: np.ndarray  # index into v.INDUSTRY
+    address: np.ndarray  # index into CountryPools "streets"/"cities"/"regions"/"postcodes"
+    name: np.ndarray  # object: distinct company names
+    domain: np.ndarray  # object: distinct web domains, in the scenario's contact_details mode
+    currency: np.ndarray  # object: ISO 4217 code
     created_at: np.ndarray  # datetime64[s]
+    # when the account stopped buying (closed, suspended or put on credit hold); NaT while it buys
+    inactive_since: np.ndarray
     owner: np.ndarray  # employee index of the sales rep who owns the account
     contact_counts: np.ndarray
     contact_offsets: np.ndarray  # first contact row of each account
@@ -50,15 +66,16 @@ class AccountPlan:
     phone_slot: np.ndarray
     contact_phone_slot: np.ndarray
 
-    def names(self, pools: CountryPools, accounts: np.ndarray) -> np.ndarray:
-        names = pools.values("companies")[self.company[accounts]]
-        names[accounts == ACME_ACCOUNT_INDEX] = ACME_NAME
-        return names
+    def names(self, accounts: np.ndarray) -> np.ndarray:
+        return self.name[accounts]
 
-    def domains(self, pools: CountryPools, accounts: np.ndarray) -> np.ndarray:
-        domains = web_domains(pools.values("domains")[self.company[accounts]], self.contact_details)
-        domains[accounts == ACME_ACCOUNT_INDEX] = ACME_DOMAIN
-        return domains
+    def domains(self, accounts: np.ndarray) -> np.ndarray:
+        return self.domain[accounts]
+
+    def buying(self, accounts: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Whether each account existed and still bought at the moment ``at``."""
+        stop = self.inactive_since[accounts]
+        return (self.created_at[accounts] <= at) & (np.isnat(stop) | (at < stop))
 
 
 def account_uuids(plan: TierPlan, indices) -> pa.StringArray:
@@ -71,18 +88,59 @@ def _exact_assignment(rng: Stream, n: int, counts: list[int]) -> np.ndarray:
     return kinds[rng.permutation(n)]
 
 
+def _segments(plan: TierPlan, assign: Stream) -> np.ndarray:
+    """Exact segment counts; Acme Corp (account 0) is one of the enterprises. The first draws of ``assign``."""
+    counts = dict(plan.segment_counts)
+    counts["ENTERPRISE"] -= 1
+    segment = np.empty(plan.accounts, dtype=np.int64)
+    segment[ACME_ACCOUNT_INDEX] = SEGMENT["ENTERPRISE"]
+    segment[1:] = _exact_assignment(assign, plan.accounts - 1, [counts[s] for s in v.ACCOUNT_SEGMENT])
+    return segment
+
+
+def _countries(plan: TierPlan, block: Block, rng: Stream) -> np.ndarray:
+    """Each account's country index: the first draw of its block's plan stream."""
+    return rng.choice(block.size, list(plan.country_shares.values()))
+
+
+@dataclass(frozen=True)
+class AccountLayout:
+    """Where accounts are and how many contacts each has: what edge-case planting needs, known before any
+    planted value is (the account plan itself depends on the planted cells)."""
+
+    country: np.ndarray  # index into the plan's countries
+    contact_offsets: np.ndarray
+
+    def contact_countries(self, plan: TierPlan) -> np.ndarray:
+        codes = np.array(tuple(plan.country_shares), dtype=object)
+        account = np.searchsorted(self.contact_offsets, np.arange(plan.contacts), side="right") - 1
+        return codes[self.country[account]]
+
+
+def account_layout(plan: TierPlan) -> AccountLayout:
+    country = np.concatenate([_countries(plan, b, Stream(plan.seed, ACCOUNTS, "plan", block=b.index))
+                              for b in blocks_of(plan.accounts, plan.block_rows)])
+    if ACME_COUNTRY in plan.country_shares:
+        country[ACME_ACCOUNT_INDEX] = tuple(plan.country_shares).index(ACME_COUNTRY)
+    counts = _contact_counts(plan, _segments(plan, Stream(plan.seed, ACCOUNTS, "assign")))
+    return AccountLayout(country, np.concatenate([[0], np.cumsum(counts)[:-1]]))
+
+
+def cached_account_layout(plan: TierPlan) -> AccountLayout:
+    return memoised("account_layout", plan, account_layout)
+
+
+ROW_COUNTRIES["contact.accounts"] = lambda plan: np.array(tuple(plan.country_shares), dtype=object)[
+    cached_account_layout(plan).country]
+ROW_COUNTRIES["contact.contacts"] = lambda plan: cached_account_layout(plan).contact_countries(plan)
+
+
 def account_plan(plan: TierPlan) -> AccountPlan:
     n = plan.accounts
     countries = tuple(plan.country_shares)
     pools = CountryPools(plan.seed, countries)
     assign = Stream(plan.seed, ACCOUNTS, "assign")
-
-    # exact segment counts; Acme Corp (account 0) is one of the enterprises
-    counts = dict(plan.segment_counts)
-    counts["ENTERPRISE"] -= 1
-    segment = np.empty(n, dtype=np.int64)
-    segment[ACME_ACCOUNT_INDEX] = SEGMENT["ENTERPRISE"]
-    segment[1:] = _exact_assignment(assign, n - 1, [counts[s] for s in v.ACCOUNT_SEGMENT])
+    segment = _segments(plan, assign)
 
     # Finance decides the credit holds; Contact's ON_HOLD is the synced copy. SUSPENDED is Contact's own.
     status = np.full(n, STATUS["ACTIVE"], dtype=np.int64)
@@ -95,31 +153,95 @@ def account_plan(plan: TierPlan) -> AccountPlan:
     status[rest[assign.bernoulli(plan.realism.closed_account_share, len(rest))]] = STATUS["CLOSED"]
 
     country = np.empty(n, dtype=np.int64)
-    company = np.empty(n, dtype=np.int64)
+    industry = np.empty(n, dtype=np.int64)
+    address = np.empty(n, dtype=np.int64)
     created_at = np.empty(n, dtype="datetime64[s]")
-    owner = np.empty(n, dtype=np.int64)
-    owners = employee_plan(plan).active_in("SALES")
+    owner_u = np.empty(n)
+    name_u = np.empty((n, 5))
     reference = moment(plan.reference_moment)
     history_start = reference - np.timedelta64(plan.realism.account_history_years * 365 * SECONDS_PER_DAY, "s")
     newest = reference - np.timedelta64(30 * SECONDS_PER_DAY, "s")
+    industries = [v.INDUSTRY.index(i) for i in plan.industry_shares]
     for block in blocks_of(n, plan.block_rows):
         rng = Stream(plan.seed, ACCOUNTS, "plan", block=block.index)
-        c = rng.choice(block.size, list(plan.country_shares.values()))
-        country[block.start:block.stop] = c
-        company[block.start:block.stop] = pools.index("companies", c, rng.uniform(block.size))
-        created_at[block.start:block.stop] = moments_between(history_start, newest, rng.uniform(block.size))
-        owner[block.start:block.stop] = owners[np.floor(rng.uniform(block.size) * len(owners)).astype(np.int64)]
+        rows = slice(block.start, block.stop)
+        c = _countries(plan, block, rng)
+        country[rows] = c
+        address[rows] = pools.index("streets", c, rng.uniform(block.size))  # street, city, postcode together
+        created_at[rows] = moments_between(history_start, newest, rng.uniform(block.size))
+        owner_u[rows] = rng.uniform(block.size)
+        names = Stream(plan.seed, ACCOUNTS, "names", block=block.index)
+        industry[rows] = np.array(industries)[names.choice(block.size, list(plan.industry_shares.values()))]
+        name_u[rows] = names.uniform(block.size * 5).reshape(block.size, 5)
     if ACME_COUNTRY in countries:
         country[ACME_ACCOUNT_INDEX] = countries.index(ACME_COUNTRY)
+        address[ACME_ACCOUNT_INDEX] = pools.index("streets", country[[ACME_ACCOUNT_INDEX]], name_u[[0], 0])[0]
     created_at[[ACME_ACCOUNT_INDEX, GOLDEN_HOLD_ACCOUNT]] = history_start  # the golden accounts are the oldest
     edges = _account_edges(plan, status, created_at)
+    # the sales rep hired by then owns it (a few months' margin: the lead that became it came first)
+    owner = cached_employee_plan(plan).pick("SALES", created_at - np.timedelta64(90 * SECONDS_PER_DAY, "s"), owner_u)
+    companies = distinct(compose(pools, country, industry, pools.values("cities")[address], name_u),
+                         countries, country, reserved=(ACME_SLUG,))
+    name, domain = _names_and_domains(plan, companies, countries, country)
+    currency = np.array([plan.commercial.currency_by_country[c] for c in countries], dtype=object)[country]
 
     contact_counts = _contact_counts(plan, segment)
     offsets = np.concatenate([[0], np.cumsum(contact_counts)[:-1]])
     accounts_in_country = np.bincount(country, minlength=len(countries))
-    return AccountPlan(countries, segment, status, country, company, created_at, owner, contact_counts, offsets,
+    return AccountPlan(countries, segment, status, country, industry, address, name, domain, currency, created_at,
+                       _inactive_since(plan, status, created_at, held), owner, contact_counts, offsets,
                        edges, plan.contact_details, phone_slot=slots_by_group(country),
                        contact_phone_slot=accounts_in_country[country] + slots_by_group(country, contact_counts))
+
+
+def _names_and_domains(plan: TierPlan, companies: Companies, countries: tuple[str, ...],
+                       country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Names and web domains; an account whose name is planted (an edge case) has the domain that name
+    makes, so its website and its people's e-mail addresses read as the same company."""
+    name = companies.name.copy()
+    codes = np.array(countries, dtype=object)[country]
+    labels = companies.domain_slug.copy()
+    taken = set(labels)
+    for row, (_, value) in sorted(planted_cells(plan).get(ACCOUNTS, {}).get("name", {}).items()):
+        label = slug(value) or "company"
+        labels[row] = label if label not in taken else f"{label}-{row}"
+        taken.add(labels[row])
+    domain = web_domains(labels, codes, plan.contact_details)
+    name[ACME_ACCOUNT_INDEX], domain[ACME_ACCOUNT_INDEX] = ACME_NAME, ACME_DOMAIN
+    return name, domain
+
+
+def _inactive_since(plan: TierPlan, status: np.ndarray, created_at: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """When each account stopped buying: a closed account when it closed (any time after its first months),
+    a suspended or held one when the suspension or hold began (one to three months ago, so neither has
+    ordered lately); NaT while it buys."""
+    rng = Stream(plan.seed, ACCOUNTS, "inactive_since")
+    n = len(status)
+    reference = moment(plan.reference_moment)
+    since = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    u = rng.uniform(n)
+    days = HOLD_DAYS_AGO[0] + np.floor(u * (HOLD_DAYS_AGO[1] - HOLD_DAYS_AGO[0]))
+    recent = reference - (SECONDS_PER_DAY * days).astype(np.int64).astype("timedelta64[s]")
+    paused = (status == STATUS["SUSPENDED"]) | (status == STATUS["ON_HOLD"])
+    since[paused] = np.maximum(recent[paused], created_at[paused] + np.timedelta64(SECONDS_PER_DAY, "s"))
+    since[held] = np.maximum(hold_placed_on(plan, held).astype("datetime64[s]"), created_at[held])
+    # a closed account was wound down at least a month ago (its last orders invoiced, then closed)
+    closed = status == STATUS["CLOSED"]
+    latest = reference - np.timedelta64(CLOSED_AT_LEAST_DAYS_AGO * SECONDS_PER_DAY, "s")
+    earliest = np.maximum(np.minimum(created_at + np.timedelta64(60 * SECONDS_PER_DAY, "s"), latest),
+                          created_at + np.timedelta64(SECONDS_PER_DAY, "s"))
+    since[closed] = moments_between(earliest[closed], np.maximum(latest, earliest)[closed], rng.uniform(n)[closed])
+    return since
+
+
+def hold_placed_on(plan: TierPlan, held: np.ndarray) -> np.ndarray:
+    """The day Finance put each held account on credit hold (one to three months ago)."""
+    rng = Stream(plan.seed, "finance.credit_holds", "rows")
+    order = np.argsort(held, kind="stable")
+    placed = np.datetime64(plan.reference_date, "D") - rng.integers(*HOLD_DAYS_AGO, len(held)).astype("timedelta64[D]")
+    out = np.empty(len(held), dtype="datetime64[D]")
+    out[order] = placed
+    return out
 
 
 def _account_edges(plan: TierPlan, status: np.ndarray, created_at: np.ndarray) -> dict[str, int]:
@@ -171,24 +293,25 @@ def _contact_counts(plan: TierPlan, segment: np.ndarray) -> np.ndarray:
 
 
 def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Table:
-    rng = Stream(plan.seed, ACCOUNTS, "rows", block=block.index)
-    n, rows = block.size, slice(block.start, block.stop)
+    rows = slice(block.start, block.stop)
     pools = CountryPools(plan.seed, accounts.countries)
     country = accounts.country[rows]
-    address = pools.index("streets", country, rng.uniform(n))  # street, city and postcode travel together
+    address = accounts.address[rows]
     return build_table(ACCOUNTS, {
         "account_uuid": derive_uuids(plan.ids, ACCOUNT_ENTITY, block.start, block.stop),
-        "name": accounts.names(pools, np.arange(block.start, block.stop)),
+        "name": accounts.name[rows],
         "segment": np.array(v.ACCOUNT_SEGMENT, dtype=object)[accounts.segment[rows]],
-        "industry": np.array(v.INDUSTRY, dtype=object)[rng.integers(0, len(v.INDUSTRY), n)],
+        "industry": np.array(v.INDUSTRY, dtype=object)[accounts.industry[rows]],
         "status": np.array(v.ACCOUNT_STATUS, dtype=object)[accounts.status[rows]],
         "street": pools.values("streets")[address],
         "city": pools.values("cities")[address],
+        "region": pools.values("regions")[address],
         "postal_code": pools.values("postcodes")[address],
         "country_code": np.array(accounts.countries, dtype=object)[country],
+        "currency_code": accounts.currency[rows],
         "phone": phone_numbers(plan.seed, accounts.countries, country, accounts.phone_slot[rows],
                                plan.contact_details),
-        "website": concat("https://www.", accounts.domains(pools, np.arange(block.start, block.stop))),
+        "website": concat("https://www.", accounts.domain[rows]),
         "owner_employee_uuid": employee_uuids(plan, accounts.owner[rows]),
         "created_at": accounts.created_at[rows],
     })
@@ -202,7 +325,11 @@ def generate_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa
 
 def contact_accounts(accounts: AccountPlan, start: int, stop: int) -> np.ndarray:
     """The account index of contact rows start..stop-1 (contacts are laid out account by account)."""
-    return np.searchsorted(accounts.contact_offsets, np.arange(start, stop), side="right") - 1
+    return contact_accounts_of(accounts, np.arange(start, stop))
+
+
+def contact_accounts_of(accounts: AccountPlan, contacts: np.ndarray) -> np.ndarray:
+    return np.searchsorted(accounts.contact_offsets, contacts, side="right") - 1
 
 
 def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Table:
@@ -211,10 +338,14 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     pools = CountryPools(plan.seed, accounts.countries)
     account = contact_accounts(accounts, block.start, block.stop)
     country = accounts.country[account]
-    first = pools.index("first_names", country, rng.uniform(n))
-    last = pools.index("last_names", country, rng.uniform(n))
-    email = concat(pools.values("first_ascii")[first], ".", pools.values("last_ascii")[last], "@",
-                   accounts.domains(pools, account))
+    first, last = contact_names(plan, accounts, pools, account, np.arange(block.start, block.stop))
+    first_ascii, last_ascii = pools.values("first_ascii")[first], pools.values("last_ascii")[last]
+    planted = planted_cells(plan).get(CONTACTS, {})
+    for column, spelled in (("first_name", first_ascii), ("last_name", last_ascii)):
+        for row, (_, value) in planted.get(column, {}).items():  # a planted name is spelled in the address too
+            if block.start <= row < block.stop and value and ascii_slug(value):
+                spelled[row - block.start] = ascii_slug(value)[:MAX_NAME_IN_ADDRESS]
+    email = concat(first_ascii, ".", last_ascii, "@", accounts.domains(account))
     titles = np.array(CONTACT_TITLES, dtype=object)[rng.integers(0, len(CONTACT_TITLES), n)]
     titles[rng.bernoulli(0.1, n)] = None
     return build_table(CONTACTS, {
@@ -228,6 +359,22 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
         "job_title": titles,
         "created_at": contact_created_at(plan, accounts, np.arange(block.start, block.stop)),
     })
+
+
+def contact_names(plan: TierPlan, accounts: AccountPlan, pools: CountryPools, account: np.ndarray,
+                   contacts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the first- and last-name pools: the j-th contact of an account takes the pair at
+    (the account's random start + j × a prime stride) among its country's pairs, so no two people at one
+    company share a name, and so (each company having its own domain) no two contacts share an address."""
+    sizes_first, sizes_last = pools.sizes("first_names"), pools.sizes("last_names")
+    country = accounts.country[account]
+    pairs = sizes_first[country] * sizes_last[country]
+    start = np.floor(Stream(plan.seed, CONTACTS, "name_start").uniform(plan.accounts)[account] * pairs).astype(np.int64)
+    position = contacts - accounts.contact_offsets[account]
+    pair = (start + (position % pairs) * (NAME_PAIR_STRIDE % pairs)) % pairs
+    offsets_first = np.concatenate([[0], np.cumsum(sizes_first)[:-1]])
+    offsets_last = np.concatenate([[0], np.cumsum(sizes_last)[:-1]])
+    return offsets_first[country] + pair // sizes_last[country], offsets_last[country] + pair % sizes_last[country]
 
 
 def contact_phone_slots(accounts: AccountPlan, account: np.ndarray, block: Block) -> np.ndarray:

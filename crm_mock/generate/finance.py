@@ -1,8 +1,11 @@
 """finance: customer_accounts, invoices, invoice_lines, payments and ledger_entries.
 
-One invoice per order. Its status follows the order (DRAFT before shipment, VOID when cancelled, issued
-on shipment otherwise) and, once issued, the payments received by the reference date: PAID when paid in
-full, OVERDUE when past due and not, UNPAID when nothing came, PARTIALLY_PAID otherwise.
+One invoice per order, in the order's currency. Its status follows the order (DRAFT before shipment, VOID
+when cancelled, issued and numbered on shipment otherwise) and, once issued, what was received by the
+reference date: PAID when settled in full, OVERDUE when past due and not, UNPAID when nothing came,
+PARTIALLY_PAID otherwise. What a customer does not pay goes to collections (transactions.collections):
+most of it is recovered late, the rest written off (a WRITE_OFF settlement, posted to bad debt), so
+invoices long past due stay open only for accounts on credit hold. Payment methods fit the amount.
 """
 
 from __future__ import annotations
@@ -13,16 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts
+from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on
 from crm_mock.edge_cases.planting import plant_cells, rows_per_case
 from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
+from crm_mock.generate.money import cents_per_unit, discounted_total, document_numbers, rates, round_to
 from crm_mock.generate.orders import KIND, OrderPlan, cached_order_plan, order_uuids
-from crm_mock.generate.pools import CountryPools
 from crm_mock.generate.random import Stream
-from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 
@@ -33,7 +36,10 @@ TERMS_BY_SEGMENT = {  # shares of v.PAYMENT_TERMS (NET_15, NET_30, NET_60, DUE_O
     "SMALL_BUSINESS": (35, 35, 0, 30), "MID_MARKET": (20, 60, 20, 0), "ENTERPRISE": (0, 45, 55, 0)}
 # chance an issued invoice gets paid in full, in part, or not at all, by segment
 PAYMENT_BEHAVIOUR = {"SMALL_BUSINESS": (78, 10, 12), "MID_MARKET": (86, 8, 6), "ENTERPRISE": (92, 5, 3)}
-METHOD_BY_SEGMENT = {"SMALL_BUSINESS": (30, 50, 10, 10), "MID_MARKET": (70, 10, 5, 15), "ENTERPRISE": (90, 0, 0, 10)}
+# shares of BANK_TRANSFER, CARD, CHECK, DIRECT_DEBIT (and never WRITE_OFF) by segment
+METHOD_BY_SEGMENT = {"SMALL_BUSINESS": (30, 50, 10, 10, 0), "MID_MARKET": (70, 10, 5, 15, 0),
+                     "ENTERPRISE": (90, 0, 0, 10, 0)}
+BANK_TRANSFER, WRITE_OFF = v.PAYMENT_METHOD.index("BANK_TRANSFER"), v.PAYMENT_METHOD.index("WRITE_OFF")
 CREDIT_LIMIT = {"SMALL_BUSINESS": (5_000, 25_000), "MID_MARKET": (50_000, 250_000), "ENTERPRISE": (250_000, 2_000_000)}
 ISSUED = tuple(v.INVOICE_STATUS.index(s) for s in ("UNPAID", "PARTIALLY_PAID", "PAID", "OVERDUE"))
 GL = {name.split("_", 1)[1]: name for name in v.GL_ACCOUNT}  # "ACCOUNTS_RECEIVABLE" -> "1100_ACCOUNTS_RECEIVABLE"
@@ -49,6 +55,9 @@ class InvoicePlan:
     line_product: np.ndarray
     line_quantity: np.ndarray  # negative on credit/return lines
     line_price_cents: np.ndarray
+    line_discount: np.ndarray
+    currency: np.ndarray  # object, per invoice: the order's
+    number: np.ndarray  # object: INV-YYYY-NNNNNNN once issued, None before
     tax_cents: np.ndarray
     payment_invoice: np.ndarray
     payment_cents: np.ndarray
@@ -59,7 +68,8 @@ class InvoicePlan:
 
     @property
     def line_total_cents(self) -> np.ndarray:
-        return self.line_quantity * self.line_price_cents
+        unit = cents_per_unit(self.currency)[self.line_invoice]
+        return discounted_total(self.line_quantity, self.line_price_cents, self.line_discount, unit)
 
     @property
     def line_invoice(self) -> np.ndarray:
@@ -109,9 +119,10 @@ def _with_credit_lines(plan: TierPlan, orders: OrderPlan, rng: Stream) -> tuple[
     product = np.insert(orders.line_product, insert_at, orders.line_product[line])
     quantity = np.insert(orders.line_quantity, insert_at, -(orders.line_quantity[line] // 2))
     price = np.insert(orders.line_price_cents, insert_at, orders.line_price_cents[line])
+    discount = np.insert(orders.line_discount, insert_at, orders.line_discount[line])
     counts = counts.copy()
     counts[credited] += 1
-    return np.concatenate([[0], np.cumsum(counts)]), product, quantity, price, credited
+    return np.concatenate([[0], np.cumsum(counts)]), product, quantity, price, discount, credited
 
 
 def invoice_plan(plan: TierPlan) -> InvoicePlan:
@@ -132,27 +143,31 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     issue = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     issue[shipped] = to_date(orders.shipped_at[shipped])  # invoiced on shipment
 
-    offsets, product, quantity, price, credited = _with_credit_lines(plan, orders, rng)
+    offsets, product, quantity, price, discount, credited = _with_credit_lines(plan, orders, rng)
     edges = _invoice_edges(plan, orders, issue, credited)
     if "partially_paid_several_payments" in edges:
         terms[edges["partially_paid_several_payments"]] = v.PAYMENT_TERMS.index("NET_60")  # not yet due
     terms_days = np.array([TERMS_DAYS[t] for t in v.PAYMENT_TERMS])[terms]
     due = issue + terms_days.astype("timedelta64[D]")
-    subtotal = np.bincount(np.repeat(np.arange(n), np.diff(offsets)), weights=quantity * price,
-                           minlength=n).astype(np.int64)
+    unit = cents_per_unit(orders.currency)
+    line_totals = discounted_total(quantity, price, discount, np.repeat(unit, np.diff(offsets)))
+    subtotal = np.bincount(np.repeat(np.arange(n), np.diff(offsets)), weights=line_totals, minlength=n).astype(np.int64)
     rate_bp = np.array([round(plan.tax_rate_percent[c] * 100) for c in accounts.countries])[accounts.country[orders.account]]
-    tax = (subtotal * rate_bp + 5_000) // 10_000
+    tax = round_to(subtotal * rate_bp / 10_000, unit)
     total = subtotal + tax
 
-    payment_invoice, payment_cents, payment_at = _payments(plan, orders, segment, issue, terms_days, total, rng)
-    payment_invoice, payment_cents, payment_at = _planted_payments(orders, edges, issue, total, payment_invoice,
-                                                                   payment_cents, payment_at)
+    held = np.isin(orders.account, credit_hold_accounts(plan))
+    payment_invoice, payment_cents, payment_at, method = _payments(plan, orders, segment, issue, terms_days, total,
+                                                                   unit, held, rng)
+    payment_invoice, payment_cents, payment_at, method = _planted_payments(orders, edges, issue, total, unit,
+                                                                           payment_invoice, payment_cents,
+                                                                           payment_at, method)
     customer_credit = {}
     if "credit_note_over_remaining_balance" in edges:
         invoice = edges["credit_note_over_remaining_balance"]
-        returned = -int(np.sum(np.minimum(quantity * price, 0)[offsets[invoice]:offsets[invoice + 1]]))
+        returned = -int(np.sum(np.minimum(line_totals, 0)[offsets[invoice]:offsets[invoice + 1]]))
         customer_credit[int(orders.account[invoice])] = returned
-    method = _choose(rng, segment[payment_invoice], METHOD_BY_SEGMENT)
+    method = _fit_methods(plan, method, payment_cents, orders.currency[payment_invoice])
     paid = np.bincount(payment_invoice, weights=payment_cents, minlength=n).astype(np.int64)
 
     reference_day = np.datetime64(plan.reference_date, "D")
@@ -162,8 +177,18 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     status[shipped & (paid == 0)] = v.INVOICE_STATUS.index("UNPAID")
     status[shipped & (paid < total) & (due < reference_day)] = v.INVOICE_STATUS.index("OVERDUE")
     status[shipped & (paid == total)] = v.INVOICE_STATUS.index("PAID")
-    return InvoicePlan(status, terms, issue, due, offsets, product, quantity, price, tax,
-                       payment_invoice, payment_cents, payment_at, method, edges, customer_credit)
+    number = document_numbers("INV", np.where(shipped, orders.shipped_at, np.datetime64("NaT")))
+    return InvoicePlan(status, terms, issue, due, offsets, product, quantity, price, discount, orders.currency,
+                       number, tax, payment_invoice, payment_cents, payment_at, method, edges, customer_credit)
+
+
+def _fit_methods(plan: TierPlan, method: np.ndarray, cents: np.ndarray, currency: np.ndarray) -> np.ndarray:
+    """No card payment of millions: a payment above its method's limit (base currency) is a bank transfer."""
+    base = cents / rates(plan, currency) / 100
+    method = method.copy()
+    for name, limit in plan.payment_method_limits.items():
+        method[(method == v.PAYMENT_METHOD.index(name)) & (base > limit)] = BANK_TRANSFER
+    return method
 
 
 def _invoice_edges(plan: TierPlan, orders: OrderPlan, issue: np.ndarray, credited: np.ndarray) -> dict[str, int]:
@@ -184,32 +209,36 @@ def _invoice_edges(plan: TierPlan, orders: OrderPlan, issue: np.ndarray, credite
 
 
 def _planted_payments(orders: OrderPlan, edges: dict[str, int], issue: np.ndarray, total: np.ndarray,
-                      invoice: np.ndarray, cents: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, ...]:
+                      unit: np.ndarray, invoice: np.ndarray, cents: np.ndarray, at: np.ndarray,
+                      method: np.ndarray) -> tuple[np.ndarray, ...]:
     """The golden account's invoices get nothing; the edge-case invoices get exactly their payments."""
     replaced = np.concatenate([orders.golden_orders, list(edges.values())]).astype(np.int64)
     keep = ~np.isin(invoice, replaced)
-    invoice, cents, at = [invoice[keep]], [cents[keep]], [at[keep]]
+    invoice, cents, at, method = [invoice[keep]], [cents[keep]], [at[keep]], [method[keep]]
     morning = np.timedelta64(10 * 3600, "s")
     if "partially_paid_several_payments" in edges:
         i = edges["partially_paid_several_payments"]
-        part = int(total[i]) // 5  # three fifths paid, in three payments
+        part = int(round_to(np.array([total[i] / 5]), unit[[i]])[0])  # three fifths paid, in three payments
         invoice.append(np.full(3, i))
         cents.append(np.full(3, part))
         at.append(issue[i].astype("datetime64[s]") + morning + np.array([1, 4, 9]) * np.timedelta64(SECONDS_PER_DAY, "s"))
+        method.append(np.full(3, BANK_TRANSFER))
     if "credit_note_over_remaining_balance" in edges:
         i = edges["credit_note_over_remaining_balance"]
         invoice.append(np.array([i]))
         cents.append(np.array([total[i]]))
         at.append(np.array([issue[i].astype("datetime64[s]") + morning + np.timedelta64(2 * SECONDS_PER_DAY, "s")]))
-    invoice, cents, at = np.concatenate(invoice), np.concatenate(cents), np.concatenate(at)
+        method.append(np.array([BANK_TRANSFER]))
+    invoice, cents, at, method = (np.concatenate(x) for x in (invoice, cents, at, method))
     order = np.lexsort((at, invoice))
-    return invoice[order], cents[order], at[order]
+    return invoice[order], cents[order], at[order], method[order]
 
 
 def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.ndarray, terms_days: np.ndarray,
-              total: np.ndarray, rng: Stream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Payments received by the reference moment: prepaid in full at shipment, otherwise by segment
-    behaviour (in full, in up to three instalments, or nothing), never before the invoice."""
+              total: np.ndarray, unit: np.ndarray, held: np.ndarray, rng: Stream) -> tuple[np.ndarray, ...]:
+    """Settlements by the reference moment: prepaid in full at shipment, otherwise by segment behaviour
+    (in full, in up to three instalments, or nothing), never before the invoice; then collections on what
+    is left (except for accounts on credit hold, whose debt is still being chased)."""
     reference = moment(plan.reference_moment)
     prepaid = np.flatnonzero(orders.kind == KIND["SHIPPED"])
     candidates = np.flatnonzero(orders.kind == KIND["DELIVERED"])
@@ -218,7 +247,7 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
 
     def after_issue(invoices: np.ndarray, days: np.ndarray) -> np.ndarray:
         start = issue[invoices].astype("datetime64[s]") + np.timedelta64(10 * 3600, "s")
-        return start + np.floor(days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]")
+        return within_working_hours(start + np.floor(days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]"))
 
     # full payers pay around the due date, with a late tail
     full_days = terms_days[full] * (0.3 + 0.9 * rng.uniform(len(full))) + 25 * rng.uniform(len(full)) ** 4
@@ -227,19 +256,37 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
     share = 0.2 + 0.6 * rng.uniform(len(partial))
     part_invoice = np.repeat(partial, parts)
     part_index = np.concatenate([np.arange(k) for k in parts]) if len(parts) else np.zeros(0, np.int64)
-    part_total = np.floor(total[partial] * share).astype(np.int64)
-    base = np.repeat(part_total // parts, parts)
-    remainder = np.repeat(part_total - (part_total // parts) * parts, parts)
-    part_cents = base + np.where(part_index == 0, remainder, 0)
+    part_units = np.floor(total[partial] * share / unit[partial]).astype(np.int64)  # whole minor units
+    base = np.repeat(part_units // parts, parts)
+    remainder = np.repeat(part_units - (part_units // parts) * parts, parts)
+    part_cents = (base + np.where(part_index == 0, remainder, 0)) * unit[part_invoice]
     part_days = (part_index + rng.uniform(len(part_invoice))) * (terms_days[part_invoice] / 2 + 10)
 
     invoice = np.concatenate([prepaid, full, part_invoice])
     cents = np.concatenate([total[prepaid], total[full], part_cents])
     at = np.concatenate([orders.shipped_at[prepaid], after_issue(full, full_days), after_issue(part_invoice, part_days)])
+    method = _choose(rng, segment[invoice], METHOD_BY_SEGMENT)
     received = (at <= reference) & (cents > 0)
-    invoice, cents, at = invoice[received], cents[received], at[received]
+    invoice, cents, at, method = invoice[received], cents[received], at[received], method[received]
+
+    # collections: what is still owed long after the due date is recovered late or written off
+    c = plan.collections
+    chased = np.setdiff1d(candidates[behaviour != 0], np.flatnonzero(held))
+    owed = total[chased] - np.bincount(invoice, weights=cents, minlength=len(total)).astype(np.int64)[chased]
+    chased, owed = chased[owed > 0], owed[owed > 0]
+    due = issue[chased].astype("datetime64[s]") + (terms_days[chased] * SECONDS_PER_DAY).astype("timedelta64[s]")
+    recovered = rng.bernoulli(c.recovered_share, len(chased))
+    span = c.write_off_after_days_past_due - c.after_days_past_due
+    days = np.where(recovered, c.after_days_past_due + rng.uniform(len(chased)) * span,
+                    c.write_off_after_days_past_due + rng.uniform(len(chased)))  # written off that day
+    settled_at = within_working_hours(due + (days * SECONDS_PER_DAY).astype(np.int64).astype("timedelta64[s]"))
+    settled = settled_at <= reference
+    invoice = np.concatenate([invoice, chased[settled]])
+    cents = np.concatenate([cents, owed[settled]])
+    at = np.concatenate([at, settled_at[settled]])
+    method = np.concatenate([method, np.where(recovered[settled], BANK_TRANSFER, WRITE_OFF)])
     order = np.lexsort((at, invoice))
-    return invoice[order], cents[order], at[order]
+    return invoice[order], cents[order], at[order], method[order]
 
 
 def cached_invoice_plan(plan: TierPlan) -> InvoicePlan:
@@ -256,9 +303,11 @@ def _invoice_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Ta
     index = np.arange(block.start, block.stop)
     return build_table(INVOICES, {
         "invoice_uuid": derive_uuids(plan.ids, "invoice", block.start, block.stop),
+        "invoice_number": invoices.number[rows],
         "order_uuid": order_uuids(plan, index),
         "account_uuid": account_uuids(plan, orders.account[rows]),
         "status": np.array(v.INVOICE_STATUS, dtype=object)[invoices.status[rows]],
+        "currency_code": invoices.currency[rows],
         "payment_terms": np.array(v.PAYMENT_TERMS, dtype=object)[invoices.terms[rows]],
         "issue_date": invoices.issue[rows],
         "due_date": invoices.due[rows],
@@ -276,9 +325,10 @@ def generate_invoices(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa
 def generate_invoice_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     """Blocks here are blocks of invoices; each yields the lines of its invoices."""
     invoices = cached_invoice_plan(plan)
+    totals = invoices.line_total_cents
     return assemble(lambda b: product_lines_block(plan, INVOICE_LINES, "invoice", invoices.line_offsets,
                                                   invoices.line_product, invoices.line_quantity,
-                                                  invoices.line_price_cents, b),
+                                                  invoices.line_price_cents, invoices.line_discount, totals, b),
                     plan.sales_orders, plan.block_rows, blocks)
 
 
@@ -288,6 +338,7 @@ def _payment_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Ta
         "payment_uuid": derive_uuids(plan.ids, "payment", block.start, block.stop),
         "invoice_uuid": invoice_uuids(plan, invoices.payment_invoice[rows]),
         "method": np.array(v.PAYMENT_METHOD, dtype=object)[invoices.payment_method[rows]],
+        "currency_code": invoices.currency[invoices.payment_invoice[rows]],
         "amount": cents_to_money(invoices.payment_cents[rows]),
         "paid_at": invoices.payment_at[rows],
     })
@@ -300,17 +351,19 @@ def generate_payments(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa
 
 def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Table:
     accounts = cached_account_plan(plan)
-    pools = CountryPools(plan.seed, accounts.countries)
     rng = Stream(plan.seed, CUSTOMER_ACCOUNTS, "rows", block=block.index)
     index = np.arange(block.start, block.stop)
     segment = accounts.segment[index]
     low = np.array([CREDIT_LIMIT[s][0] for s in v.ACCOUNT_SEGMENT])[segment]
     high = np.array([CREDIT_LIMIT[s][1] for s in v.ACCOUNT_SEGMENT])[segment]
-    limit = (low + np.floor(rng.uniform(block.size) * (high - low) / 1000) * 1000).astype(np.int64) * 100
+    limit = (low + np.floor(rng.uniform(block.size) * (high - low) / 1000) * 1000)  # base currency, round thousands
+    currency = accounts.currency[index]
+    limit = round_to(limit * rates(plan, currency) * 100, np.full(len(index), 100_000))  # a round figure there too
     held = np.isin(index, credit_hold_accounts(plan))
     return build_table(CUSTOMER_ACCOUNTS, {
         "account_uuid": derive_uuids(plan.ids, "account", block.start, block.stop),
-        "name": accounts.names(pools, index),
+        "name": accounts.names(index),
+        "currency_code": currency,
         "credit_status": np.where(held, "ON_HOLD", "GOOD").astype(object),
         "credit_limit": cents_to_money(limit),
         "balance": cents_to_money(balance[index]),
@@ -320,8 +373,7 @@ def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Tab
 def credit_holds(plan: TierPlan) -> pa.Table:
     """The accounts Finance has put on credit hold: the record Contact and Finance's ledger copy."""
     held = np.sort(credit_hold_accounts(plan))
-    rng = Stream(plan.seed, "finance.credit_holds", "rows")
-    placed = np.datetime64(plan.reference_date, "D") - rng.integers(1, 90, len(held)).astype("timedelta64[D]")
+    placed = hold_placed_on(plan, held)
     return pa.table({
         "account_uuid": account_uuids(plan, held),
         "credit_status": pa.array(["ON_HOLD"] * len(held), pa.string()),

@@ -6,13 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from crm_mock.edge_cases.planting import plant_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
-from crm_mock.generate.pools import PRODUCT_WORDS, CountryPools
+from crm_mock.generate.catalogue import KINDS, UNIT_WORDS
+from crm_mock.generate.pools import CountryPools
 from crm_mock.generate.random import Stream
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
@@ -24,13 +26,7 @@ PRODUCT_ENTITY = "product"
 WAREHOUSE_ENTITY = "warehouse"
 TYPE = {name: i for i, name in enumerate(v.PRODUCT_TYPE)}
 SKU_PREFIX = {"FINISHED_GOOD": "FG", "RAW_MATERIAL": "RM", "SERVICE": "SV"}
-# median unit cost in cents and its spread, by product type
-COST_MEDIAN_CENTS = {"FINISHED_GOOD": 4_500, "RAW_MATERIAL": 900, "SERVICE": 12_000}
-COST_SIGMA = {"FINISHED_GOOD": 1.1, "RAW_MATERIAL": 0.9, "SERVICE": 0.7}
-LUXURY_SHARE = 0.02  # finished goods priced like machinery: the high-value tail
-LUXURY_FACTOR = 60
 MAX_PRICE_CENTS = 250_000_000  # 2.5 M, well inside NUMERIC(12,2)
-UNITS = {"FINISHED_GOOD": ("EA", "BOX"), "RAW_MATERIAL": ("KG", "M", "L"), "SERVICE": ("HOUR",)}
 WAREHOUSE_COUNTRIES = ("US", "DE", "GB", "JP", "BR", "IN", "AU", "CA", "FR", "MX", "NL", "PL", "ES", "IT", "SE")
 STOCK_WAREHOUSES = (3, 5)  # every stocked product sits in 3 to 5 warehouses
 
@@ -40,6 +36,8 @@ class ProductPlan:
     """Per-product facts that stock and the transactions depend on."""
 
     product_type: np.ndarray  # index into v.PRODUCT_TYPE
+    kind: np.ndarray  # index into catalogue.KINDS
+    name: np.ndarray  # object
     discontinued: np.ndarray  # bool
     zero_stock: np.ndarray  # bool: stocked, and 0 on hand in every warehouse that stocks it
     unit_cost_cents: np.ndarray
@@ -73,23 +71,55 @@ def product_plan(plan: TierPlan) -> ProductPlan:
     discontinued = np.zeros(n, dtype=bool)
     discontinued[candidates[assign.permutation(len(candidates))[:plan.discontinued_products]]] = True
 
+    # each product is a kind of its type's taxonomy, priced inside the kind's cost and markup bands
+    kind = np.empty(n, dtype=np.int64)
     cost = np.empty(n, dtype=np.int64)
     markup = np.empty(n, dtype=np.float64)
+    low = np.log(np.array([k.cost[0] * 100 for k in KINDS]))
+    high = np.log(np.array([k.cost[1] * 100 for k in KINDS]))
     for block in blocks_of(n, plan.block_rows):
         rng = Stream(plan.seed, PRODUCTS, "plan", block=block.index)
-        kind = product_type[block.start:block.stop]
-        names = np.array(v.PRODUCT_TYPE)[kind]
-        median = np.array([COST_MEDIAN_CENTS[t] for t in v.PRODUCT_TYPE], dtype=np.float64)[kind]
-        sigma = np.array([COST_SIGMA[t] for t in v.PRODUCT_TYPE])[kind]
-        raw = rng.lognormal(median, sigma, block.size)
-        luxury = rng.bernoulli(LUXURY_SHARE, block.size) & (names == "FINISHED_GOOD")
-        raw[luxury] *= LUXURY_FACTOR
-        cost[block.start:block.stop] = np.clip(np.round(raw), 5, MAX_PRICE_CENTS // 3)
-        markup[block.start:block.stop] = 1.15 + rng.uniform(block.size) * 1.35
+        rows = slice(block.start, block.stop)
+        types = product_type[rows]
+        u_kind = rng.uniform(block.size)
+        for t, type_name in enumerate(v.PRODUCT_TYPE):
+            of_type = np.flatnonzero([k.product_type == type_name for k in KINDS])
+            weights = np.cumsum([KINDS[i].weight for i in of_type])
+            chosen = np.searchsorted(weights / weights[-1], u_kind[types == t], side="right")
+            kind[rows][types == t] = of_type[np.minimum(chosen, len(of_type) - 1)]
+        k = kind[rows]
+        cost[rows] = np.clip(np.round(np.exp(low[k] + rng.uniform(block.size) * (high[k] - low[k]))), 5,
+                             MAX_PRICE_CENTS // 3)
+        lo = np.array([KINDS[i].markup[0] for i in k])
+        hi = np.array([KINDS[i].markup[1] for i in k])
+        markup[rows] = lo + rng.uniform(block.size) * (hi - lo)
     # prices end in .99 above 10.00, like a real price list
     price = np.round(cost * markup).astype(np.int64)
     price = np.where(price >= 1_000, (price // 100) * 100 + 99, price)
-    return ProductPlan(product_type, discontinued, zero_stock, cost, np.minimum(price, MAX_PRICE_CENTS))
+    return ProductPlan(product_type, kind, _names(plan, kind, product_type), discontinued, zero_stock, cost,
+                       np.minimum(price, MAX_PRICE_CENTS))
+
+
+def skus(product_type: np.ndarray, start: int) -> np.ndarray:
+    prefix = np.array([SKU_PREFIX[t] for t in v.PRODUCT_TYPE], dtype=object)[product_type]
+    numbers = np.char.zfill(np.arange(start + 1, start + len(product_type) + 1).astype(str), 7).astype(object)
+    return concat(prefix, "-", numbers)
+
+
+def _names(plan: TierPlan, kind: np.ndarray, product_type: np.ndarray) -> np.ndarray:
+    """Brand, the kind's words and a variant ("Kestrel Cordless Drill 18 V"); a name the catalogue
+    already has gets its SKU, as catalogues tell look-alike items apart."""
+    name = np.empty(len(kind), dtype=object)
+    for block in blocks_of(len(kind), plan.block_rows):
+        rng = Stream(plan.seed, PRODUCTS, "rows", block=block.index)
+        kinds = [KINDS[i] for i in kind[block.start:block.stop]]
+        u_brand, u_prefix, u_variant = rng.uniform(block.size), rng.uniform(block.size), rng.uniform(block.size)
+        name[block.start:block.stop] = [
+            " ".join(w for w in (k.brands[int(b * len(k.brands))], k.prefixes[int(p * len(k.prefixes))], k.noun) if w)
+            + k.variants[int(x * len(k.variants))] for k, b, p, x in zip(kinds, u_brand, u_prefix, u_variant)]
+    repeat = pd.Series(name).duplicated().to_numpy()
+    name[repeat] = name[repeat] + " (" + skus(product_type, 0)[repeat] + ")"
+    return name
 
 
 def cached_product_plan(plan: TierPlan) -> ProductPlan:
@@ -97,29 +127,21 @@ def cached_product_plan(plan: TierPlan) -> ProductPlan:
 
 
 def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Table:
-    rng = Stream(plan.seed, PRODUCTS, "rows", block=block.index)
-    n, rows = block.size, slice(block.start, block.stop)
-    kind = products.product_type[rows]
-    type_names = np.array(v.PRODUCT_TYPE, dtype=object)[kind]
-    name = np.empty(n, dtype=object)
-    unit = np.empty(n, dtype=object)
-    model_number = (np.arange(block.start, block.stop) * 7919 % 9000 + 1000).astype(str).astype(object)
-    u = rng.uniform(n), rng.uniform(n), rng.uniform(n), rng.uniform(n)
-    for t, type_name in enumerate(v.PRODUCT_TYPE):
-        mask = kind == t
-        words = [np.array(part, dtype=object) for part in PRODUCT_WORDS[type_name]]
-        picks = [w[np.floor(ui[mask] * len(w)).astype(np.int64)] for w, ui in zip(words, u)]
-        name[mask] = concat(picks[0], " ", picks[1], " ", picks[2], " ", SKU_PREFIX[type_name], "-",
-                            model_number[mask])
-        units = np.array(UNITS[type_name], dtype=object)
-        unit[mask] = units[np.floor(u[3][mask] * len(units)).astype(np.int64)]
-    prefix = np.array([SKU_PREFIX[t] for t in v.PRODUCT_TYPE], dtype=object)[kind]
-    sku = concat(prefix, "-", np.char.zfill(np.arange(block.start + 1, block.stop + 1).astype(str), 7).astype(object))
+    rows = slice(block.start, block.stop)
+    kinds = [KINDS[i] for i in products.kind[rows]]
+    name = products.name[rows]
+    type_names = np.array(v.PRODUCT_TYPE, dtype=object)[products.product_type[rows]]
+    sku = skus(products.product_type[rows], block.start)
+    unit = np.array([k.unit for k in kinds], dtype=object)
+    description = concat(np.array([k.blurb for k in kinds], dtype=object), " Sold per ",
+                         np.array([UNIT_WORDS[k.unit] for k in kinds], dtype=object), ". Item code ", sku, ".")
     return build_table(PRODUCTS, {
         "product_uuid": derive_uuids(plan.ids, PRODUCT_ENTITY, block.start, block.stop),
         "sku": sku,
         "name": name,
         "product_type": type_names,
+        "category": np.array([k.category for k in kinds], dtype=object),
+        "description": description,
         "status": np.where(products.discontinued[rows], "DISCONTINUED", "ACTIVE").astype(object),
         "unit_of_measure": unit,
         "unit_cost": cents_to_money(products.unit_cost_cents[rows]),

@@ -1,4 +1,5 @@
-"""finance.ledger_entries: double entry for every issued invoice and every payment; every journal balances."""
+"""finance.ledger_entries: double entry for every issued invoice and every settlement, each journal in its
+invoice's currency; every journal balances, so the ledger balances in each currency."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class Ledger:
 
 def ledger(plan: TierPlan) -> Ledger:
     """Double entry: on issue, Dr receivable = Cr revenue + Cr tax (returns debited); on payment, Dr cash
-    = Cr receivable. Every journal balances."""
+    = Cr receivable; on a write-off, Dr bad debt = Cr receivable. Every journal balances."""
     inv = cached_invoice_plan(plan)
     issued = np.flatnonzero(inv.is_issued)
     positive = np.bincount(inv.line_invoice, weights=np.maximum(inv.line_total_cents, 0),
@@ -54,7 +55,8 @@ def ledger(plan: TierPlan) -> Ledger:
 
     payments = np.arange(len(inv.payment_cents))
     amount = inv.payment_cents
-    pay_gl = np.stack([np.full(len(payments), gl["CASH"]), np.full(len(payments), gl["ACCOUNTS_RECEIVABLE"])], 1).ravel()
+    debited = np.where(inv.payment_method == v.PAYMENT_METHOD.index("WRITE_OFF"), gl["BAD_DEBT"], gl["CASH"])
+    pay_gl = np.stack([debited, np.full(len(payments), gl["ACCOUNTS_RECEIVABLE"])], 1).ravel()
     pay_debit = np.stack([amount, np.zeros_like(amount)], 1).ravel()
     pay_credit = np.stack([np.zeros_like(amount), amount], 1).ravel()
     pay_index = np.repeat(payments, 2)
@@ -82,6 +84,7 @@ def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
         "ledger_entry_uuid": derive_uuids(plan.ids, "ledger_entry", block.start, block.stop),
         "journal_uuid": journal.astype(object),
         "gl_account": np.array(v.GL_ACCOUNT, dtype=object)[entries.gl_account[rows]],
+        "currency_code": cached_invoice_plan(plan).currency[entries.invoice[rows]],
         "debit": cents_to_money(entries.debit_cents[rows]),
         "credit": cents_to_money(entries.credit_cents[rows]),
         "invoice_uuid": invoice_uuids(plan, entries.invoice[rows]),

@@ -12,7 +12,8 @@ from crm_mock.scenario import TierPlan
 
 
 def product_lines_block(plan: TierPlan, table: str, header_entity: str, offsets: np.ndarray, product: np.ndarray,
-                        quantity: np.ndarray, price_cents: np.ndarray, block: Block) -> pa.Table:
+                        quantity: np.ndarray, price_cents: np.ndarray, discount: np.ndarray, total_cents: np.ndarray,
+                        block: Block) -> pa.Table:
     """The lines of headers block.start..block.stop-1: lines of header h are offsets[h]..offsets[h+1]-1."""
     start, stop = int(offsets[block.start]), int(offsets[block.stop])
     header = np.repeat(np.arange(block.start, block.stop), np.diff(offsets[block.start:block.stop + 1]))
@@ -23,5 +24,6 @@ def product_lines_block(plan: TierPlan, table: str, header_entity: str, offsets:
         "product_uuid": product_uuids(plan, product[lines]),
         "quantity": quantity[lines],
         "unit_price": cents_to_money(price_cents[lines]),
-        "line_total": cents_to_money(quantity[lines] * price_cents[lines]),
+        "discount_percent": discount[lines],
+        "line_total": cents_to_money(total_cents[lines]),
     })

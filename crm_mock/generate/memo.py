@@ -10,7 +10,7 @@ from crm_mock.scenario import TierPlan
 
 T = TypeVar("T")
 _MEMO: OrderedDict[tuple[str, str], object] = OrderedDict()
-_MAX_ENTRIES = 8
+_MAX_ENTRIES = 16  # every plan one tier needs (accounts, orders, funnel, invoices, tickets, …)
 
 
 def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:

@@ -22,8 +22,9 @@ from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
+from crm_mock.generate.money import cents_per_unit, discounted_total, document_numbers, rates, round_to
 from crm_mock.generate.random import Stream
-from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 from crm_mock.scenario.plan import apportion
@@ -44,8 +45,12 @@ KIND_AGE_DAYS = {"PENDING": (0, 3), "CONFIRMED": (0.5, 10), "SHIPPED": (2, 12), 
 SEGMENT_ORDER_WEIGHT = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 3.0, "ENTERPRISE": 8.0}
 LINES_PER_ORDER = {"SMALL_BUSINESS": (1, 3), "MID_MARKET": (1, 5), "ENTERPRISE": (2, 8)}
 QUANTITY_SCALE = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 1.8, "ENTERPRISE": 4.0}
-DISCOUNT = {"SMALL_BUSINESS": (0.0, 0.0), "MID_MARKET": (0.0, 0.05), "ENTERPRISE": (0.05, 0.15)}
-MAX_LINE_CENTS = 100_000_000  # large quantities of expensive items are capped at 1 M per line
+# line discounts in whole percent: (share of lines discounted, lowest, highest)
+DISCOUNT = {"SMALL_BUSINESS": (0.1, 2, 5), "MID_MARKET": (0.4, 3, 10), "ENTERPRISE": (0.8, 5, 15)}
+MAX_LINE_CENTS = 100_000_000  # large quantities of expensive items are capped at 1 M (base currency) per line
+# an account the draws fall back on when every account drawn for a moment had stopped buying
+FALLBACK_ACCOUNT = 0
+REDRAWS = 8
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,10 @@ class OrderPlan:
     line_offsets: np.ndarray  # n + 1 offsets into the line arrays
     line_product: np.ndarray
     line_quantity: np.ndarray
-    line_price_cents: np.ndarray
+    line_price_cents: np.ndarray  # in the order's currency
+    line_discount: np.ndarray  # whole percent
+    currency: np.ndarray  # object: the account's ISO 4217 code, per order
+    number: np.ndarray  # object: SO-YYYY-NNNNNNN
     golden_orders: np.ndarray  # the golden credit-hold account's orders (their invoices go unpaid)
     edges: dict[str, int]  # edge-case name -> order line (or order) index planted for it
 
@@ -68,7 +76,8 @@ class OrderPlan:
 
     @property
     def line_total_cents(self) -> np.ndarray:
-        return self.line_quantity * self.line_price_cents
+        unit = cents_per_unit(self.currency)[self.line_order]
+        return discounted_total(self.line_quantity, self.line_price_cents, self.line_discount, unit)
 
     @property
     def line_order(self) -> np.ndarray:
@@ -121,19 +130,35 @@ def weighted_accounts(accounts: AccountPlan, weight: np.ndarray, at: np.ndarray,
     return by_creation[np.minimum(pick, eligible - 1)]
 
 
+def buying_accounts(accounts: AccountPlan, weight: np.ndarray, at: np.ndarray, rng: Stream) -> np.ndarray:
+    """Accounts drawn with ``weight`` among those that existed and still bought at each moment ``at``: a
+    draw that lands on a closed, suspended or held account is drawn again (Acme Corp in the end)."""
+    account = weighted_accounts(accounts, weight, at, rng.uniform(len(at)))
+    for _ in range(REDRAWS):
+        stopped = np.flatnonzero(~accounts.buying(account, at))
+        if not len(stopped):
+            return account
+        account[stopped] = weighted_accounts(accounts, weight, at[stopped], rng.uniform(len(stopped)))
+    stopped = ~accounts.buying(account, at)
+    account[stopped] = FALLBACK_ACCOUNT
+    return account
+
+
 def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, rng: Stream) -> np.ndarray:
-    """Skewed toward large accounts and a few big customers; never an account created after the order."""
+    """Skewed toward large accounts and a few big customers; never an account created after the order or
+    one that had stopped buying by then."""
     weight_rng = Stream(plan.seed, ORDERS, "account_weights")
     segment_weight = np.array([SEGMENT_ORDER_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
     weight = segment_weight * weight_rng.lognormal(1.0, 1.0, len(accounts.segment))
     # the golden credit-hold account gets exactly its planted orders; the edge case without orders none
     weight[[GOLDEN_HOLD_ACCOUNT, *([accounts.edges["account_without_orders"]]
                                     if "account_without_orders" in accounts.edges else [])]] = 0.0
-    return weighted_accounts(accounts, weight, placed_at, rng.uniform(len(placed_at)))
+    return buying_accounts(accounts, weight, placed_at, rng)
 
 
-def _lines(plan: TierPlan, segment: np.ndarray, backordered: np.ndarray, products: ProductPlan,
-           rng: Stream) -> tuple[np.ndarray, ...]:
+def _lines(plan: TierPlan, segment: np.ndarray, currency: np.ndarray, backordered: np.ndarray,
+           products: ProductPlan, rng: Stream) -> tuple[np.ndarray, ...]:
+    """(offsets, product, quantity, unit price in the header's currency, discount %) of new documents."""
     n = len(segment)
     names = np.array(v.ACCOUNT_SEGMENT)
     low = np.array([LINES_PER_ORDER[s][0] for s in names])[segment]
@@ -157,14 +182,31 @@ def _lines(plan: TierPlan, segment: np.ndarray, backordered: np.ndarray, product
     base = np.select([kind == TYPE["FINISHED_GOOD"], kind == TYPE["RAW_MATERIAL"]],
                      [rng.lognormal(3.0, 0.9, m), 10 * rng.lognormal(8.0, 0.8, m)], rng.lognormal(6.0, 0.7, m))
     scale = np.array([QUANTITY_SCALE[s] for s in names])[segment[order]]
-    price = products.list_price_cents[product]
-    discount_low = np.array([DISCOUNT[s][0] for s in names])[segment[order]]
-    discount_high = np.array([DISCOUNT[s][1] for s in names])[segment[order]]
-    discount = discount_low + rng.uniform(m) * (discount_high - discount_low)
-    unit_price = np.maximum(1, np.round(price * (1 - discount))).astype(np.int64)
+    rate, unit = rates(plan, currency)[order], cents_per_unit(currency)[order]
+    unit_price = np.maximum(unit, round_to(products.list_price_cents[product] * rate, unit))
+    share, low_pct, high_pct = (np.array([DISCOUNT[s][i] for s in names])[segment[order]] for i in range(3))
+    discount = np.where(rng.uniform(m) < share, low_pct + np.floor(rng.uniform(m) * (high_pct - low_pct + 1)), 0)
     quantity = np.maximum(1, np.floor(base * scale)).astype(np.int64)
-    quantity = np.maximum(1, np.minimum(quantity, MAX_LINE_CENTS // unit_price))
-    return offsets, product, quantity, unit_price
+    quantity = np.maximum(1, np.minimum(quantity, (MAX_LINE_CENTS * rate / unit_price).astype(np.int64)))
+    quantity = _up_to_minimum(plan, offsets, quantity, unit_price, discount.astype(np.int64), unit, rate)
+    return offsets, product, quantity, unit_price, discount.astype(np.int64)
+
+
+def _up_to_minimum(plan: TierPlan, offsets: np.ndarray, quantity: np.ndarray, price: np.ndarray,
+                   discount: np.ndarray, unit: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Raise the first line's quantity of documents below the scenario's minimum order value."""
+    if not len(quantity) or plan.commercial.min_order_value <= 0:
+        return quantity
+    totals = np.add.reduceat(discounted_total(quantity, price, discount, unit), offsets[:-1])
+    minimum = plan.commercial.min_order_value * 100 * rate[offsets[:-1]]
+    short = np.flatnonzero(totals < minimum)
+    first = offsets[:-1][short]
+    per_item = np.maximum(price[first] * (100 - discount[first]) / 100, 1)
+    missing = minimum[short] - (totals[short] - discounted_total(quantity[first], price[first], discount[first],
+                                                                  unit[first]))
+    quantity = quantity.copy()
+    quantity[first] = np.maximum(quantity[first], np.ceil(missing / per_item).astype(np.int64))
+    return quantity
 
 
 def order_plan(plan: TierPlan) -> OrderPlan:
@@ -178,6 +220,7 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     n = len(kinds)
 
     account = np.empty(n, dtype=np.int64)
+    golden = _golden_orders(plan, kinds, placed)
     shipped = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     quote_backed = np.empty(n, dtype=bool)
     reference = moment(plan.reference_moment)
@@ -189,12 +232,15 @@ def order_plan(plan: TierPlan) -> OrderPlan:
         # shipped half a day to five days after the order, and never after the reference moment
         room = (reference - placed[rows]).astype(np.int64)
         lag = np.minimum(SECONDS_PER_DAY * (0.5 + 4.5 * rng.uniform(block.size)), room * 0.9).astype(np.int64)
-        candidate = placed[rows] + lag.astype("timedelta64[s]")
+        candidate = within_working_hours(placed[rows] + lag.astype("timedelta64[s]"))
         shipped[rows] = np.where(ships[rows], candidate, np.datetime64("NaT"))
         quote_backed[rows] = rng.bernoulli(plan.conversion.orders_from_quotes, block.size)
 
+    account[golden] = GOLDEN_HOLD_ACCOUNT
     segment = accounts.segment[account]
-    line_parts = [_lines(plan, segment[b.start:b.stop], kinds[b.start:b.stop] == KIND["BACKORDERED"], products,
+    currency = accounts.currency[account]
+    line_parts = [_lines(plan, segment[b.start:b.stop], currency[b.start:b.stop],
+                         kinds[b.start:b.stop] == KIND["BACKORDERED"], products,
                          Stream(plan.seed, ORDER_LINES, "rows", block=b.index))
                   for b in blocks_of(n, plan.block_rows)]
     offsets = [0]
@@ -204,11 +250,11 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     product = np.concatenate([p[1] for p in line_parts])
     quantity = np.concatenate([p[2] for p in line_parts])
     price = np.concatenate([p[3] for p in line_parts])
-    golden = _golden_orders(plan, kinds, placed)
-    account[golden] = GOLDEN_HOLD_ACCOUNT
-    edges = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, products)
+    discount = np.concatenate([p[4] for p in line_parts])
+    edges = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, discount, products, currency)
     return OrderPlan(kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
                      line_offsets=offsets, line_product=product, line_quantity=quantity, line_price_cents=price,
+                     line_discount=discount, currency=currency, number=document_numbers("SO", placed),
                      golden_orders=golden, edges=edges)
 
 
@@ -223,13 +269,16 @@ def _golden_orders(plan: TierPlan, kinds: np.ndarray, placed: np.ndarray) -> np.
 
 
 def _plant_lines(plan: TierPlan, kinds: np.ndarray, golden: np.ndarray, offsets: np.ndarray, product: np.ndarray,
-                 quantity: np.ndarray, price: np.ndarray, products: ProductPlan) -> dict[str, int]:
+                 quantity: np.ndarray, price: np.ndarray, discount: np.ndarray, products: ProductPlan,
+                 currency: np.ndarray) -> dict[str, int]:
     """Edge-case order lines (extreme amounts, zero quantity or price, a discontinued product on an open
-    order), each the first line of its own order; totals, invoices and stock follow from the plan."""
+    order), each the first line of its own order (one priced in cents: 0.01 is no amount in yen, and
+    undiscounted); totals, invoices and stock follow from the plan."""
     if rows_per_case(plan) == 0:
         return {}
     rng = Stream(plan.seed, "edge_cases", ORDER_LINES)
-    delivered = np.setdiff1d(np.flatnonzero(kinds == KIND["DELIVERED"]), golden)
+    in_cents = cents_per_unit(currency) == 1
+    delivered = np.setdiff1d(np.flatnonzero((kinds == KIND["DELIVERED"]) & in_cents), golden)
     delivered = delivered[rng.permutation(len(delivered))]
     edges: dict[str, int] = {}
     for order, (name, new_quantity, new_price) in zip(delivered, [
@@ -239,13 +288,17 @@ def _plant_lines(plan: TierPlan, kinds: np.ndarray, golden: np.ndarray, offsets:
         line = int(offsets[order])
         quantity[line] = quantity[line] if new_quantity is None else new_quantity
         price[line] = price[line] if new_price is None else new_price
+        discount[line] = 0
         edges[name] = line
     open_orders = np.flatnonzero(np.isin(kinds, [KIND["PENDING"], KIND["CONFIRMED"]]))
     discontinued = np.flatnonzero(products.discontinued)
+    open_orders = open_orders[in_cents[open_orders]]
     if len(open_orders) and len(discontinued):
-        line = int(offsets[open_orders[rng.integers(0, len(open_orders), 1)[0]]])
+        order = open_orders[rng.integers(0, len(open_orders), 1)[0]]
+        line = int(offsets[order])
         product[line] = discontinued[0]
-        price[line] = products.list_price_cents[discontinued[0]]
+        price[line] = round_to(products.list_price_cents[[discontinued[0]]] * rates(plan, currency[[order]]), 1)[0]
+        discount[line] = 0
         edges["discontinued_product_on_open_order"] = line
     return edges
 
@@ -261,9 +314,11 @@ def _order_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
     quote_ids[quote < 0] = None
     return build_table(ORDERS, {
         "order_uuid": derive_uuids(plan.ids, ORDER_ENTITY, block.start, block.stop),
+        "order_number": orders.number[rows],
         "account_uuid": account_uuids(plan, orders.account[rows]),
         "quote_uuid": quote_ids,
         "status": np.array(v.ORDER_STATUS, dtype=object)[orders.status[rows]],
+        "currency_code": orders.currency[rows],
         "order_date": orders.placed_at[rows].astype("datetime64[D]"),
         "shipped_at": orders.shipped_at[rows],
         "total_amount": cents_to_money(orders.total_cents[rows]),
@@ -279,5 +334,6 @@ def generate_order_lines(plan: TierPlan, blocks: Iterable[int] | None = None) ->
     """Blocks here are blocks of orders; each yields the lines of its orders."""
     orders = cached_order_plan(plan)
     return assemble(lambda b: product_lines_block(plan, ORDER_LINES, ORDER_ENTITY, orders.line_offsets, orders.line_product,
-                                                  orders.line_quantity, orders.line_price_cents, b),
+                                                  orders.line_quantity, orders.line_price_cents,
+                                                  orders.line_discount, orders.line_total_cents, b),
                     plan.sales_orders, plan.block_rows, blocks)

@@ -1,8 +1,10 @@
 """inventory.stock_movements: the movement journal whose sum per (product, warehouse) is the stock level.
 
-An opening receipt at the start of the timeline brings in what the later shipments and shrinkage take
-out plus today's quantity on hand, so the running balance never goes negative. Shipments reference the
-order they ship; adjustments are cycle-count losses.
+Each stock row opens with a receipt early in the timeline and is replenished as it runs low: a receipt of
+about `inventory.replenishment_cover_days` of the row's demand arrives just before the shipment that
+would have emptied it, and a last delivery (or a smaller last batch) lands the running balance on today's
+quantity on hand. The balance never goes negative. Shipments reference the order they ship; adjustments
+are cycle-count losses.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from crm_mock.generate.inventory import cached_stock_plan, product_uuids, wareho
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.orders import cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
-from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 
@@ -59,23 +61,86 @@ def movement_plan(plan: TierPlan) -> Movements:
     loss = -(1 + np.floor(rng.uniform(len(counted)) * 5)).astype(np.int64)
     start = moment(plan.history_start) + np.timedelta64(OPENING_HOUR * 3600, "s")
     reference = moment(plan.reference_moment)
-    loss_at = moments_between(start + np.timedelta64(SECONDS_PER_DAY, "s"), reference, rng.uniform(len(counted)))
+    loss_at = within_working_hours(moments_between(start + np.timedelta64(SECONDS_PER_DAY, "s"),
+                                                   reference - np.timedelta64(SECONDS_PER_DAY, "s"),
+                                                   rng.uniform(len(counted))))
 
-    taken = np.bincount(ship_row, weights=-ship_qty, minlength=len(stock.product)).astype(np.int64)
-    taken += np.bincount(counted, weights=-loss, minlength=len(stock.product)).astype(np.int64)
-    opening = stock.on_hand + taken
-    received = np.flatnonzero(opening > 0)
+    received_row, received_qty, received_at = _receipts(
+        plan, stock.on_hand, np.concatenate([ship_row, counted]), np.concatenate([-ship_qty, -loss]),
+        np.concatenate([ship_at, loss_at]), start, reference, rng)
 
     receipt, shipment, adjustment = (v.MOVEMENT_TYPE.index(t) for t in ("RECEIPT", "SHIPMENT", "ADJUSTMENT"))
-    stock_row = np.concatenate([received, ship_row, counted])
-    movement_type = np.concatenate([np.full(len(received), receipt), np.full(len(lines), shipment),
+    stock_row = np.concatenate([received_row, ship_row, counted])
+    movement_type = np.concatenate([np.full(len(received_row), receipt), np.full(len(lines), shipment),
                                     np.full(len(counted), adjustment)])
-    quantity = np.concatenate([opening[received], ship_qty, loss])
-    order = np.concatenate([np.full(len(received), -1), line_order[lines], np.full(len(counted), -1)])
-    occurred = np.concatenate([np.full(len(received), start), ship_at, loss_at])
+    quantity = np.concatenate([received_qty, ship_qty, loss])
+    order = np.concatenate([np.full(len(received_row), -1), line_order[lines], np.full(len(counted), -1)])
+    occurred = np.concatenate([received_at, ship_at, loss_at])
     sequence = np.lexsort((stock_row, movement_type, occurred))  # a journal in time order
     return Movements(stock_row[sequence], movement_type[sequence], quantity[sequence], order[sequence],
                      occurred[sequence])
+
+
+def _within(groups: np.ndarray) -> np.ndarray:
+    """For items sorted by group: the position of each group's first item, per item."""
+    starts = np.r_[True, groups[1:] != groups[:-1]] if len(groups) else np.zeros(0, bool)
+    return np.maximum.accumulate(np.where(starts, np.arange(len(groups)), 0))
+
+
+def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndarray, at: np.ndarray,
+              start: np.datetime64, reference: np.datetime64, rng: Stream) -> tuple[np.ndarray, ...]:
+    """(stock row, quantity, moment) of every receipt: an opening batch, a batch before each event that
+    would take the balance below zero, and a last delivery so the balance ends at ``on_hand``."""
+    rows = len(on_hand)
+    window_days = max((reference - start).astype("timedelta64[D]").astype(np.int64), 1)
+    total_out = np.bincount(row, weights=out, minlength=rows).astype(np.int64)
+    batch = np.maximum(5, np.ceil(total_out * plan.inventory.replenishment_cover_days / window_days)).astype(np.int64)
+
+    order = np.lexsort((at, row))
+    e_row, e_out, e_at = row[order], out[order], at[order]
+    first = _within(e_row)
+    cumulative = np.cumsum(e_out)
+    cumulative = cumulative - np.where(first > 0, cumulative[first - 1], 0)
+    needed = np.ceil(np.maximum(cumulative - batch[e_row], 0) / batch[e_row]).astype(np.int64)
+    is_first = first == np.arange(len(e_row))
+    before = np.where(is_first, 0, np.roll(needed, 1))
+    last_of_row = np.r_[e_row[1:] != e_row[:-1], True] if len(e_row) else np.zeros(0, bool)
+    batches = np.zeros(rows, np.int64)
+    batches[e_row[last_of_row]] = needed[last_of_row]
+    first_event = np.full(rows, reference)
+    first_event[e_row[is_first]] = e_at[is_first]
+    last_event = np.full(rows, start)
+    last_event[e_row[last_of_row]] = e_at[last_of_row]
+
+    # opening: early on, before the row's first movement; one batch, or all it will ever need
+    opening = np.where(batches > 0, batch, total_out + on_hand)
+    # (a working day's time: the start is 06:00, plus whole days and up to ten hours)
+    early = (np.floor(rng.uniform(rows) * 10) * SECONDS_PER_DAY + np.floor(rng.uniform(rows) * 10 * 3600)).astype(np.int64)
+    opening_room = (first_event - start).astype(np.int64) - 3600  # an hour before its first movement at least
+    opening_at = start + np.minimum(early, np.maximum(opening_room, 0)).astype("timedelta64[s]")
+    # replenishments: just before the event that needs them, after the one before it
+    grew = np.flatnonzero(needed > before)
+    previous = np.where(is_first[grew], opening_at[e_row[grew]], np.roll(e_at, 1)[grew])
+    # (a day or two before it, or earlier the same day; never before the movement before)
+    ahead = (np.floor(rng.uniform(len(grew)) * 3) * SECONDS_PER_DAY + 60 + np.floor(rng.uniform(len(grew)) * 3600)).astype(np.int64)
+    room = np.maximum((e_at[grew] - previous).astype(np.int64), 0)
+    refill_at = e_at[grew] - np.minimum(ahead, room).astype("timedelta64[s]")
+    refill_qty = (needed[grew] - before[grew]) * batch[e_row[grew]]
+    # the balance after the last movement is opening + batches − demand; land it on today's on hand
+    ending = opening + batches * batch - total_out
+    gap = on_hand - ending
+    last_refill = np.full(rows, -1)
+    last_refill[e_row[grew]] = np.arange(len(grew))  # the later of a row's refills wins
+    shrink = np.flatnonzero((gap < 0) & (batches > 0))
+    refill_qty[last_refill[shrink]] += gap[shrink]
+    top_up = np.flatnonzero((gap > 0) & (batches > 0))
+    top_up_at = last_event[top_up] + np.floor(rng.uniform(len(top_up)) * 0.5 * (
+        reference - last_event[top_up]).astype(np.int64)).astype(np.int64).astype("timedelta64[s]")
+    top_up_at = np.maximum(within_working_hours(top_up_at), last_event[top_up])
+    opened = np.flatnonzero(opening > 0)
+    return (np.concatenate([opened, e_row[grew], top_up]),
+            np.concatenate([opening[opened], refill_qty, gap[top_up]]),
+            np.concatenate([opening_at[opened], refill_at, top_up_at]))
 
 
 def _movement_block(plan: TierPlan, movements: Movements, block: Block) -> pa.Table:

@@ -1,23 +1,40 @@
 """support.tickets: requests from customers, skewed toward large accounts, with SLA targets by segment
-and priority; some first responses breach their target."""
+and priority.
+
+Each ticket has a category; delivery, billing, product and return tickets name the order, invoice or
+product they are about (one the account had before the ticket; an account with none asks something
+else), and say so in their subject and description. Tickets are numbered in the order they came in. They
+are answered within a few times their SLA target and resolved within support.max_open_days, some waiting
+on the customer; resolved tickets close support.close_after_days later.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.contact import account_uuids, cached_account_plan, contact_created_at
 from crm_mock.edge_cases.planting import (
     GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, plant_cells, rows_per_case,
 )
-from crm_mock.generate.frame import Block, assemble, build_table
-from crm_mock.generate.hr import employee_plan, employee_uuids
+from crm_mock.generate.catalogue import KINDS
+from crm_mock.generate.contact import (
+    account_uuids, cached_account_plan, contact_accounts_of, contact_created_at, contact_names,
+)
+from crm_mock.generate.finance import cached_invoice_plan
+from crm_mock.generate.frame import Block, assemble, blocks_of, build_table
+from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.orders import weighted_accounts
+from crm_mock.generate.inventory import cached_product_plan
+from crm_mock.generate.memo import memoised
+from crm_mock.generate.money import document_numbers
+from crm_mock.generate.orders import buying_accounts, cached_order_plan
+from crm_mock.generate.pools import CountryPools
 from crm_mock.generate.random import Stream
-from crm_mock.generate.timeline import moment, seasonal_moments
+from crm_mock.generate.support_text import CATEGORIES
+from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 
@@ -26,18 +43,49 @@ SEGMENT_TICKET_WEIGHT = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 2.5, "ENTERPRISE":
 PRIORITY_SHARES = (25, 45, 22, 8)  # LOW, NORMAL, HIGH, URGENT
 # first-response targets in hours: rows are segments, columns priorities (LOW … URGENT)
 SLA_HOURS = np.array([[72, 48, 24, 4], [48, 24, 8, 2], [24, 8, 4, 1]], dtype=np.float64)
-RESOLUTION_MEDIAN_HOURS = np.array([120, 72, 24, 8], dtype=np.float64)
-CLOSED_AFTER_DAYS = 7  # resolved tickets are closed a week later
-SUBJECTS = np.array([
-    "Invoice amount does not match the quote", "Order not yet delivered", "Damaged goods on arrival",
-    "Request for a credit note", "Cannot log in to the customer portal", "Change of billing address",
-    "Wrong item shipped", "Question about payment terms", "Installation appointment", "Product stopped working",
-    "Missing items in shipment", "Request for a copy of an invoice", "Bulk order pricing", "Return authorisation",
-], dtype=object)
+PRIORITY_SPEED = np.array([1.4, 1.0, 0.5, 0.25])  # urgent work is done sooner
+LATEST_RESPONSE_FACTOR = 3.0  # no answer comes later than three SLA targets
+RECENT_ORDERS = 5  # a ticket is about one of the account's last few orders
+CATEGORY = {name: i for i, name in enumerate(v.TICKET_CATEGORY)}
+NEEDS = {name: spec[1] for name, spec in CATEGORIES.items()}
+FALLBACK_CATEGORY = {"order": "HOW_TO", "invoice": "ACCOUNT", "product": "HOW_TO"}
 
 
-def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
-    accounts = cached_account_plan(plan)
+@dataclass(frozen=True)
+class TicketPlan:
+    account: np.ndarray
+    contact: np.ndarray  # contact index, -1 when raised without one
+    category: np.ndarray  # index into v.TICKET_CATEGORY
+    order: np.ndarray  # order (and invoice) index the ticket is about, -1 when none
+    product: np.ndarray  # product index, -1 when none
+    priority: np.ndarray
+    created: np.ndarray
+    sla_due: np.ndarray
+    first_response: np.ndarray  # NaT while unanswered
+    resolved: np.ndarray  # NaT while open
+    status: np.ndarray
+    assignee: np.ndarray  # employee index, -1 while in the queue
+    number: np.ndarray  # object
+    text_pick: np.ndarray  # uniforms choosing the subject and description
+
+
+def _recent_order(orders, account: np.ndarray, at: np.ndarray, when: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """One of each account's last few orders with ``when`` (placed or shipped moment) before ``at``; -1 if none."""
+    known = ~np.isnat(when)
+    index = np.flatnonzero(known)
+    seconds = when[index].astype(np.int64)
+    span = int(max(seconds.max(initial=0), at.astype(np.int64).max(initial=0))) + 1
+    key = orders.account[index].astype(np.int64) * span + seconds
+    sort = np.argsort(key, kind="stable")
+    key, index = key[sort], index[sort]
+    before = np.searchsorted(key, account.astype(np.int64) * span + at.astype(np.int64), side="right")
+    start = np.searchsorted(key, account.astype(np.int64) * span, side="left")
+    count = before - start
+    pick = before - 1 - np.floor(u * np.minimum(count, RECENT_ORDERS)).astype(np.int64)
+    return np.where(count > 0, index[np.clip(pick, 0, max(len(index) - 1, 0))] if len(index) else -1, -1)
+
+
+def _block_draws(plan: TierPlan, accounts, block: Block) -> dict:
     rng = Stream(plan.seed, TICKETS, "rows", block=block.index)
     n = block.size
     reference = moment(plan.reference_moment)
@@ -46,67 +94,84 @@ def _ticket_block(plan: TierPlan, block: Block) -> pa.Table:
                                rng.uniform(n), rng.uniform(n))
     weight = (np.array([SEGMENT_TICKET_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
               * Stream(plan.seed, TICKETS, "account_weights").lognormal(1.0, 0.8, len(accounts.segment)))
-    account = weighted_accounts(accounts, weight, created, rng.uniform(n))
-
-    # most tickets come from a contact of the account, raised after that contact existed
+    account = buying_accounts(accounts, weight, created, rng)
     has_contact = ~rng.bernoulli(0.1, n)
-    contact = accounts.contact_offsets[account] + np.floor(
-        rng.uniform(n) * accounts.contact_counts[account]).astype(np.int64)
-    contact_created = contact_created_at(plan, accounts, contact)
+    contact = accounts.contact_offsets[account] + np.floor(rng.uniform(n) * accounts.contact_counts[account]).astype(np.int64)
     created = np.maximum(created, accounts.created_at[account])
-    created = np.where(has_contact, np.maximum(created, contact_created), created)
-    contact_ids = uuids_at(plan.ids, "contact", contact).to_numpy(zero_copy_only=False).astype(object)
-    contact_ids[~has_contact] = None
+    created = np.where(has_contact, np.maximum(created, contact_created_at(plan, accounts, contact)), created)
+    names = list(CATEGORIES)
+    category = np.array([CATEGORY[names[i]] for i in rng.choice(n, [CATEGORIES[c][0] for c in names])])
+    return dict(account=account, contact=np.where(has_contact, contact, -1), created=created, category=category,
+                priority=rng.choice(n, PRIORITY_SHARES), u=rng.uniform(n * 8).reshape(n, 8))
 
-    priority = rng.choice(n, PRIORITY_SHARES)
+
+def ticket_plan(plan: TierPlan) -> TicketPlan:
+    accounts = cached_account_plan(plan)
+    orders = cached_order_plan(plan)
+    parts = [_block_draws(plan, accounts, b) for b in blocks_of(plan.tickets, plan.block_rows)]
+    draws = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    account, contact, created, category, priority, u = (draws[k] for k in
+                                                        ("account", "contact", "created", "category", "priority", "u"))
+    reference = moment(plan.reference_moment)
+    _force(plan, accounts, account, contact, created, priority, category)
+
+    # what the ticket is about: an order placed (delivery), an invoice issued or goods delivered before it
+    order = np.full(len(account), -1, dtype=np.int64)
+    product = np.full(len(account), -1, dtype=np.int64)
+    need = np.array([NEEDS[c] for c in v.TICKET_CATEGORY], dtype=object)[category]
+    placed = _recent_order(orders, account, created, orders.placed_at, u[:, 0])
+    shipped = _recent_order(orders, account, created, orders.shipped_at, u[:, 0])
+    order = np.where(need == "order", placed, np.where((need == "invoice") | (need == "product"), shipped, -1))
+    about_goods = (need == "product") & (order >= 0)
+    first_line = orders.line_offsets[np.maximum(order, 0)]
+    lines = np.diff(orders.line_offsets)[np.maximum(order, 0)]
+    product[about_goods] = orders.line_product[first_line + np.floor(u[:, 1] * lines).astype(np.int64)][about_goods]
+    orphan = (need != None) & (order < 0)  # noqa: E711 (an object array of None and str)
+    category[orphan] = [CATEGORY[FALLBACK_CATEGORY[n]] for n in need[orphan]]
+
     target = SLA_HOURS[accounts.segment[account], priority]
     sla_due = created + np.round(target * 3600).astype(np.int64).astype("timedelta64[s]")
-    response = np.round(target * 3600 * rng.lognormal(0.55, 0.7, n)).astype(np.int64).astype("timedelta64[s]")
-    first_response = created + response
-    resolution = np.round(3600 * rng.lognormal(RESOLUTION_MEDIAN_HOURS[priority], 1.0, n)).astype(np.int64)
-    resolved = first_response + resolution.astype("timedelta64[s]")
+    response_hours = np.minimum(target * np.exp(0.7 * _normal(u[:, 2], u[:, 3]) - 0.3), target * LATEST_RESPONSE_FACTOR)
+    first_response = created + np.round(response_hours * 3600).astype(np.int64).astype("timedelta64[s]")
+    median = np.array([CATEGORIES[c][3] for c in v.TICKET_CATEGORY])[category] * PRIORITY_SPEED[priority]
+    work_hours = np.minimum(median * np.exp(_normal(u[:, 4], u[:, 5])), plan.support.max_open_days * 24.0)
+    resolved = first_response + np.round(work_hours * 3600).astype(np.int64).astype("timedelta64[s]")
 
     answered = first_response <= reference
     done = answered & (resolved <= reference)
-    status = np.where(rng.bernoulli(0.7, n), v.TICKET_STATUS.index("OPEN"), v.TICKET_STATUS.index("PENDING"))
+    waiting = u[:, 6] < plan.support.waiting_on_customer_share
+    status = np.where(waiting, v.TICKET_STATUS.index("PENDING"), v.TICKET_STATUS.index("OPEN"))
     status[~answered] = v.TICKET_STATUS.index("NEW")
-    closed = done & (resolved <= reference - np.timedelta64(CLOSED_AFTER_DAYS * 86_400, "s"))
     status[done] = v.TICKET_STATUS.index("RESOLVED")
-    status[closed] = v.TICKET_STATUS.index("CLOSED")
+    closing = np.timedelta64(plan.support.close_after_days * SECONDS_PER_DAY, "s")
+    status[done & (resolved + closing <= reference)] = v.TICKET_STATUS.index("CLOSED")
+    for row, *_ in forced_tickets(plan, accounts):  # raised two days ago, answered, still open
+        first_response[row] = created[row] + np.timedelta64(20 * 60, "s")
+        answered[row], done[row], status[row] = True, False, v.TICKET_STATUS.index("OPEN")
 
+    # assigned to a support agent already hired when the ticket came in; new tickets may wait in the queue
+    assignee = cached_employee_plan(plan).pick("SUPPORT", created, u[:, 7])
+    assignee[~answered & (u[:, 6] < 0.5)] = -1
+    return TicketPlan(account, contact, category, order, product, priority, created, sla_due,
+                      np.where(answered, first_response, np.datetime64("NaT")),
+                      np.where(done, resolved, np.datetime64("NaT")), status, assignee,
+                      document_numbers("TKT", created), u[:, 1])
+
+
+def _normal(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    return np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def _force(plan: TierPlan, accounts, account: np.ndarray, contact: np.ndarray, created: np.ndarray,
+           priority: np.ndarray, category: np.ndarray) -> None:
+    reference = moment(plan.reference_moment)
     for row, forced_account, forced_priority in forced_tickets(plan, accounts):
-        if not block.start <= row < block.stop:
-            continue
-        i = row - block.start
-        account[i], priority[i] = forced_account, forced_priority
-        created[i] = reference - np.timedelta64(2 * 86_400 - 3_600, "s")  # raised two days ago, still open
+        account[row], priority[row] = forced_account, forced_priority
+        created[row] = reference - np.timedelta64(2 * SECONDS_PER_DAY - 3_600, "s")
         first_contact = accounts.contact_offsets[forced_account]
-        has_contact[i] = contact_created_at(plan, accounts, np.array([first_contact]))[0] <= created[i]
-        contact_ids[i] = uuids_at(plan.ids, "contact", np.array([first_contact]))[0].as_py() if has_contact[i] else None
-        target[i] = SLA_HOURS[accounts.segment[forced_account], forced_priority]
-        sla_due[i] = created[i] + np.timedelta64(int(target[i] * 3600), "s")
-        first_response[i] = created[i] + np.timedelta64(20 * 60, "s")
-        answered[i], done[i] = True, False
-        status[i] = v.TICKET_STATUS.index("OPEN")
-
-    support = employee_plan(plan).active_in("SUPPORT")
-    assignee = employee_uuids(plan, support[rng.integers(0, len(support), n)]).to_numpy(zero_copy_only=False)
-    assignee = assignee.astype(object)
-    assignee[~answered & rng.bernoulli(0.5, n)] = None  # new tickets may wait in the queue
-    return build_table(TICKETS, {
-        "ticket_uuid": derive_uuids(plan.ids, "ticket", block.start, block.stop),
-        "account_uuid": account_uuids(plan, account),
-        "contact_uuid": contact_ids,
-        "assignee_employee_uuid": assignee,
-        "subject": SUBJECTS[rng.integers(0, len(SUBJECTS), n)],
-        "channel": np.array(v.TICKET_CHANNEL, dtype=object)[rng.choice(n, (45, 25, 20, 10))],
-        "priority": np.array(v.TICKET_PRIORITY, dtype=object)[priority],
-        "status": np.array(v.TICKET_STATUS, dtype=object)[status],
-        "created_at": created,
-        "sla_due_at": sla_due,
-        "first_response_at": np.where(answered, first_response, np.datetime64("NaT")),
-        "resolved_at": np.where(done, resolved, np.datetime64("NaT")),
-    })
+        has = contact_created_at(plan, accounts, np.array([first_contact]))[0] <= created[row]
+        contact[row] = first_contact if has else -1
+        category[row] = CATEGORY["ACCOUNT"]
 
 
 def forced_tickets(plan: TierPlan, accounts) -> list[tuple[int, int, int]]:
@@ -119,6 +184,81 @@ def forced_tickets(plan: TierPlan, accounts) -> list[tuple[int, int, int]]:
     return [f for f in forced if f[0] < plan.tickets]
 
 
+def cached_ticket_plan(plan: TierPlan) -> TicketPlan:
+    return memoised("tickets", plan, ticket_plan)
+
+
+def _texts(plan: TierPlan, tickets: TicketPlan, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    orders = cached_order_plan(plan)
+    invoices = cached_invoice_plan(plan)
+    accounts = cached_account_plan(plan)
+    pools = CountryPools(plan.seed, accounts.countries)
+    contact = tickets.contact[rows]
+    first, _ = contact_names(plan, accounts, pools, contact_accounts_of(accounts, np.maximum(contact, 0)),
+                             np.maximum(contact, 0))
+    signed = np.where(contact >= 0, pools.values("first_names")[first], "the purchasing team")
+    nouns = np.array([k.noun for k in KINDS], dtype=object)[cached_product_plan(plan).kind]
+    subjects, descriptions = [], []
+    for category, order, product, name, pick in zip(tickets.category[rows], tickets.order[rows],
+                                                     tickets.product[rows], signed, tickets.text_pick[rows]):
+        _, _, texts, _ = CATEGORIES[v.TICKET_CATEGORY[category]]
+        fields = {
+            "order": orders.number[order] if order >= 0 else "",
+            "invoice": (invoices.number[order] or "") if order >= 0 else "",
+            "date": str(orders.placed_at[order].astype("datetime64[D]")) if order >= 0 else "",
+            "product": nouns[product] if product >= 0 else "",
+            "name": name,
+        }
+        subject, description = texts[int(pick * len(texts))]
+        subjects.append(subject.format(**fields))
+        descriptions.append(description.format(**fields))
+    return np.array(subjects, dtype=object), np.array(descriptions, dtype=object)
+
+
+def _ticket_block(plan: TierPlan, tickets: TicketPlan, block: Block) -> pa.Table:
+    rows = slice(block.start, block.stop)
+    contact = tickets.contact[rows]
+    contact_ids = uuids_at(plan.ids, "contact", np.maximum(contact, 0)).to_numpy(zero_copy_only=False).astype(object)
+    contact_ids[contact < 0] = None
+
+    def reference(entity: str, index: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        ids = uuids_at(plan.ids, entity, np.maximum(index, 0)).to_numpy(zero_copy_only=False).astype(object)
+        ids[~keep] = None
+        return ids
+
+    category = np.array(v.TICKET_CATEGORY, dtype=object)[tickets.category[rows]]
+    order = tickets.order[rows]
+    invoices = cached_invoice_plan(plan)
+    billing = (category == "BILLING") & (order >= 0)
+    billing[billing] = invoices.number[order[billing]] != None  # noqa: E711
+    assignee = tickets.assignee[rows]
+    assignee_ids = employee_uuids(plan, np.maximum(assignee, 0)).to_numpy(zero_copy_only=False).astype(object)
+    assignee_ids[assignee < 0] = None
+    subject, description = _texts(plan, tickets, rows)
+    return build_table(TICKETS, {
+        "ticket_uuid": derive_uuids(plan.ids, "ticket", block.start, block.stop),
+        "ticket_number": tickets.number[rows],
+        "account_uuid": account_uuids(plan, tickets.account[rows]),
+        "contact_uuid": contact_ids,
+        "assignee_employee_uuid": assignee_ids,
+        "category": category,
+        "subject": subject,
+        "description": description,
+        "order_uuid": reference("order", order, (order >= 0) & (category != "BILLING")),
+        "invoice_uuid": reference("invoice", order, billing),
+        "product_uuid": reference("product", tickets.product[rows], tickets.product[rows] >= 0),
+        "channel": np.array(v.TICKET_CHANNEL, dtype=object)[
+            Stream(plan.seed, TICKETS, "channel", block=block.index).choice(block.size, (45, 25, 20, 10))],
+        "priority": np.array(v.TICKET_PRIORITY, dtype=object)[tickets.priority[rows]],
+        "status": np.array(v.TICKET_STATUS, dtype=object)[tickets.status[rows]],
+        "created_at": tickets.created[rows],
+        "sla_due_at": tickets.sla_due[rows],
+        "first_response_at": tickets.first_response[rows],
+        "resolved_at": tickets.resolved[rows],
+    })
+
+
 def generate_tickets(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
-    return assemble(lambda b: plant_cells(plan, TICKETS, b.start, _ticket_block(plan, b)), plan.tickets,
+    tickets = cached_ticket_plan(plan)
+    return assemble(lambda b: plant_cells(plan, TICKETS, b.start, _ticket_block(plan, tickets, b)), plan.tickets,
                     plan.block_rows, blocks)

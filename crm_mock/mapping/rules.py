@@ -28,10 +28,25 @@ def _skipped(mapping: TargetMapping, qualified: str) -> bool:
     return spec is not None and name in spec.skip
 
 
-def mapped_rules(mapping: TargetMapping, rules: tuple[Rule, ...] | None = None) -> tuple[Rule, ...]:
+def _not_loaded(rule: Rule, mapping: TargetMapping) -> Rule:
+    """Stands for a rule on a table the mapping skips: it passes and says why, so a check keeps its result."""
+    skipped = ", ".join(t for t in rule.tables if _skipped(mapping, t))
+
+    def find(ctx, found) -> None:
+        found.details["not_loaded"] = f"the mapping skips {skipped}"
+
+    return dataclasses.replace(rule, find=find)
+
+
+def mapped_rules(mapping: TargetMapping, rules: tuple[Rule, ...] | None = None,
+                 keep_skipped: bool = False) -> tuple[Rule, ...]:
+    """``rules`` (default: the registry) as they apply through ``mapping``; ``keep_skipped`` keeps a passing
+    stand-in for each rule on a skipped table, so the result lines up with ``rules`` one for one."""
     out = []
     for rule in registry() if rules is None else rules:
         if any(_skipped(mapping, t) for t in rule.tables):
+            if keep_skipped:
+                out.append(_not_loaded(rule, mapping))
             continue
         table = rule.table
         if rule.name == "conforms_to_model" and _omitted(mapping, table):
@@ -47,8 +62,9 @@ def mapped_rules(mapping: TargetMapping, rules: tuple[Rule, ...] | None = None) 
     return tuple(out)
 
 
-def rules_for(databases: ServiceDatabases) -> tuple[Rule, ...]:
-    """The rules to run on ``databases``: the registry, narrowed to what a mapping loads."""
+def rules_for(databases: ServiceDatabases, rules: tuple[Rule, ...] | None = None,
+              keep_skipped: bool = False) -> tuple[Rule, ...]:
+    """The rules to run on ``databases``: ``rules`` (default: the registry), narrowed to what a mapping loads."""
     if isinstance(databases, MappedDatabases):
-        return mapped_rules(databases.mapping)
-    return registry()
+        return mapped_rules(databases.mapping, rules, keep_skipped)
+    return registry() if rules is None else tuple(rules)

@@ -20,8 +20,22 @@ def uuid(name: str, references: str | None = None, nullable: bool = False, descr
     return Column(name, Kind.UUID, nullable=nullable, references=references, description=description, unique=unique)
 
 
-def text(name: str, max_length: int, nullable: bool = False, description: str = "") -> Column:
-    return Column(name, Kind.TEXT, max_length=max_length, nullable=nullable, description=description)
+def text(name: str, max_length: int, nullable: bool = False, description: str = "", unique: bool = False) -> Column:
+    return Column(name, Kind.TEXT, max_length=max_length, nullable=nullable, description=description, unique=unique)
+
+
+def document_number(name: str, nullable: bool = False, description: str = "") -> Column:
+    return text(name, 20, nullable=nullable, unique=True, description=description or (
+        "human-readable, unique, increasing with time (PREFIX-YYYY-NNNNNNN, numbered per year)"))
+
+
+def currency(name: str = "currency_code") -> Column:
+    return code(name, v.CURRENCY, description="ISO 4217; the account's currency, from its country")
+
+
+def discount() -> Column:
+    return integer("discount_percent", description="percent off the unit price: line_total = quantity × "
+                   "unit_price × (100 − discount_percent) / 100, rounded to the currency's minor unit")
 
 
 def code(name: str, vocabulary: tuple[str, ...], nullable: bool = False, description: str = "",
@@ -74,7 +88,10 @@ _MASTERS: tuple[Table, ...] = (
         code("industry", v.INDUSTRY),
         code("status", v.ACCOUNT_STATUS, description="ON_HOLD is synced from Finance's credit holds; "
              "SUSPENDED is Contact's own", synced_from=CREDIT_HOLDS),
-        text("street", 200), text("city", 80), text("postal_code", 20), text("country_code", 2),
+        text("street", 200), text("city", 80),
+        text("region", 80, nullable=True, description="state, province or prefecture; null where the country's "
+             "addresses have none"),
+        text("postal_code", 20), text("country_code", 2), currency(),
         text("phone", 40), text("website", 200),
         uuid("owner_employee_uuid", EMPLOYEE, description="the sales rep who owns the account"),
         timestamp("created_at"),
@@ -86,8 +103,11 @@ _MASTERS: tuple[Table, ...] = (
     ), ("contact_uuid",), "People at customer accounts."),
     Table("inventory", "products", (
         uuid("product_uuid"), text("sku", 32), text("name", 120), code("product_type", v.PRODUCT_TYPE),
-        code("status", v.PRODUCT_STATUS), code("unit_of_measure", v.UNIT_OF_MEASURE),
-        money("unit_cost"), money("list_price"),
+        text("category", 60), text("description", 500),
+        code("status", v.PRODUCT_STATUS), code("unit_of_measure", v.UNIT_OF_MEASURE, description="what one "
+             "unit of quantity is: EA each, BOX a pack, KG, M, M2, L, HOUR or MONTH of service"),
+        money("unit_cost", description="in the company's base currency"),
+        money("list_price", description="in the company's base currency; documents convert it"),
     ), ("product_uuid",), "Products and services, the ERP item master."),
     Table("inventory", "warehouses", (
         uuid("warehouse_uuid"), text("code", 16), text("name", 80), text("city", 80), text("country_code", 2),
@@ -110,49 +130,63 @@ _MASTERS: tuple[Table, ...] = (
     Table("sales", "opportunities", (
         uuid("opportunity_uuid"), uuid("account_uuid", ACCOUNT), uuid("owner_employee_uuid", EMPLOYEE),
         uuid("lead_uuid", LEAD, nullable=True), text("name", 160), code("stage", v.OPPORTUNITY_STAGE),
-        money("amount"), date("close_date", nullable=True), timestamp("created_at"),
+        integer("probability", description="percent chance of winning, by stage (0 lost, 100 won)"),
+        money("amount", description="in the account's currency"),
+        date("close_date", nullable=True, description="expected close while open (in the future), actual once closed"),
+        timestamp("created_at"),
     ), ("opportunity_uuid",), "Sales opportunities."),
     Table("sales", "quotes", (
-        uuid("quote_uuid"), uuid("opportunity_uuid", OPPORTUNITY), uuid("account_uuid", ACCOUNT),
-        code("status", v.QUOTE_STATUS), date("valid_until"), money("total_amount"), timestamp("created_at"),
+        uuid("quote_uuid"), document_number("quote_number"), uuid("opportunity_uuid", OPPORTUNITY),
+        uuid("account_uuid", ACCOUNT), code("status", v.QUOTE_STATUS), currency(), date("valid_until"),
+        money("total_amount"), timestamp("created_at"),
     ), ("quote_uuid",), "Quotes; accepted quotes become orders."),
     Table("sales", "quote_lines", (
         uuid("quote_line_uuid"), uuid("quote_uuid", QUOTE), uuid("product_uuid", PRODUCT),
-        integer("quantity"), money("unit_price"), money("line_total"),
+        integer("quantity"), money("unit_price"), discount(), money("line_total"),
     ), ("quote_line_uuid",), "Lines of quotes."),
     Table("orders", "sales_orders", (
-        uuid("order_uuid"), uuid("account_uuid", ACCOUNT), uuid("quote_uuid", QUOTE, nullable=True),
-        code("status", v.ORDER_STATUS), date("order_date"), timestamp("shipped_at", nullable=True),
-        money("total_amount"),
+        uuid("order_uuid"), document_number("order_number"), uuid("account_uuid", ACCOUNT),
+        uuid("quote_uuid", QUOTE, nullable=True), code("status", v.ORDER_STATUS), currency(), date("order_date"),
+        timestamp("shipped_at", nullable=True), money("total_amount"),
     ), ("order_uuid",), "Sales orders."),
     Table("orders", "order_lines", (
         uuid("order_line_uuid"), uuid("order_uuid", ORDER), uuid("product_uuid", PRODUCT),
-        integer("quantity"), money("unit_price"), money("line_total"),
+        integer("quantity"), money("unit_price"), discount(), money("line_total"),
     ), ("order_line_uuid",), "Lines of sales orders."),
     Table("finance", "invoices", (
-        uuid("invoice_uuid"), uuid("order_uuid", ORDER, unique=True, description="exactly one invoice per order"),
+        uuid("invoice_uuid"), document_number("invoice_number", nullable=True, description=(
+            "given on issue (null while DRAFT and on a VOID invoice never issued); unique, increasing with the "
+            "issue date")),
+        uuid("order_uuid", ORDER, unique=True, description="exactly one invoice per order"),
         uuid("account_uuid", ACCOUNT),
-        code("status", v.INVOICE_STATUS), code("payment_terms", v.PAYMENT_TERMS),
+        code("status", v.INVOICE_STATUS), currency(), code("payment_terms", v.PAYMENT_TERMS),
         date("issue_date", nullable=True), date("due_date", nullable=True),
         money("tax_amount"), money("total_amount"), money("amount_paid"),
     ), ("invoice_uuid",), "Invoices, exactly one per sales order."),
     Table("finance", "invoice_lines", (
         uuid("invoice_line_uuid"), uuid("invoice_uuid", INVOICE), uuid("product_uuid", PRODUCT),
-        integer("quantity", description="negative on credit/return lines"), money("unit_price"),
+        integer("quantity", description="negative on credit/return lines"), money("unit_price"), discount(),
         money("line_total"),
     ), ("invoice_line_uuid",), "Lines of invoices; negative lines are credits/returns."),
     Table("finance", "payments", (
-        uuid("payment_uuid"), uuid("invoice_uuid", INVOICE), code("method", v.PAYMENT_METHOD),
-        money("amount"), timestamp("paid_at"),
+        uuid("payment_uuid"), uuid("invoice_uuid", INVOICE), code("method", v.PAYMENT_METHOD, description=(
+            "how it was settled; WRITE_OFF is the balance written off as bad debt after collections")),
+        currency(), money("amount"), timestamp("paid_at"),
     ), ("payment_uuid",), "Customer payments against invoices."),
     Table("finance", "ledger_entries", (
         uuid("ledger_entry_uuid"), uuid("journal_uuid"), code("gl_account", v.GL_ACCOUNT),
+        code("currency_code", v.CURRENCY, description="ISO 4217; every journal is in one currency"),
         money("debit"), money("credit"), uuid("invoice_uuid", INVOICE, nullable=True),
         uuid("payment_uuid", PAYMENT, nullable=True), date("posted_on"),
     ), ("ledger_entry_uuid",), "Double-entry ledger lines; every journal balances."),
     Table("support", "tickets", (
-        uuid("ticket_uuid"), uuid("account_uuid", ACCOUNT), uuid("contact_uuid", CONTACT, nullable=True),
-        uuid("assignee_employee_uuid", EMPLOYEE, nullable=True), text("subject", 200),
+        uuid("ticket_uuid"), document_number("ticket_number"), uuid("account_uuid", ACCOUNT),
+        uuid("contact_uuid", CONTACT, nullable=True),
+        uuid("assignee_employee_uuid", EMPLOYEE, nullable=True), code("category", v.TICKET_CATEGORY),
+        text("subject", 200), text("description", 1000),
+        uuid("order_uuid", ORDER, nullable=True, description="the order the ticket is about, where its category needs one"),
+        uuid("invoice_uuid", INVOICE, nullable=True, description="the invoice it is about (billing tickets)"),
+        uuid("product_uuid", PRODUCT, nullable=True, description="the product it is about (product issues, returns)"),
         code("channel", v.TICKET_CHANNEL), code("priority", v.TICKET_PRIORITY), code("status", v.TICKET_STATUS),
         timestamp("created_at"), timestamp("sla_due_at"), timestamp("first_response_at", nullable=True),
         timestamp("resolved_at", nullable=True),
@@ -162,12 +196,12 @@ _MASTERS: tuple[Table, ...] = (
 # (service, table name, master, copied master columns, extra columns the replica's service owns)
 _REPLICAS: tuple[tuple[str, str, str, tuple[str, ...], tuple[Column, ...]], ...] = (
     ("contact", "employee_replica", EMPLOYEE, ("first_name", "last_name", "email", "department", "status"), ()),
-    ("sales", "account_replica", ACCOUNT, ("name", "segment", "status", "country_code"), ()),
+    ("sales", "account_replica", ACCOUNT, ("name", "segment", "status", "country_code", "currency_code"), ()),
     ("sales", "product_replica", PRODUCT, ("sku", "name", "product_type", "status", "list_price"), ()),
     ("sales", "employee_replica", EMPLOYEE, ("first_name", "last_name", "email", "department", "status"), ()),
-    ("orders", "account_replica", ACCOUNT, ("name", "segment", "status"), ()),
+    ("orders", "account_replica", ACCOUNT, ("name", "segment", "status", "currency_code"), ()),
     ("orders", "product_replica", PRODUCT, ("sku", "name", "product_type", "status", "list_price"), ()),
-    ("finance", "customer_accounts", ACCOUNT, ("name",), (
+    ("finance", "customer_accounts", ACCOUNT, ("name", "currency_code"), (
         code("credit_status", v.CREDIT_STATUS, description="owned by Finance; Contact's ON_HOLD is its copy",
              synced_from=CREDIT_HOLDS),
         money("credit_limit"),

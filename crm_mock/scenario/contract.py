@@ -51,10 +51,16 @@ A scenario file can override every number.
 
 ## Values
 
-- Money: a decimal with 2 places (`numeric(12,2)` in PostgreSQL).
+- Money: a decimal with 2 places (`numeric(12,2)` in PostgreSQL) in the document's currency: the
+  account's (ISO 4217, from its country), whole units for currencies without a minor unit (JPY). Product
+  costs and list prices are in the base currency; documents convert them.
 - Dates: `date` in PostgreSQL, `YYYY-MM-DD` text in SQLite. Moments: `timestamptz` in UTC in
   PostgreSQL, `YYYY-MM-DD HH:MM:SS` UTC text in SQLite.
-- Dates derive from the scenario's reference date, never from the day the data is built.
+- Dates derive from the scenario's reference date: a fixed date, or `today`, resolved once when the
+  scenario is loaded (the staging schedule passes its tick's date). The data is the world as of 00:00 UTC
+  on that day; the same date always gives the same bytes.
+- Document numbers (`Q-…`, `SO-…`, `INV-…` once issued, `TKT-…`) are unique per type and increase with
+  time.
 - Contact details: with `contact_details: reserved` (the default) every e-mail and website domain ends
   in the reserved `.example` top-level domain (RFC 2606) and phones come from the ranges regulators set
   aside for fiction where the country has one (elsewhere well-formed numbers for the country), so
@@ -83,9 +89,11 @@ QUOTAS = """\
   (unless drift is planted on purpose: off by default, recorded in the edge-case manifest when on).
 - Time moves forward along each workflow: account created ≤ opportunity ≤ quote ≤ order ≤ shipment ≤
   invoice issue ≤ payment; due date = issue date + terms; ticket created ≤ first response ≤ resolved.
-- Money adds up: order total = Σ lines; invoice total = Σ lines + tax; amount paid = Σ payments;
-  PAID ⇒ paid = total; UNPAID ⇒ paid = 0; ledger debit and credit are never null (0 on the unused side)
-  and every journal balances.
+- Money adds up: line total = quantity × unit price × (100 − discount %) / 100 rounded to the
+  currency's minor unit; order total = Σ lines; invoice total = Σ lines + tax; amount paid = Σ payments
+  (a WRITE_OFF settlement included); PAID ⇒ paid = total; UNPAID ⇒ paid = 0; ledger debit and credit
+  are never null (0 on the unused side) and every journal balances, in one currency.
+- Every quote, order, invoice and payment of an account is in the account's currency.
 - Stock is never negative and equals the sum of its movements.
 
 ## What a load may touch

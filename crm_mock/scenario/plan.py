@@ -7,7 +7,9 @@ import math
 from dataclasses import dataclass
 
 from crm_mock.model.ddl import UuidStorage
-from crm_mock.scenario.spec import Conversion, Realism, Scenario, ScenarioError, UuidLayout
+from crm_mock.scenario.spec import (
+    Collections, Commercial, Conversion, Inventory, Realism, Scenario, ScenarioError, Support, UuidLayout,
+)
 
 MIN_WAREHOUSES = 5
 # the number of contacts Acme Corp has is the same in every tier; so is Acme itself (account 0)
@@ -62,6 +64,7 @@ class TierPlan:
     segment_counts: dict[str, int]
     product_type_counts: dict[str, int]
     country_shares: dict[str, float]
+    industry_shares: dict[str, float]
     on_hold_accounts: int
     suspended_accounts: int
     discontinued_products: int
@@ -78,6 +81,11 @@ class TierPlan:
     conversion: Conversion
     order_status_mix: dict[str, float]
     tax_rate_percent: dict[str, float]
+    payment_method_limits: dict[str, float]
+    collections: Collections
+    commercial: Commercial
+    support: Support
+    inventory: Inventory
     edge_density: float
     drift_rows: int  # rows per kind of planted drift; 0 when drift injection is off
     contact_details: str  # "reserved" or "realistic" (see the scenario's contact_details)
@@ -104,8 +112,9 @@ class TierPlan:
 
     @property
     def reference_moment(self) -> dt.datetime:
-        """The end of the reference day: every generated moment lies before it."""
-        return dt.datetime.combine(self.reference_date, dt.time(23, 59, 59))
+        """The start (00:00 UTC) of the reference day: the data is the world as of that moment, so a refresh
+        run early on the reference day shows nothing later than the night before."""
+        return dt.datetime.combine(self.reference_date, dt.time())
 
 
 def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
@@ -134,6 +143,7 @@ def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
         warehouses=scaled(vol.warehouses, scale, minimum=MIN_WAREHOUSES),
         segment_counts=segments, product_type_counts=product_types,
         country_shares=dict(mixes.account_countries),
+        industry_shares=dict(mixes.account_industries),
         on_hold_accounts=scaled(quotas.held_accounts.on_hold, scale),
         suspended_accounts=scaled(quotas.held_accounts.suspended, scale),
         discontinued_products=scaled(quotas.unavailable_products.discontinued, scale),
@@ -150,6 +160,11 @@ def plan_tier(scenario: Scenario, tier: str) -> TierPlan:
         conversion=scenario.transactions.conversion,
         order_status_mix=dict(scenario.transactions.order_status_mix),
         tax_rate_percent=dict(scenario.transactions.tax_rate_percent),
+        payment_method_limits=dict(scenario.transactions.payment_method_limits),
+        collections=scenario.transactions.collections,
+        commercial=scenario.commercial,
+        support=scenario.support,
+        inventory=scenario.inventory,
         edge_density=scenario.edge_cases.density,
         drift_rows=scenario.drift.rows_per_kind if scenario.drift.enabled else 0,
         contact_details=scenario.contact_details,

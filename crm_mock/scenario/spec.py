@@ -49,12 +49,19 @@ class Volumes(_Strict):
     tickets: PositiveCount = 1500
 
 
+DEFAULT_INDUSTRIES = {"MANUFACTURING": 16, "RETAIL": 12, "HEALTHCARE": 8, "FINANCIAL_SERVICES": 6, "TECHNOLOGY": 12,
+                      "LOGISTICS": 10, "CONSTRUCTION": 10, "ENERGY": 5, "EDUCATION": 5, "HOSPITALITY": 7,
+                      "AGRICULTURE": 5, "PUBLIC_SECTOR": 4}
+
+
 class Mixes(_Strict):
     """Shares in percent; each mix must sum to 100."""
 
     account_segments: dict[str, Percent]
     product_types: dict[str, Percent]
     account_countries: dict[str, Percent]
+    account_industries: dict[str, Percent] = Field(default_factory=lambda: dict(DEFAULT_INDUSTRIES), description=(
+        "industries of the accounts; a company name that says its trade (Müller Logistik GmbH) says this one"))
 
     @model_validator(mode="after")
     def _check(self) -> "Mixes":
@@ -62,6 +69,7 @@ class Mixes(_Strict):
             "account_segments": v.ACCOUNT_SEGMENT,
             "product_types": v.PRODUCT_TYPE,
             "account_countries": None,
+            "account_industries": v.INDUSTRY,
         }
         for name, vocabulary in vocabularies.items():
             mix: dict[str, float] = getattr(self, name)
@@ -120,6 +128,81 @@ class Conversion(_Strict):
     orders_from_quotes: Annotated[float, Field(ge=0, le=1)] = 0.7
 
 
+DEFAULT_CURRENCIES = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "CA": "CAD", "JP": "JPY", "IN": "INR",
+                      "BR": "BRL", "AU": "AUD", "ES": "EUR", "IT": "EUR", "NL": "EUR", "MX": "MXN", "PL": "PLN",
+                      "SE": "SEK"}
+DEFAULT_RATES = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "CAD": 1.36, "JPY": 150.0, "INR": 83.0, "BRL": 5.0,
+                 "AUD": 1.52, "MXN": 17.0, "PLN": 4.0, "SEK": 10.5}
+DEFAULT_PROBABILITY = {"PROSPECTING": 10, "QUALIFICATION": 20, "PROPOSAL": 50, "NEGOTIATION": 75, "CLOSED_WON": 100,
+                       "CLOSED_LOST": 0}
+Days = Annotated[int, Field(ge=0, le=3650)]
+
+
+class DayRange(_Strict):
+    min: Days
+    max: Days
+
+    @model_validator(mode="after")
+    def _check(self) -> "DayRange":
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class Commercial(_Strict):
+    """Currencies, prices and the sales funnel's pace."""
+
+    base_currency: str = Field(default="USD", description="the currency of product costs and list prices")
+    currency_by_country: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CURRENCIES), description=(
+        "ISO 4217 currency of each country's accounts; their quotes, orders, invoices and payments use it"))
+    exchange_rates: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: dict(DEFAULT_RATES),
+                                                                     description="units of each currency per unit of the base currency")
+    min_order_value: Annotated[float, Field(ge=0, description="smallest order, in the base currency")] = 100.0
+    stage_probability: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=lambda: dict(DEFAULT_PROBABILITY), description="opportunity win probability (%) by stage")
+    quote_validity_days: list[Annotated[int, Field(ge=1, le=365)]] = Field(
+        default_factory=lambda: [14, 30, 45, 60, 90], min_length=1, description="how long quotes stay valid")
+    lead_conversion_days: DayRange = Field(DayRange(min=3, max=45), description=(
+        "days from a lead's creation to the opportunity it converts into"))
+
+    @model_validator(mode="after")
+    def _check(self) -> "Commercial":
+        unknown = sorted({self.base_currency, *self.currency_by_country.values()} - set(v.CURRENCY))
+        if unknown:
+            raise ValueError(f"commercial.currency_by_country: unknown ISO 4217 code(s) {unknown}; "
+                             f"allowed: {list(v.CURRENCY)}")
+        missing = sorted({self.base_currency, *self.currency_by_country.values()} - set(self.exchange_rates))
+        if missing:
+            raise ValueError(f"commercial.exchange_rates: no rate for {missing}")
+        if abs(self.exchange_rates[self.base_currency] - 1) > 1e-12:
+            raise ValueError(f"commercial.exchange_rates: the base currency {self.base_currency} must be 1")
+        stages = set(v.OPPORTUNITY_STAGE)
+        if set(self.stage_probability) != stages:
+            raise ValueError(f"commercial.stage_probability: give every stage {sorted(stages)} "
+                             f"(missing {sorted(stages - set(self.stage_probability))}, "
+                             f"unknown {sorted(set(self.stage_probability) - stages)})")
+        if self.stage_probability["CLOSED_WON"] != 100 or self.stage_probability["CLOSED_LOST"] != 0:
+            raise ValueError("commercial.stage_probability: CLOSED_WON is 100 and CLOSED_LOST is 0")
+        return self
+
+
+class Collections(_Strict):
+    """What happens to invoices nobody pays: dunning, collections, write-off."""
+
+    after_days_past_due: Annotated[int, Field(ge=1, le=720, description=(
+        "days past due when an unpaid invoice goes to collections"))] = 60
+    recovered_share: Annotated[float, Field(ge=0, le=1, description=(
+        "share of collection cases paid in full (late); the rest is written off"))] = 0.7
+    write_off_after_days_past_due: Annotated[int, Field(ge=1, le=720, description=(
+        "days past due when what collections could not recover is written off (method WRITE_OFF)"))] = 150
+
+    @model_validator(mode="after")
+    def _check(self) -> "Collections":
+        if self.write_off_after_days_past_due <= self.after_days_past_due:
+            raise ValueError("transactions.collections.write_off_after_days_past_due must exceed after_days_past_due")
+        return self
+
+
 class Transactions(_Strict):
     history_months: Annotated[int, Field(ge=1, le=120, description="the timeline ends at the reference date")] = 18
     conversion: Conversion = Conversion()
@@ -130,6 +213,10 @@ class Transactions(_Strict):
     tax_rate_percent: dict[str, Annotated[float, Field(ge=0, le=50)]] = Field(default_factory=lambda: {
         "US": 7.0, "GB": 20.0, "DE": 19.0, "FR": 20.0, "CA": 13.0, "JP": 10.0, "IN": 18.0, "BR": 17.0,
         "AU": 10.0, "ES": 21.0, "IT": 22.0, "NL": 21.0, "MX": 16.0, "PL": 23.0, "SE": 25.0})
+    payment_method_limits: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: {"CARD": 10_000.0, "CHECK": 50_000.0, "DIRECT_DEBIT": 100_000.0}, description=(
+            "largest payment (base currency) each method takes; larger amounts come by BANK_TRANSFER"))
+    collections: Collections = Collections()
 
     @model_validator(mode="after")
     def _check(self) -> "Transactions":
@@ -141,7 +228,26 @@ class Transactions(_Strict):
             raise ValueError(f"transactions.order_status_mix: shares sum to {total:g} %, not 100 %")
         if self.order_status_mix.get("DELIVERED", 0) <= 0:
             raise ValueError("transactions.order_status_mix: DELIVERED needs a share (credit notes are on delivered orders)")
+        unknown = sorted(set(self.payment_method_limits) - set(v.PAYMENT_METHOD) | ({"BANK_TRANSFER", "WRITE_OFF"}
+                                                                                   & set(self.payment_method_limits)))
+        if unknown:
+            raise ValueError(f"transactions.payment_method_limits: {unknown} take no limit; limit any of "
+                             f"CARD, CHECK, DIRECT_DEBIT")
         return self
+
+
+class Support(_Strict):
+    """How the support desk works through its tickets."""
+
+    close_after_days: Annotated[int, Field(ge=0, le=90, description="resolved tickets are closed this many days later")] = 14
+    max_open_days: Annotated[int, Field(ge=1, le=365, description="no ticket stays unresolved longer")] = 60
+    waiting_on_customer_share: Annotated[float, Field(ge=0, le=1, description=(
+        "share of open, answered tickets PENDING on the customer (the rest OPEN)"))] = 0.35
+
+
+class Inventory(_Strict):
+    replenishment_cover_days: Annotated[int, Field(ge=1, le=365, description=(
+        "a replenishment receipt brings in about this many days of the stock row's demand"))] = 45
 
 
 class Realism(_Strict):
@@ -150,7 +256,16 @@ class Realism(_Strict):
     contacts_min_enterprise: PositiveCount = 4
     enterprise_contact_weight: Annotated[float, Field(gt=0)] = 4.0
     account_history_years: Annotated[int, Field(ge=1, le=30)] = 6
-    employee_history_years: Annotated[int, Field(ge=1, le=40)] = 12
+    employee_history_years: Annotated[int, Field(ge=2, le=40, description=(
+        "how far back hires go; must exceed account_history_years (someone owned the first accounts)"))] = 12
+    span_of_control: Annotated[int, Field(ge=2, le=50, description="reports per manager in a department")] = 7
+
+    @model_validator(mode="after")
+    def _check(self) -> "Realism":
+        if self.employee_history_years <= self.account_history_years:
+            raise ValueError("realism.employee_history_years must exceed account_history_years: the first "
+                             "accounts had owners hired before them")
+        return self
 
 
 class EdgeCases(_Strict):
@@ -180,7 +295,8 @@ class Ids(_Strict):
 
 class Scenario(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)]
-    reference_date: dt.date
+    reference_date: dt.date = Field(description=(
+        "the day the data is current on: a date, or `today` (resolved when the scenario is loaded)"))
     block_rows: Annotated[int, Field(ge=16, le=1_000_000, description=(
         "rows per randomness block; part of the randomness key, so changing it changes the data"))] = 10_000
     tiers: dict[str, Tier]
@@ -189,6 +305,9 @@ class Scenario(_Strict):
     quotas: Quotas = Quotas()
     realism: Realism = Realism()
     transactions: Transactions = Transactions()
+    commercial: Commercial = Commercial()
+    support: Support = Support()
+    inventory: Inventory = Inventory()
     edge_cases: EdgeCases = EdgeCases()
     drift: Drift = Drift()
     contact_details: ContactDetails = Field(default="reserved", description=(
@@ -207,6 +326,9 @@ class Scenario(_Strict):
         missing_tax = sorted(set(self.mixes.account_countries) - set(self.transactions.tax_rate_percent))
         if missing_tax:
             raise ValueError(f"transactions.tax_rate_percent: no rate for countries {missing_tax}")
+        missing_currency = sorted(set(self.mixes.account_countries) - set(self.commercial.currency_by_country))
+        if missing_currency:
+            raise ValueError(f"commercial.currency_by_country: no currency for countries {missing_currency}")
         for name in TIERS:
             plan_tier(self, name)  # raises ScenarioError naming the field
         return self
@@ -216,9 +338,24 @@ def _location(error: dict) -> str:
     return ".".join(str(part) for part in error["loc"]) or "(top level)"
 
 
-def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
+TODAY = "today"
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def _resolve_today(data: object, today: dt.date | None) -> object:
+    """``reference_date: today`` becomes a concrete date before anything is planned, so one run plans one day."""
+    if isinstance(data, dict) and str(data.get("reference_date", "")).strip().lower() == TODAY:
+        return {**data, "reference_date": today or utc_today()}
+    return data
+
+
+def parse_scenario(data: object, source: str = "<scenario>", today: dt.date | None = None) -> Scenario:
+    """Validate a scenario; ``reference_date: today`` means ``today`` (default: the current UTC date)."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(_resolve_today(data, today))
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -238,8 +375,9 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 }
 
 
-def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Load and validate a scenario file (the bundled default when ``path`` is None)."""
+def load_scenario(path: str | Path | None = None, today: dt.date | None = None) -> Scenario:
+    """Load and validate a scenario file (the bundled default when ``path`` is None); ``reference_date:
+    today`` resolves to ``today`` (default: the current UTC date)."""
     path = Path(path) if path else DEFAULT_SCENARIO
     if not path.is_file():
         raise ScenarioError(f"scenario file not found: {path}")
@@ -247,4 +385,4 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"invalid scenario {path}: not valid YAML ({exc})") from None
-    return parse_scenario(data, str(path))
+    return parse_scenario(data, str(path), today)

@@ -204,6 +204,7 @@ def plan_refresh(schema: str, metadata: sa.MetaData, live: dict[str, LiveTable],
             before.append(sql.SQL(_create_bare(table, dialect)))
             after.extend(_keys(table, ident, table.constraints))
             after.extend(sql.SQL(str(CreateIndex(ix).compile(dialect=dialect))) for ix in model_indexes.values())
+            after.extend(_comments(table, ident))  # a new table is described too, not only a refreshed one
             validate.extend((name, fk.name) for fk in table.foreign_key_constraints)
             continue
         if current.kind != "r":

@@ -31,6 +31,7 @@ LeadStatus = lower("LeadStatus", v.LEAD_STATUS)
 LeadSource = lower("LeadSource", v.LEAD_SOURCE)
 Stage = lower("Stage", v.OPPORTUNITY_STAGE)
 QuoteStatus = lower("QuoteStatus", v.QUOTE_STATUS)
+TicketCategory = lower("TicketCategory", v.TICKET_CATEGORY)
 
 
 class Priority(models.IntegerChoices):
@@ -48,3 +49,4 @@ class GlAccount(models.IntegerChoices):
     REVENUE = 4000
     SALES_TAX = 2200
     RETURNS = 4900
+    BAD_DEBT = 6900

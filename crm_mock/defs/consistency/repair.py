@@ -1,11 +1,15 @@
 """`repropagate`: re-sync one tier's replicas (and Contact's synced credit holds) from their masters in
 the live databases, without regenerating anything."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from crm_mock.mapping.repair import repropagate_through
 from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource
 from crm_mock.scenario import TIERS
+
+REPROPAGATE = "repropagate"
 
 
 class RepropagateConfig(dg.Config):
@@ -23,11 +27,13 @@ def repropagate_replicas(context: dg.OpExecutionContext, config: RepropagateConf
                          f"{repair.kept_orphans} orphans kept (still referenced)")
 
 
-@dg.job(description="Re-sync one tier's replicas from their masters (config: tier).")
-def repropagate():
+@dg.graph
+def repropagate_graph():
     repropagate_replicas()
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[repropagate])
+def repropagate_job(resources: Mapping[str, object]) -> dg.JobDefinition:
+    """Built with its resources bound: a sensor that launches a job the Definitions must still bind is
+    rebuilt by Dagster with an empty `owners`, which prints a BetaWarning on every load."""
+    return repropagate_graph.to_job(name=REPROPAGATE, resource_defs=dict(resources),
+                                    description="Re-sync one tier's replicas from their masters (config: tier).")

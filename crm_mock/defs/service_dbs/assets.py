@@ -1,13 +1,16 @@
 """Service databases: one per service, loaded atomically from the table store."""
 
+import os
 from collections import defaultdict
 
 import dagster as dg
 
+from crm_mock.defs.checks import CheckInputs, table_step
 from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource
-from crm_mock.edge_cases.drift import drift_batches
+from crm_mock.defs.resources import DATABASE_URL_ENV, ServiceDatabaseResource
+from crm_mock.defs.service_dbs.checks import LoadedRowsCheck
 from crm_mock.defs.tables import database_key, produced_tables, table_key
+from crm_mock.edge_cases.drift import drift_batches
 from crm_mock.model import Table
 
 
@@ -19,17 +22,9 @@ def tables_by_service() -> dict[str, list[Table]]:
 
 
 def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=database_key(service), group_name="service_dbs", partitions_def=TIER_PARTITIONS,
-        deps=[table_key(t) for t in tables], kinds={"sqlite"}, tags={"service": service},
-        description=(f"The {service} service's database: {', '.join(t.name for t in tables)}. "
-                     "Its tables' rows are replaced on every load (nothing else in the database is touched); a failed "
-                     "load leaves the previous rows intact."),
-    )
-    def _asset(context: dg.AssetExecutionContext, storage: StorageResource, databases: ServiceDatabaseResource,
-               scenario: ScenarioResource) -> dg.MaterializeResult:
-        tier, store = context.partition_key, storage.store()
-        plan = scenario.plan(tier)
+    def build(context: dg.AssetExecutionContext, inputs: CheckInputs):
+        databases: ServiceDatabaseResource = inputs.databases
+        tier, store, plan = inputs.tier, inputs.store, inputs.plan
 
         def source(table):
             return lambda: drift_batches(plan, table.qualified_name, store.model_batches(tier, table.qualified_name))
@@ -40,16 +35,25 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
         for note in notes:
             context.log.info(note)
         uuid_storage = databases.uuid_storage(plan)
-        return dg.MaterializeResult(metadata={
+        return None, {
             "dagster/row_count": sum(counts.values()),
             "rows_per_table": dg.MetadataValue.json(counts),
             "location": databases.location(tier, service),
-            # the service's own objects that the refresh left in place (PostgreSQL)
+            # the service's own objects that the refresh left in place
             "service_objects_kept": dg.MetadataValue.json(notes),
             **({"sqlite_uuid_storage": uuid_storage.value} if uuid_storage else {}),
-        })
+        }
 
-    return _asset
+    spec = dg.AssetSpec(
+        database_key(service), group_name="service_dbs", partitions_def=TIER_PARTITIONS,
+        deps=[table_key(t) for t in tables], tags={"service": service},
+        # the backend these databases are loaded into, as configured when the code location loaded
+        kinds={"postgres" if os.environ.get(DATABASE_URL_ENV) else "sqlite", service},
+        description=(f"The {service} service's database: {', '.join(t.name for t in tables)}. "
+                     "Its tables' rows are replaced on every load (nothing else in the database is touched); a failed "
+                     "load leaves the previous rows intact. SQLite by default, PostgreSQL with CRM_MOCK_DATABASE_URL."),
+    )
+    return table_step(spec, [LoadedRowsCheck(service, tuple(tables))], build)
 
 
 @dg.definitions

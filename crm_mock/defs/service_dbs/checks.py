@@ -1,37 +1,40 @@
-"""A loaded service database holds exactly the rows of the tables it was loaded from."""
+"""A loaded service database holds exactly the rows of the tables it was loaded from (checked in its step)."""
+
+from dataclasses import dataclass
 
 import dagster as dg
 
 from crm_mock.consistency.results import rule_result
-from crm_mock.defs.checks import check_result
+from crm_mock.defs.checks import CheckInputs, check_result
 from crm_mock.defs.partitions import TIER_PARTITIONS
-from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource
-from crm_mock.edge_cases.drift import dropped_rows
-from crm_mock.defs.service_dbs.assets import tables_by_service
 from crm_mock.defs.tables import database_key
+from crm_mock.edge_cases.drift import dropped_rows
 from crm_mock.model import Table
 
+NAME = "rows_match_table_store"
 
-def loaded_rows_check(service: str, tables: list[Table]) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=database_key(service), name="rows_match_table_store", blocking=True,
-                    partitions_def=TIER_PARTITIONS,
-                    description="Every table of the database has exactly the rows of its materialised asset.")
-    def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource,
-               databases: ServiceDatabaseResource, scenario: ScenarioResource) -> dg.AssetCheckResult:
-        tier, store = context.partition_key, storage.store()
-        plan = scenario.plan(tier)
+
+@dataclass(frozen=True)
+class LoadedRowsCheck:
+    service: str
+    tables: tuple[Table, ...]
+    runs_in_step = True
+
+    @property
+    def key(self) -> dg.AssetCheckKey:
+        return dg.AssetCheckKey(database_key(self.service), NAME)
+
+    def spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
+            NAME, asset=database_key(self.service), blocking=True, partitions_def=TIER_PARTITIONS,
+            description="Every table of the database has exactly the rows of its materialised asset.")
+
+    def evaluate(self, inputs: CheckInputs) -> dg.AssetCheckResult:
         problems = []
-        for t in tables:
-            expected = store.read(tier, (t.service, t.name), [t.primary_key[0]]).num_rows
-            expected -= dropped_rows(plan, t.qualified_name)  # drift planted on purpose
-            actual = databases.count_rows(tier, service, t.name)
+        for t in self.tables:
+            expected = inputs.store.read(inputs.tier, (t.service, t.name), [t.primary_key[0]]).num_rows
+            expected -= dropped_rows(inputs.plan, t.qualified_name)  # drift planted on purpose
+            actual = inputs.databases.count_rows(inputs.tier, self.service, t.name)
             if actual != expected:
                 problems.append(f"{t.name}: {actual} rows loaded, {expected} materialised")
-        return check_result(rule_result("rows_match_table_store", f"{service}.database", problems))
-
-    return _check
-
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(asset_checks=[loaded_rows_check(s, t) for s, t in tables_by_service().items()])
+        return check_result(rule_result(NAME, f"{self.service}.database", problems), self.key)

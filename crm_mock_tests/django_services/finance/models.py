@@ -11,6 +11,7 @@ from crm_mock_tests.django_services.choices import CreditStatus, GlAccount, Invo
 class CustomerAccount(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     name = models.CharField(max_length=120)
+    currency = models.CharField(max_length=3)
     credit_status = models.CharField(max_length=20, choices=CreditStatus.choices)
     on_hold = models.BooleanField()  # derived from credit_status
     credit_limit = models.DecimalField(max_digits=12, decimal_places=2)
@@ -19,10 +20,12 @@ class CustomerAccount(models.Model):
 
 class Invoice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    number = models.CharField(max_length=20, unique=True, null=True)  # drafts have none yet
     order_uuid = models.UUIDField(unique=True)  # an Orders record: resolves in the Orders service
     account = models.ForeignKey(CustomerAccount, models.PROTECT, related_name="invoices")
     status = models.CharField(max_length=20, choices=InvoiceStatus.choices)
     payment_terms = models.CharField(max_length=20, choices=PaymentTerms.choices)
+    currency = models.CharField(max_length=3)
     issue_date = models.DateField(null=True)
     due_date = models.DateField(null=True)
     tax_amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -36,6 +39,7 @@ class InvoiceLine(models.Model):
     product_uuid = models.UUIDField()  # an Inventory record
     quantity = models.IntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_percent = models.PositiveSmallIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
 
 
@@ -44,6 +48,7 @@ class Payment(models.Model):
     invoice = models.ForeignKey(Invoice, models.PROTECT, related_name="payments")
     method = models.CharField(max_length=20, choices=PaymentMethod.choices)
     amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
     paid = models.DateTimeField()
 
 
@@ -51,6 +56,7 @@ class LedgerEntry(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     journal = models.UUIDField()
     gl_account = models.IntegerField(choices=GlAccount.choices)
+    currency = models.CharField(max_length=3)
     debit = models.DecimalField(max_digits=12, decimal_places=2)
     credit = models.DecimalField(max_digits=12, decimal_places=2)
     invoice = models.ForeignKey(Invoice, models.PROTECT, null=True, related_name="ledger_entries")

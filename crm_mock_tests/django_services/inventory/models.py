@@ -12,6 +12,8 @@ class Product(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     sku = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=120)
+    category = models.CharField(max_length=60)
+    description = models.TextField()
     product_type = models.CharField(max_length=20, choices=ProductType.choices)
     active = models.BooleanField()  # status: ACTIVE or DISCONTINUED
     unit_of_measure = models.CharField(max_length=20, choices=UnitOfMeasure.choices)

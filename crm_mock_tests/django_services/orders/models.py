@@ -12,6 +12,7 @@ class Account(models.Model):
     name = models.CharField(max_length=120)
     segment = models.CharField(max_length=20, choices=Segment.choices)
     status = models.CharField(max_length=20, choices=AccountStatus.choices)
+    currency = models.CharField(max_length=3)
 
 
 class Product(models.Model):
@@ -25,9 +26,11 @@ class Product(models.Model):
 
 class SalesOrder(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    number = models.CharField(max_length=20, unique=True)
     account = models.ForeignKey(Account, models.PROTECT, related_name="orders")
     quote_uuid = models.UUIDField(null=True)  # a Sales record: resolves in the Sales service
     status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    currency = models.CharField(max_length=3)
     order_date = models.DateField()
     shipped = models.DateTimeField(null=True)
     total_amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -39,4 +42,5 @@ class OrderLine(models.Model):
     product = models.ForeignKey(Product, models.PROTECT, related_name="order_lines")
     quantity = models.IntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_percent = models.PositiveSmallIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)

@@ -24,6 +24,7 @@ class Account(models.Model):
     segment = models.CharField(max_length=20, choices=Segment.choices)
     status = models.CharField(max_length=20, choices=AccountStatus.choices)
     country = models.CharField(max_length=2)
+    currency = models.CharField(max_length=3)
 
 
 class Product(models.Model):
@@ -63,6 +64,7 @@ class Opportunity(models.Model):
     lead = models.ForeignKey(Lead, models.SET_NULL, null=True, related_name="opportunities")
     name = models.CharField(max_length=160)
     stage = models.CharField(max_length=20, choices=Stage.choices)
+    probability = models.PositiveSmallIntegerField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     close_date = models.DateField(null=True)
     created = models.DateTimeField()
@@ -70,9 +72,11 @@ class Opportunity(models.Model):
 
 class Quote(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    number = models.CharField(max_length=20, unique=True)
     opportunity = models.ForeignKey(Opportunity, models.CASCADE, related_name="quotes")
     account = models.ForeignKey(Account, models.PROTECT, related_name="quotes")
     status = models.CharField(max_length=20, choices=QuoteStatus.choices)
+    currency = models.CharField(max_length=3)
     valid_until = models.DateField()
     total_amount = models.DecimalField(max_digits=12, decimal_places=2)
     created = models.DateTimeField()
@@ -84,4 +88,5 @@ class QuoteLine(models.Model):
     product = models.ForeignKey(Product, models.PROTECT, related_name="quote_lines")
     quantity = models.IntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_percent = models.PositiveSmallIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)

@@ -5,13 +5,7 @@ import uuid
 from django.db import models
 
 from crm_mock_tests.django_services.choices import (
-    AccountStatus,
-    Department,
-    EmployeeStatus,
-    Priority,
-    Segment,
-    TicketChannel,
-    TicketStatus,
+    AccountStatus, Department, EmployeeStatus, Priority, Segment, TicketCategory, TicketChannel, TicketStatus,
 )
 
 
@@ -33,10 +27,16 @@ class Employee(models.Model):
 
 class Ticket(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    number = models.CharField(max_length=20, unique=True)
     account = models.ForeignKey(Account, models.PROTECT, related_name="tickets")
     contact_uuid = models.UUIDField(null=True)  # a Contact record: resolves in the Contact service
     assignee = models.ForeignKey(Employee, models.SET_NULL, null=True, related_name="tickets")
+    category = models.CharField(max_length=20, choices=TicketCategory.choices)
     subject = models.CharField(max_length=200)
+    description = models.TextField()
+    order_uuid = models.UUIDField(null=True)  # the Orders record the ticket is about, if any
+    invoice_uuid = models.UUIDField(null=True)  # the Finance one
+    product_uuid = models.UUIDField(null=True)  # the Inventory one
     channel = models.CharField(max_length=20, choices=TicketChannel.choices)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices)
     status = models.CharField(max_length=20, choices=TicketStatus.choices)

@@ -1,0 +1,53 @@
+"""Money in a document's currency: conversion from the base currency, rounding to the currency's minor
+unit (whole yen for JPY), discounted line totals, and human-readable document numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crm_mock.model import vocabularies as v
+from crm_mock.scenario import TierPlan
+
+
+def cents_per_unit(codes: np.ndarray) -> np.ndarray:
+    """How many hundredths make the smallest amount of each currency: 1 for cents, 100 for whole yen."""
+    table = {code: 10 ** (2 - digits) for code, digits in v.CURRENCY_MINOR_UNITS.items()}
+    return np.array([table[c] for c in codes], dtype=np.int64) if len(codes) else np.zeros(0, np.int64)
+
+
+def rates(plan: TierPlan, codes: np.ndarray) -> np.ndarray:
+    """Units of each currency per unit of the base currency."""
+    table = plan.commercial.exchange_rates
+    return np.array([table[c] for c in codes], dtype=np.float64) if len(codes) else np.zeros(0)
+
+
+def round_to(cents: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Amounts in hundredths rounded half up to a multiple of ``unit`` hundredths."""
+    cents = np.asarray(cents, dtype=np.float64)
+    return (np.floor(cents / unit + 0.5) * unit).astype(np.int64)
+
+
+def discounted_total(quantity: np.ndarray, price_cents: np.ndarray, discount_percent: np.ndarray,
+                     unit: np.ndarray) -> np.ndarray:
+    """quantity × unit price × (100 − discount) / 100, in hundredths, rounded half up to the minor unit."""
+    exact = np.asarray(quantity, np.int64) * np.asarray(price_cents, np.int64) * (100 - np.asarray(discount_percent, np.int64))
+    scale = 100 * np.asarray(unit, np.int64)
+    return np.floor_divide(exact + scale // 2, scale) * unit
+
+
+def document_numbers(prefix: str, moments: np.ndarray) -> np.ndarray:
+    """PREFIX-YYYY-NNNNNNN for each moment (None where NaT): numbered from 1 in each calendar year in time
+    order (ties in row order), so numbers are unique and increase with time."""
+    moments = np.asarray(moments).astype("datetime64[s]")
+    out = np.full(len(moments), None, dtype=object)
+    dated = np.flatnonzero(~np.isnat(moments))
+    if not len(dated):
+        return out
+    order = dated[np.lexsort((dated, moments[dated]))]
+    years = moments[order].astype("datetime64[Y]").astype(np.int64) + 1970
+    first_of_year = np.r_[True, years[1:] != years[:-1]]
+    start = np.maximum.accumulate(np.where(first_of_year, np.arange(len(order)), 0))
+    sequence = np.arange(len(order)) - start + 1
+    out[order] = np.char.add(np.char.add(f"{prefix}-", years.astype(str)),
+                             np.char.add("-", np.char.zfill(sequence.astype(str), 7))).astype(object)
+    return out

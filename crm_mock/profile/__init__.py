@@ -1,0 +1,1 @@
+"""A tier's business profile: the distributions a person checks first (pure), and their pictures."""
