@@ -278,6 +278,7 @@ def _products(form: dict) -> tuple[sa.Table, str]:
     table = sa.Table(
         "item", metadata, sa.Column("key", UUID_TYPES[form["uuid"]], primary_key=True),
         sa.Column("sku", sa.String(32), nullable=False), sa.Column("title", sa.String(120), nullable=False),
+        sa.Column("category", sa.String(60), nullable=False), sa.Column("description", sa.Text, nullable=False),
         sa.Column("kind", code_type, nullable=False), sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("uom", sa.String(8), nullable=False),
         sa.Column("cost", sa.BigInteger if form["money"] == "cents" else sa.Numeric(12, 2), nullable=False),
