@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from crm_mock.mapping.cli import add_mapping_option, add_mapping_parser, apply_mapping_option, mapping_command
 from crm_mock.replay.cli import add_replay_parser, replay_command
 from crm_mock.scenario import TIERS, ScenarioError, load_scenario, plan_tier
 
@@ -48,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     ui = commands.add_parser("dev", help="start the Dagster UI and daemon (`dagster dev`) on the instance the "
                                          "CLI records its runs in; extra arguments go to `dagster dev`")
     ui.add_argument("dagster_args", nargs=argparse.REMAINDER, help="e.g. -p 3001")
+    add_mapping_parser(commands)
+    for command in (run, check, export):
+        add_mapping_option(command)
     return parser
 
 
@@ -58,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dev([*extra, *args.dagster_args])
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if (refused := apply_mapping_option(args)) is not None:
+        return refused
+    if args.command == "mapping":
+        return mapping_command(args)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage)
     if args.command == "check":
@@ -76,9 +84,10 @@ def _data_dir(data_dir: Path | None) -> Path:
 
 
 def _databases(data_dir: Path | None):
+    from crm_mock.mapping.port import with_mapping
     from crm_mock.sinks.databases import service_databases
 
-    return service_databases(os.environ.get("CRM_MOCK_DATABASE_URL", ""), _data_dir(data_dir))
+    return with_mapping(service_databases(os.environ.get("CRM_MOCK_DATABASE_URL", ""), _data_dir(data_dir)))
 
 
 def list_rules() -> int:
@@ -95,12 +104,14 @@ def check_live(tier: str, as_json: bool, data_dir: Path | None, scenario: Path |
 
     from crm_mock.consistency.registry import run_rules
     from crm_mock.consistency.sources import DatabaseSource
+    from crm_mock.mapping.rules import rules_for
     from crm_mock.sinks.databases import Unreachable
 
     try:
         plan = plan_tier(load_scenario(scenario or os.environ.get("CRM_MOCK_SCENARIO") or None), tier)
-        with DatabaseSource(_databases(data_dir), tier) as source:
-            results = run_rules(source, plan)
+        databases = _databases(data_dir)
+        with DatabaseSource(databases, tier) as source:
+            results = run_rules(source, plan, rules_for(databases))
     except (Unreachable, ScenarioError) as exc:
         print(f"crm-mock: cannot check tier {tier!r}: {exc}", file=sys.stderr)
         return EXIT_USAGE

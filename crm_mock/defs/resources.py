@@ -12,6 +12,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
+from crm_mock.mapping.port import with_mapping
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import DEFAULT_SCENARIO, Scenario, TierPlan, load_scenario, plan_tier
 from crm_mock.scenario.spec import utc_today
@@ -23,6 +24,7 @@ DATA_DIR_ENV = "CRM_MOCK_DATA_DIR"
 DATABASE_URL_ENV = "CRM_MOCK_DATABASE_URL"
 SCENARIO_ENV = "CRM_MOCK_SCENARIO"
 SQLITE_UUID_STORAGE_ENV = "CRM_MOCK_SQLITE_UUID_STORAGE"
+MAPPING_ENV = "CRM_MOCK_MAPPING"  # mapping file(s) into the services' own tables (crm_mock.mapping)
 
 # the day `reference_date: today` means for a run (the staging schedule sets it to its tick's date)
 REFERENCE_DATE_TAG = "crm_mock/reference_date"
@@ -116,6 +118,9 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
     sqlite_uuid_storage: UuidStorage | None = Field(default=None, description=(
         "how SQLite stores UUIDs: text, hex or blob (from CRM_MOCK_SQLITE_UUID_STORAGE); unset for the "
         "scenario's ids.sqlite_uuid_storage"))
+    mapping: str = Field(default="", description=(
+        "mapping file(s) into the services' own tables (from CRM_MOCK_MAPPING; path-separated, a folder stands for "
+        "its YAML files); empty: crm_mock's own tables"))
 
     def uuid_storage(self, plan: TierPlan) -> UuidStorage | None:
         """How the SQLite files store UUIDs (None on PostgreSQL, which has a uuid type)."""
@@ -124,8 +129,8 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
         return UuidStorage(self.sqlite_uuid_storage) if self.sqlite_uuid_storage else plan.sqlite_uuid_storage
 
     def port(self) -> ServiceDatabases:
-        """The one database port, chosen from the configuration."""
-        return service_databases(self.database_url, self.storage.data_dir)
+        """The one database port, chosen from the configuration (through the mapping when there is one)."""
+        return with_mapping(service_databases(self.database_url, self.storage.data_dir), self.mapping)
 
     def location(self, tier: str, service: str) -> str:
         """Where a service's tables are, fit to show: the password is never included."""
@@ -151,5 +156,6 @@ def resources_from_environment() -> dict[str, object]:
         # the URL may carry a password: bound as an EnvVar, so the UI shows the variable, not its value
         "databases": ServiceDatabaseResource(
             storage=storage, database_url=dg.EnvVar(DATABASE_URL_ENV) if os.environ.get(DATABASE_URL_ENV) else "",
-            sqlite_uuid_storage=os.environ.get(SQLITE_UUID_STORAGE_ENV) or None),
+            sqlite_uuid_storage=os.environ.get(SQLITE_UUID_STORAGE_ENV) or None,
+            mapping=os.environ.get(MAPPING_ENV) or ""),
     }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
 from urllib.parse import quote
 
 from crm_mock.model import CATALOG
 from crm_mock.replay.events import BY_ID
-from crm_mock.replay.target import Body
+from crm_mock.replay.target import Body, Child
 
 Captures = Mapping[str, Mapping[str, object]]  # record key -> capture name -> value
 
@@ -26,13 +27,24 @@ def _columns(table_name: str, chosen: list[str] | str, record: Mapping) -> list[
         return [c for c in record if not isinstance(record[c], list)]
 
 
+def _spelled(spec: Body | Child, column: str, value: object) -> object:
+    """A wire value as the service takes it: a code through its value map, money in cents if asked."""
+    if value is None:
+        return None
+    if column in spec.values:
+        return spec.values[column].get(value, value)
+    if column in spec.cents:
+        return int((Decimal(str(value)) * 100).to_integral_value(ROUND_HALF_EVEN))
+    return value
+
+
 def build_body(event_id: str, spec: Body, record: Mapping) -> dict[str, object]:
     event = BY_ID[event_id]
-    body = {spec.rename.get(c, c): record.get(c) for c in _columns(event.table, spec.columns, record)}
+    body = {spec.rename.get(c, c): _spelled(spec, c, record.get(c)) for c in _columns(event.table, spec.columns, record)}
     for child_name, how in spec.children.items():
         table = next(c for c in event.children if CATALOG[c].name == child_name)
         body[how.name or child_name] = [
-            {how.rename.get(c, c): line.get(c) for c in _columns(table, how.columns, line)}
+            {how.rename.get(c, c): _spelled(how, c, line.get(c)) for c in _columns(table, how.columns, line)}
             for line in record.get(child_name, [])
         ]
     body.update(spec.constants)

@@ -69,11 +69,15 @@ class Child(_Strict):
     name: str | None = None  # field name in the body; default: the child table's name
     columns: list[str] | Literal["*"] = "*"
     rename: dict[str, str] = {}
+    values: dict[str, dict[str, object]] = {}  # column -> code -> how the service spells it
+    cents: list[str] = []  # money columns the service takes as integer cents
 
 
 class Body(_Strict):
     columns: list[str] | Literal["*"] = "*"
     rename: dict[str, str] = {}
+    values: dict[str, dict[str, object]] = {}  # column -> code -> how the service spells it
+    cents: list[str] = []  # money columns the service takes as integer cents
     constants: dict[str, object] = {}
     children: dict[str, Child] = {}  # child table name -> how it nests
 

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from crm_mock.consistency.repair import repropagate_tier
+from crm_mock.mapping.repair import repropagate_through
 from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource
 from crm_mock.scenario import TIERS
 
@@ -21,7 +21,7 @@ def repropagate_replicas(context: dg.OpExecutionContext, config: RepropagateConf
                          databases: ServiceDatabaseResource) -> None:
     if config.tier not in TIERS:
         raise dg.Failure(f"unknown tier {config.tier!r}; choose one of {list(TIERS)}")
-    repairs = repropagate_tier(databases.port(), scenario.plan(config.tier))
+    repairs = repropagate_through(databases.port(), scenario.plan(config.tier))
     for repair in repairs:
         context.log.info(f"{repair.table}: {repair.upserted} upserted, {repair.deleted} deleted, "
                          f"{repair.kept_orphans} orphans kept (still referenced)")
