@@ -162,7 +162,9 @@ def test_sends_answered_too_late_resolve_as_already_there(data_dir, tmp_path):
     states = _ledger_states(data_dir, "late")
     assert result.exit_code == EXIT_OK, result.text
     assert states == {"already there": 16}
-    assert len(leads) == 16 and len({r["lead_uuid"] for r in leads}) == 16
+    # the plan's first 16 events are leads and whatever the timeline puts between them
+    expected_leads = _expected(data_dir, 16)["leads"]
+    assert expected_leads > 0 and len(leads) == expected_leads == len({r["lead_uuid"] for r in leads})
 
 
 def test_rate_limited_server_retries_to_zero_failures_and_rate_below_limit_sees_no_429(data_dir, tmp_path):
@@ -180,7 +182,7 @@ def test_rate_limited_server_retries_to_zero_failures_and_rate_below_limit_sees_
         result = _run_with_env({"CRM_MOCK_REPLAY_URL": nginx.url}, _settings(data_dir, target2, limit=limit, rate=10))
         answered = collections.Counter(access_statuses(nginx))
         assert result.exit_code == EXIT_OK, result.text
-        assert answered[429] == 0 and answered[201] == limit
+        assert answered[429] == 0 and answered[201] == sum(_expected(data_dir, limit).values())
         _assert_store_matches(store, _expected(data_dir, limit))
 
 
