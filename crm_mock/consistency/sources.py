@@ -8,7 +8,6 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import duckdb
 import sqlalchemy as sa

@@ -9,7 +9,7 @@ a table built later) run together in one step per table, after what they read.
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import dagster as dg

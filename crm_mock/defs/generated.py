@@ -6,8 +6,7 @@ from crm_mock.defs.check_registry import checks_of
 from crm_mock.defs.checks import CheckInputs, table_step
 from crm_mock.defs.metadata import definition_metadata, materialization_metadata, table_spec
 from crm_mock.defs.tables import id_map_key, table_key
-from crm_mock.edge_cases import THEMES
-from crm_mock.edge_cases.manifest import theme_tables
+from crm_mock.edge_cases import THEMES, theme_tables
 from crm_mock.generate import ENTITY_COUNTS, GENERATORS
 from crm_mock.model import CATALOG
 from crm_mock.model.lineage import entity_of, synced_sources, upstream_tables

@@ -15,7 +15,7 @@ from pydantic import Field, PrivateAttr
 from crm_mock.mapping.port import with_mapping
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import DEFAULT_SCENARIO, Scenario, TierPlan, load_scenario, plan_tier
-from crm_mock.scenario.spec import utc_today
+from crm_mock.scenario import utc_today
 from crm_mock.sinks.databases import ServiceDatabases, service_databases
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.sqlite import BatchSource

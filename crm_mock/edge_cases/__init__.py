@@ -1,6 +1,6 @@
-"""The edge-case catalogue: curated YAML fixtures, boundary values derived from the data model, and the
-per-tier plan of what is planted where (with its manifest)."""
+"""The edge-case catalogue: curated YAML fixtures and boundary values derived from the data model. A leaf:
+it knows only the model; the generators plant the cases and record what they planted."""
 
-from crm_mock.edge_cases.catalog import THEMES, EdgeCase, load_catalog
+from crm_mock.edge_cases.catalog import THEMES, EdgeCase, load_catalog, theme_tables
 
-__all__ = ["THEMES", "EdgeCase", "load_catalog"]
+__all__ = ["THEMES", "EdgeCase", "load_catalog", "theme_tables"]

@@ -31,13 +31,22 @@ class EdgeCase(BaseModel):
     fill: str | None = None
     # the countries whose rows the value belongs to (a French city, an Indian name); any when unset
     countries: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], ...] | None = None
-    # every other case names the planting it needs
+    # every other case names the planting it needs, and the tables that planting touches (the generators
+    # record each planted row; a test holds those records to these tables)
     kind: str | None = None
+    tables: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> "EdgeCase":
         if self.kind:
+            if not self.tables:
+                raise ValueError("a case with a kind names the tables its planting touches (tables)")
+            unknown = [t for t in self.tables if t not in CATALOG]
+            if unknown:
+                raise ValueError(f"tables: {unknown} are not tables of the model")
             return self
+        if self.tables:
+            raise ValueError("a text case plants into its table; tables is only for cases with a kind")
         if not (self.table and self.column):
             raise ValueError("a text case needs table and column (or a kind)")
         if self.table not in TEXT_TABLES:
@@ -53,6 +62,10 @@ class EdgeCase(BaseModel):
             raise ValueError(f"value is {len(self.value)} characters; {self.table}.{self.column} holds "
                              f"{column.max_length}")
         return self
+
+    @property
+    def planted_tables(self) -> tuple[str, ...]:
+        return (self.table,) if self.table else self.tables
 
     def text(self, contact_details: str = "reserved") -> str:
         """The value planted: the literal, or the fill repeated to exactly the column's max length (an
@@ -134,3 +147,8 @@ def load_catalog() -> tuple[EdgeCase, ...]:
     if duplicated:
         raise ValueError(f"edge case ids must be unique: {duplicated}")
     return tuple(cases)
+
+
+def theme_tables(theme: str) -> list[str]:
+    """The tables a theme plants into, so the graph can show where the edge cases enter."""
+    return sorted({t for case in load_catalog() if case.theme == theme for t in case.planted_tables})

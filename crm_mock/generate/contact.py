@@ -8,8 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.edge_cases.planting import (
-    GOLDEN_HOLD_ACCOUNT, ROW_COUNTRIES, leap_day_moment, plant_cells, planted_cells, rows_per_case,
+from crm_mock.generate.planting import (
+    GOLDEN_HOLD_ACCOUNT, Plant, leap_day_moment, plant_cells, planted_cells, rows_per_case,
+)
+from crm_mock.generate.account_layout import (
+    ACCOUNTS, ACME_COUNTRY, CONTACTS, contact_counts, countries_of_block, segments,
 )
 from crm_mock.generate.companies import Companies, compose, distinct, slug
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
@@ -23,20 +26,16 @@ from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import ACME_ACCOUNT_INDEX, ACME_NAME, TierPlan
 
-ACCOUNTS = "contact.accounts"
-CONTACTS = "contact.contacts"
 ACCOUNT_ENTITY = "account"
 CONTACT_ENTITY = "contact"
 ACME_SLUG = "acme-corp"
 ACME_DOMAIN = ACME_SLUG + RESERVED_DOMAIN_SUFFIX
-ACME_COUNTRY = "US"
 # how long ago suspensions and credit holds began (days); the golden held account's orders are older
 HOLD_DAYS_AGO = (30, 95)
 CLOSED_AT_LEAST_DAYS_AGO = 30
 MAX_NAME_IN_ADDRESS = 30  # a planted long name keeps the address's local part within RFC 5321's 64
 # a prime larger than any name pool's pairs: stepping by it visits every (first, last) pair once
 NAME_PAIR_STRIDE = 1_000_003
-SEGMENT = {name: i for i, name in enumerate(v.ACCOUNT_SEGMENT)}
 STATUS = {name: i for i, name in enumerate(v.ACCOUNT_STATUS)}
 
 
@@ -59,12 +58,18 @@ class AccountPlan:
     owner: np.ndarray  # employee index of the sales rep who owns the account
     contact_counts: np.ndarray
     contact_offsets: np.ndarray  # first contact row of each account
-    edges: dict[str, int]  # edge-case name -> account index planted for it
+    plants: tuple[Plant, ...]  # the edge-case accounts
+    golden: tuple[Plant, ...]  # Acme Corp with its contacts, and the golden credit-hold account
     contact_details: str  # the scenario's mode: "reserved" or "realistic"
     # places in the country's phone numbers (see phones.py): each account's own, then, after all the
     # country's accounts, the place of each account's first contact (its others follow in order)
     phone_slot: np.ndarray
     contact_phone_slot: np.ndarray
+
+    @property
+    def edges(self) -> dict[str, int]:
+        """Edge-case name -> the account planted for it."""
+        return {p.case_id: p.row for p in self.plants}
 
     def names(self, accounts: np.ndarray) -> np.ndarray:
         return self.name[accounts]
@@ -82,65 +87,12 @@ def account_uuids(plan: TierPlan, indices) -> pa.StringArray:
     return uuids_at(plan.ids, ACCOUNT_ENTITY, indices)
 
 
-def _exact_assignment(rng: Stream, n: int, counts: list[int]) -> np.ndarray:
-    """Kind index per row with exactly ``counts[k]`` rows of kind k, in random order."""
-    kinds = np.repeat(np.arange(len(counts)), counts)
-    return kinds[rng.permutation(n)]
-
-
-def _segments(plan: TierPlan, assign: Stream) -> np.ndarray:
-    """Exact segment counts; Acme Corp (account 0) is one of the enterprises. The first draws of ``assign``."""
-    counts = dict(plan.segment_counts)
-    counts["ENTERPRISE"] -= 1
-    segment = np.empty(plan.accounts, dtype=np.int64)
-    segment[ACME_ACCOUNT_INDEX] = SEGMENT["ENTERPRISE"]
-    segment[1:] = _exact_assignment(assign, plan.accounts - 1, [counts[s] for s in v.ACCOUNT_SEGMENT])
-    return segment
-
-
-def _countries(plan: TierPlan, block: Block, rng: Stream) -> np.ndarray:
-    """Each account's country index: the first draw of its block's plan stream."""
-    return rng.choice(block.size, list(plan.country_shares.values()))
-
-
-@dataclass(frozen=True)
-class AccountLayout:
-    """Where accounts are and how many contacts each has: what edge-case planting needs, known before any
-    planted value is (the account plan itself depends on the planted cells)."""
-
-    country: np.ndarray  # index into the plan's countries
-    contact_offsets: np.ndarray
-
-    def contact_countries(self, plan: TierPlan) -> np.ndarray:
-        codes = np.array(tuple(plan.country_shares), dtype=object)
-        account = np.searchsorted(self.contact_offsets, np.arange(plan.contacts), side="right") - 1
-        return codes[self.country[account]]
-
-
-def account_layout(plan: TierPlan) -> AccountLayout:
-    country = np.concatenate([_countries(plan, b, Stream(plan.seed, ACCOUNTS, "plan", block=b.index))
-                              for b in blocks_of(plan.accounts, plan.block_rows)])
-    if ACME_COUNTRY in plan.country_shares:
-        country[ACME_ACCOUNT_INDEX] = tuple(plan.country_shares).index(ACME_COUNTRY)
-    counts = _contact_counts(plan, _segments(plan, Stream(plan.seed, ACCOUNTS, "assign")))
-    return AccountLayout(country, np.concatenate([[0], np.cumsum(counts)[:-1]]))
-
-
-def cached_account_layout(plan: TierPlan) -> AccountLayout:
-    return memoised("account_layout", plan, account_layout)
-
-
-ROW_COUNTRIES["contact.accounts"] = lambda plan: np.array(tuple(plan.country_shares), dtype=object)[
-    cached_account_layout(plan).country]
-ROW_COUNTRIES["contact.contacts"] = lambda plan: cached_account_layout(plan).contact_countries(plan)
-
-
 def account_plan(plan: TierPlan) -> AccountPlan:
     n = plan.accounts
     countries = tuple(plan.country_shares)
     pools = CountryPools(plan.seed, countries)
     assign = Stream(plan.seed, ACCOUNTS, "assign")
-    segment = _segments(plan, assign)
+    segment = segments(plan, assign)
 
     # Finance decides the credit holds; Contact's ON_HOLD is the synced copy. SUSPENDED is Contact's own.
     status = np.full(n, STATUS["ACTIVE"], dtype=np.int64)
@@ -165,7 +117,7 @@ def account_plan(plan: TierPlan) -> AccountPlan:
     for block in blocks_of(n, plan.block_rows):
         rng = Stream(plan.seed, ACCOUNTS, "plan", block=block.index)
         rows = slice(block.start, block.stop)
-        c = _countries(plan, block, rng)
+        c = countries_of_block(plan, block, rng)
         country[rows] = c
         address[rows] = pools.index("streets", c, rng.uniform(block.size))  # street, city, postcode together
         created_at[rows] = moments_between(history_start, newest, rng.uniform(block.size))
@@ -177,7 +129,7 @@ def account_plan(plan: TierPlan) -> AccountPlan:
         country[ACME_ACCOUNT_INDEX] = countries.index(ACME_COUNTRY)
         address[ACME_ACCOUNT_INDEX] = pools.index("streets", country[[ACME_ACCOUNT_INDEX]], name_u[[0], 0])[0]
     created_at[[ACME_ACCOUNT_INDEX, GOLDEN_HOLD_ACCOUNT]] = history_start  # the golden accounts are the oldest
-    edges = _account_edges(plan, status, created_at)
+    plants = _account_edges(plan, status, created_at)
     # the sales rep hired by then owns it (a few months' margin: the lead that became it came first)
     owner = cached_employee_plan(plan).pick("SALES", created_at - np.timedelta64(90 * SECONDS_PER_DAY, "s"), owner_u)
     companies = distinct(compose(pools, country, industry, pools.values("cities")[address], name_u),
@@ -185,13 +137,14 @@ def account_plan(plan: TierPlan) -> AccountPlan:
     name, domain = _names_and_domains(plan, companies, countries, country)
     currency = np.array([plan.commercial.currency_by_country[c] for c in countries], dtype=object)[country]
 
-    contact_counts = _contact_counts(plan, segment)
-    offsets = np.concatenate([[0], np.cumsum(contact_counts)[:-1]])
+    counts = contact_counts(plan, segment)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     accounts_in_country = np.bincount(country, minlength=len(countries))
     return AccountPlan(countries, segment, status, country, industry, address, name, domain, currency, created_at,
-                       _inactive_since(plan, status, created_at, held), owner, contact_counts, offsets,
-                       edges, plan.contact_details, phone_slot=slots_by_group(country),
-                       contact_phone_slot=accounts_in_country[country] + slots_by_group(country, contact_counts))
+                       _inactive_since(plan, status, created_at, held), owner, counts, offsets,
+                       plants, _golden_plants(plan, offsets), plan.contact_details,
+                       phone_slot=slots_by_group(country),
+                       contact_phone_slot=accounts_in_country[country] + slots_by_group(country, counts))
 
 
 def _names_and_domains(plan: TierPlan, companies: Companies, countries: tuple[str, ...],
@@ -244,22 +197,29 @@ def hold_placed_on(plan: TierPlan, held: np.ndarray) -> np.ndarray:
     return out
 
 
-def _account_edges(plan: TierPlan, status: np.ndarray, created_at: np.ndarray) -> dict[str, int]:
+def _account_edges(plan: TierPlan, status: np.ndarray, created_at: np.ndarray) -> tuple[Plant, ...]:
     """Accounts for the edge cases: one created on a leap day, one that never buys (both ACTIVE)."""
     if rows_per_case(plan) == 0:
-        return {}
+        return ()
     leap = leap_day_moment(plan)
     order = Stream(plan.seed, "edge_cases", ACCOUNTS, "business").permutation(plan.accounts)
     active = [int(i) for i in order if status[i] == STATUS["ACTIVE"] and i > GOLDEN_HOLD_ACCOUNT]
-    edges = {}
+    plants = []
     later = [i for i in active if created_at[i] > leap]
     if later:
-        edges["leap_day_account"] = later[0]
+        plants.append(Plant("leap_day_account", ACCOUNTS, later[0], "created_at"))
         created_at[later[0]] = leap  # moving a creation earlier keeps every later event after it
-    rest = [i for i in active if i not in edges.values()]
+    rest = [i for i in active if i not in {p.row for p in plants}]
     if rest:
-        edges["account_without_orders"] = rest[0]
-    return edges
+        plants.append(Plant("account_without_orders", ACCOUNTS, rest[0]))
+    return tuple(plants)
+
+
+def _golden_plants(plan: TierPlan, contact_offsets: np.ndarray) -> tuple[Plant, ...]:
+    first_contact = int(contact_offsets[ACME_ACCOUNT_INDEX])
+    return (Plant("acme_corp", ACCOUNTS, ACME_ACCOUNT_INDEX, "name", ACME_NAME),
+            *(Plant("acme_corp", CONTACTS, first_contact + i) for i in range(plan.acme_contacts)),
+            Plant("credit_hold_account", ACCOUNTS, GOLDEN_HOLD_ACCOUNT, "status", "ON_HOLD"))
 
 
 def credit_hold_accounts(plan: TierPlan) -> np.ndarray:
@@ -271,25 +231,6 @@ def credit_hold_accounts(plan: TierPlan) -> np.ndarray:
 
 def cached_account_plan(plan: TierPlan) -> AccountPlan:
     return memoised("accounts", plan, account_plan)
-
-
-def _contact_counts(plan: TierPlan, segment: np.ndarray) -> np.ndarray:
-    """Exactly plan.contacts in all: 1 per small business, Acme's fixed number, the rest skewed large."""
-    r = plan.realism
-    minimum = np.select(
-        [segment == SEGMENT["SMALL_BUSINESS"], segment == SEGMENT["MID_MARKET"]],
-        [1, r.contacts_min_mid_market], r.contacts_min_enterprise,
-    ).astype(np.int64)
-    minimum[ACME_ACCOUNT_INDEX] = plan.acme_contacts
-    weight = np.select([segment == SEGMENT["SMALL_BUSINESS"], segment == SEGMENT["MID_MARKET"]],
-                       [0.0, 1.0], r.enterprise_contact_weight)
-    weight[ACME_ACCOUNT_INDEX] = 0.0
-    remainder = plan.contacts - int(minimum.sum())
-    extra = np.zeros_like(minimum)
-    if remainder:
-        picks = Stream(plan.seed, CONTACTS, "per_account").choice(remainder, weight)
-        extra = np.bincount(picks, minlength=len(segment))
-    return minimum + extra
 
 
 def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Table:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on
-from crm_mock.edge_cases.planting import plant_cells, rows_per_case
+from crm_mock.generate.planting import GOLDEN_HOLD_ACCOUNT, Plant, plant_cells, rows_per_case
 from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
@@ -63,8 +63,14 @@ class InvoicePlan:
     payment_cents: np.ndarray
     payment_at: np.ndarray  # datetime64[s]
     payment_method: np.ndarray  # index into v.PAYMENT_METHOD
-    edges: dict[str, int]  # edge-case name -> invoice index planted for it
     customer_credit_cents: dict[int, int]  # account index -> credit held for the customer
+    plants: tuple[Plant, ...]  # the edge-case invoices and the customers' negative balances
+    golden: tuple[Plant, ...]  # the golden credit-hold account's credit status and overdue invoices
+
+    @property
+    def edges(self) -> dict[str, int]:
+        """Edge-case name -> the invoice planted for it."""
+        return {p.case_id: p.row for p in self.plants if p.table == INVOICES}
 
     @property
     def line_total_cents(self) -> np.ndarray:
@@ -178,8 +184,14 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     status[shipped & (paid < total) & (due < reference_day)] = v.INVOICE_STATUS.index("OVERDUE")
     status[shipped & (paid == total)] = v.INVOICE_STATUS.index("PAID")
     number = document_numbers("INV", np.where(shipped, orders.shipped_at, np.datetime64("NaT")))
+    status_of = np.array(v.INVOICE_STATUS, dtype=object)[status]
+    plants = (*(Plant(name, INVOICES, i, "status", status_of[i]) for name, i in edges.items()),
+              *(Plant("negative_balance", CUSTOMER_ACCOUNTS, account, "balance", -credit / 100)
+                for account, credit in customer_credit.items()))
+    golden = (Plant("credit_hold_account", CUSTOMER_ACCOUNTS, GOLDEN_HOLD_ACCOUNT, "credit_status", "ON_HOLD"),
+              *(Plant("credit_hold_account", INVOICES, int(i), "status", status_of[i]) for i in orders.golden_orders))
     return InvoicePlan(status, terms, issue, due, offsets, product, quantity, price, discount, orders.currency,
-                       number, tax, payment_invoice, payment_cents, payment_at, method, edges, customer_credit)
+                       number, tax, payment_invoice, payment_cents, payment_at, method, customer_credit, plants, golden)
 
 
 def _fit_methods(plan: TierPlan, method: np.ndarray, cents: np.ndarray, currency: np.ndarray) -> np.ndarray:

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crm_mock.edge_cases.planting import plant_cells, planted_cells
+from crm_mock.generate.planting import plant_cells, planted_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.pools import (
-    HEAD_TITLES, LOCALES_BY_COUNTRY, MANAGER_TITLES, STAFF_TITLES, ascii_slug, locale_pools,
+    HEAD_TITLES, MANAGER_TITLES, STAFF_TITLES, ascii_slug, locale_pools,
 )
 from crm_mock.generate.random import Stream
 from crm_mock.model import vocabularies as v
@@ -248,4 +248,4 @@ def generate_employees(plan: TierPlan, blocks: Iterable[int] | None = None) -> p
                     plan.block_rows, blocks)
 
 
-assert set(STAFF_COUNTRIES) <= set(LOCALES_BY_COUNTRY)
+assert set(STAFF_COUNTRIES) <= set(v.LOCALES_BY_COUNTRY)

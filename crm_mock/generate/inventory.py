@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crm_mock.edge_cases.planting import plant_cells
+from crm_mock.generate.planting import plant_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.edge_cases.planting import (
-    GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, rows_per_case,
+from crm_mock.generate.planting import (
+    GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, Plant, rows_per_case,
 )
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money
@@ -68,7 +68,12 @@ class OrderPlan:
     currency: np.ndarray  # object: the account's ISO 4217 code, per order
     number: np.ndarray  # object: SO-YYYY-NNNNNNN
     golden_orders: np.ndarray  # the golden credit-hold account's orders (their invoices go unpaid)
-    edges: dict[str, int]  # edge-case name -> order line (or order) index planted for it
+    plants: tuple[Plant, ...]  # the edge-case order lines
+
+    @property
+    def edges(self) -> dict[str, int]:
+        """Edge-case name -> the order line planted for it."""
+        return {p.case_id: p.row for p in self.plants}
 
     @property
     def status(self) -> np.ndarray:
@@ -251,11 +256,11 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     quantity = np.concatenate([p[2] for p in line_parts])
     price = np.concatenate([p[3] for p in line_parts])
     discount = np.concatenate([p[4] for p in line_parts])
-    edges = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, discount, products, currency)
+    plants = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, discount, products, currency)
     return OrderPlan(kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
                      line_offsets=offsets, line_product=product, line_quantity=quantity, line_price_cents=price,
                      line_discount=discount, currency=currency, number=document_numbers("SO", placed),
-                     golden_orders=golden, edges=edges)
+                     golden_orders=golden, plants=plants)
 
 
 def _golden_orders(plan: TierPlan, kinds: np.ndarray, placed: np.ndarray) -> np.ndarray:
@@ -270,17 +275,17 @@ def _golden_orders(plan: TierPlan, kinds: np.ndarray, placed: np.ndarray) -> np.
 
 def _plant_lines(plan: TierPlan, kinds: np.ndarray, golden: np.ndarray, offsets: np.ndarray, product: np.ndarray,
                  quantity: np.ndarray, price: np.ndarray, discount: np.ndarray, products: ProductPlan,
-                 currency: np.ndarray) -> dict[str, int]:
+                 currency: np.ndarray) -> tuple[Plant, ...]:
     """Edge-case order lines (extreme amounts, zero quantity or price, a discontinued product on an open
     order), each the first line of its own order (one priced in cents: 0.01 is no amount in yen, and
     undiscounted); totals, invoices and stock follow from the plan."""
     if rows_per_case(plan) == 0:
-        return {}
+        return ()
     rng = Stream(plan.seed, "edge_cases", ORDER_LINES)
     in_cents = cents_per_unit(currency) == 1
     delivered = np.setdiff1d(np.flatnonzero((kinds == KIND["DELIVERED"]) & in_cents), golden)
     delivered = delivered[rng.permutation(len(delivered))]
-    edges: dict[str, int] = {}
+    plants: list[Plant] = []
     for order, (name, new_quantity, new_price) in zip(delivered, [
         ("largest_amount_line", 1, LARGEST_PRICE_CENTS), ("smallest_amount_line", 1, 1),
         ("zero_quantity_line", 0, None), ("zero_price_line", None, 0),
@@ -289,7 +294,8 @@ def _plant_lines(plan: TierPlan, kinds: np.ndarray, golden: np.ndarray, offsets:
         quantity[line] = quantity[line] if new_quantity is None else new_quantity
         price[line] = price[line] if new_price is None else new_price
         discount[line] = 0
-        edges[name] = line
+        plants.append(Plant(name, ORDER_LINES, line, "quantity", new_quantity) if new_price is None
+                      else Plant(name, ORDER_LINES, line, "unit_price", new_price / 100))
     open_orders = np.flatnonzero(np.isin(kinds, [KIND["PENDING"], KIND["CONFIRMED"]]))
     discontinued = np.flatnonzero(products.discontinued)
     open_orders = open_orders[in_cents[open_orders]]
@@ -299,8 +305,8 @@ def _plant_lines(plan: TierPlan, kinds: np.ndarray, golden: np.ndarray, offsets:
         product[line] = discontinued[0]
         price[line] = round_to(products.list_price_cents[[discontinued[0]]] * rates(plan, currency[[order]]), 1)[0]
         discount[line] = 0
-        edges["discontinued_product_on_open_order"] = line
-    return edges
+        plants.append(Plant("discontinued_product_on_open_order", ORDER_LINES, line, "product_uuid"))
+    return tuple(plants)
 
 
 def cached_order_plan(plan: TierPlan) -> OrderPlan:

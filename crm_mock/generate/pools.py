@@ -16,12 +16,8 @@ from anyascii import anyascii
 from faker import Faker
 
 from crm_mock.generate.random import stream_key
+from crm_mock.model.vocabularies import LOCALES_BY_COUNTRY
 
-LOCALES_BY_COUNTRY: dict[str, str] = {
-    "US": "en_US", "GB": "en_GB", "DE": "de_DE", "FR": "fr_FR", "CA": "en_CA", "JP": "ja_JP",
-    "IN": "en_IN", "BR": "pt_BR", "AU": "en_AU", "ES": "es_ES", "IT": "it_IT", "NL": "nl_NL",
-    "MX": "es_MX", "PL": "pl_PL", "SE": "sv_SE",
-}
 WEB_SUFFIX = {
     "US": ".com", "GB": ".co.uk", "DE": ".de", "FR": ".fr", "CA": ".ca", "JP": ".co.jp", "IN": ".in",
     "BR": ".com.br", "AU": ".com.au", "ES": ".es", "IT": ".it", "NL": ".nl", "MX": ".com.mx", "PL": ".pl",

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.edge_cases.planting import (
-    GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, plant_cells, rows_per_case,
+from crm_mock.generate.planting import (
+    GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, Plant, plant_cells, rows_per_case,
 )
 from crm_mock.generate.catalogue import KINDS
 from crm_mock.generate.contact import (
@@ -39,6 +39,7 @@ from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
 
 TICKETS = "support.tickets"
+FORCED_STATUS = "OPEN"  # the forced tickets were answered and are still open
 SEGMENT_TICKET_WEIGHT = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 2.5, "ENTERPRISE": 6.0}
 PRIORITY_SHARES = (25, 45, 22, 8)  # LOW, NORMAL, HIGH, URGENT
 # first-response targets in hours: rows are segments, columns priorities (LOW … URGENT)
@@ -147,7 +148,7 @@ def ticket_plan(plan: TierPlan) -> TicketPlan:
     status[done & (resolved + closing <= reference)] = v.TICKET_STATUS.index("CLOSED")
     for row, *_ in forced_tickets(plan, accounts):  # raised two days ago, answered, still open
         first_response[row] = created[row] + np.timedelta64(20 * 60, "s")
-        answered[row], done[row], status[row] = True, False, v.TICKET_STATUS.index("OPEN")
+        answered[row], done[row], status[row] = True, False, v.TICKET_STATUS.index(FORCED_STATUS)
 
     # assigned to a support agent already hired when the ticket came in; new tickets may wait in the queue
     assignee = cached_employee_plan(plan).pick("SUPPORT", created, u[:, 7])
@@ -182,6 +183,18 @@ def forced_tickets(plan: TierPlan, accounts) -> list[tuple[int, int, int]]:
     if rows_per_case(plan) and len(suspended):
         forced.append((SUSPENDED_TICKET, int(suspended[0]), v.TICKET_PRIORITY.index("HIGH")))
     return [f for f in forced if f[0] < plan.tickets]
+
+
+def ticket_plants(plan: TierPlan, accounts) -> tuple[tuple[Plant, ...], tuple[Plant, ...]]:
+    """What the forced tickets plant: the suspended account's open ticket (an edge case) and the golden
+    credit-hold account's URGENT ticket (the golden scenario)."""
+    plants, golden = [], []
+    for row, _, priority in forced_tickets(plan, accounts):
+        if row == GOLDEN_TICKET:
+            golden.append(Plant("credit_hold_account", TICKETS, row, "priority", v.TICKET_PRIORITY[priority]))
+        else:
+            plants.append(Plant("suspended_account_open_ticket", TICKETS, row, "status", FORCED_STATUS))
+    return tuple(plants), tuple(golden)
 
 
 def cached_ticket_plan(plan: TierPlan) -> TicketPlan:

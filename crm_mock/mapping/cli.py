@@ -179,7 +179,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from crm_mock.edge_cases.drift import drift_batches
+    from crm_mock.generate.drift import drift_batches
     from crm_mock.mapping.datacheck import check_rows
     from crm_mock.scenario import load_scenario, plan_tier
     from crm_mock.sinks.parquet import TableStore

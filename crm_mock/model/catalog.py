@@ -250,6 +250,9 @@ class Catalog:
     def __iter__(self):
         return iter(self.tables)
 
+    def __contains__(self, qualified_name: object) -> bool:
+        return qualified_name in self._by_name
+
     def service_tables(self, service: str) -> tuple[Table, ...]:
         return tuple(t for t in self.tables if t.service == service)
 

@@ -37,3 +37,10 @@ CURRENCY_MINOR_UNITS = {
     "NZD": 2, "ZAR": 2,
 }
 CURRENCY = tuple(CURRENCY_MINOR_UNITS)
+
+# reference data: the countries accounts may be in, and the Faker locale their names and addresses come from
+LOCALES_BY_COUNTRY: dict[str, str] = {
+    "US": "en_US", "GB": "en_GB", "DE": "de_DE", "FR": "fr_FR", "CA": "en_CA", "JP": "ja_JP",
+    "IN": "en_IN", "BR": "pt_BR", "AU": "en_AU", "ES": "es_ES", "IT": "it_IT", "NL": "nl_NL",
+    "MX": "es_MX", "PL": "pl_PL", "SE": "sv_SE",
+}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 from crm_mock.model import CATALOG, SERVICES, Kind, Table
-from crm_mock.scenario.spec import TIERS, Scenario, load_scenario
+from crm_mock.scenario.loading import load_scenario
+from crm_mock.scenario.spec import TIERS, Scenario
 
 _KIND_NAMES = {
     Kind.UUID: "uuid", Kind.INTEGER: "integer", Kind.MONEY: "money (numeric 12,2)", Kind.DATE: "date",

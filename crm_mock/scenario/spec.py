@@ -9,8 +9,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm_mock.model import vocabularies as v
 from crm_mock.model.ddl import UuidStorage
@@ -80,12 +79,10 @@ class Mixes(_Strict):
             total = sum(mix.values())
             if abs(total - 100) > 1e-9:
                 raise ValueError(f"mixes.{name}: shares sum to {total:g} %, not 100 %")
-        from crm_mock.generate.pools import LOCALES_BY_COUNTRY
-
-        unknown = sorted(set(self.account_countries) - set(LOCALES_BY_COUNTRY))
+        unknown = sorted(set(self.account_countries) - set(v.LOCALES_BY_COUNTRY))
         if unknown:
             raise ValueError(f"mixes.account_countries: no address data for {unknown}; "
-                             f"available: {sorted(LOCALES_BY_COUNTRY)}")
+                             f"available: {sorted(v.LOCALES_BY_COUNTRY)}")
         return self
 
 
@@ -321,68 +318,10 @@ class Scenario(_Strict):
         extra = [t for t in self.tiers if t not in TIERS]
         if missing or extra:
             raise ValueError(f"tiers: must be exactly {list(TIERS)} (missing {missing}, unknown {extra})")
-        from crm_mock.scenario.plan import plan_tier
-
         missing_tax = sorted(set(self.mixes.account_countries) - set(self.transactions.tax_rate_percent))
         if missing_tax:
             raise ValueError(f"transactions.tax_rate_percent: no rate for countries {missing_tax}")
         missing_currency = sorted(set(self.mixes.account_countries) - set(self.commercial.currency_by_country))
         if missing_currency:
             raise ValueError(f"commercial.currency_by_country: no currency for countries {missing_currency}")
-        for name in TIERS:
-            plan_tier(self, name)  # raises ScenarioError naming the field
         return self
-
-
-def _location(error: dict) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
-
-
-TODAY = "today"
-
-
-def utc_today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
-
-
-def _resolve_today(data: object, today: dt.date | None) -> object:
-    """``reference_date: today`` becomes a concrete date before anything is planned, so one run plans one day."""
-    if isinstance(data, dict) and str(data.get("reference_date", "")).strip().lower() == TODAY:
-        return {**data, "reference_date": today or utc_today()}
-    return data
-
-
-def parse_scenario(data: object, source: str = "<scenario>", today: dt.date | None = None) -> Scenario:
-    """Validate a scenario; ``reference_date: today`` means ``today`` (default: the current UTC date)."""
-    try:
-        return Scenario.model_validate(_resolve_today(data, today))
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"  {_location(error)}: {message}")
-        raise ScenarioError(f"invalid scenario {source}:\n" + "\n".join(lines)) from None
-
-
-class _TextDatesLoader(yaml.SafeLoader):
-    """YAML without implicit timestamps: dates reach pydantic as text, so a bad one is reported with
-    its field name instead of failing inside the YAML parser."""
-
-
-_TextDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_scenario(path: str | Path | None = None, today: dt.date | None = None) -> Scenario:
-    """Load and validate a scenario file (the bundled default when ``path`` is None); ``reference_date:
-    today`` resolves to ``today`` (default: the current UTC date)."""
-    path = Path(path) if path else DEFAULT_SCENARIO
-    if not path.is_file():
-        raise ScenarioError(f"scenario file not found: {path}")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)  # noqa: S506 (safe loader)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"invalid scenario {path}: not valid YAML ({exc})") from None
-    return parse_scenario(data, str(path), today)

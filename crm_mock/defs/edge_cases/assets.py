@@ -9,8 +9,8 @@ import pyarrow as pa
 from crm_mock.defs.metadata import preview
 from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.resources import ScenarioResource, StorageResource
-from crm_mock.edge_cases import THEMES, load_catalog
-from crm_mock.edge_cases.manifest import Planted, manifest, theme_tables
+from crm_mock.edge_cases import THEMES, load_catalog, theme_tables
+from crm_mock.generate.manifest import Planted, manifest
 from crm_mock.sinks.manifest import manifest_path, write_manifest
 
 COLUMNS = ("case_id", "theme", "tests", "service", "table", "uuid", "column", "value")

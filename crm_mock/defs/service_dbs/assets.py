@@ -10,7 +10,7 @@ from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.resources import DATABASE_URL_ENV, ServiceDatabaseResource
 from crm_mock.defs.service_dbs.checks import LoadedRowsCheck
 from crm_mock.defs.tables import database_key, produced_tables, table_key
-from crm_mock.edge_cases.drift import drift_batches
+from crm_mock.generate.drift import drift_batches
 from crm_mock.model import Table
 
 

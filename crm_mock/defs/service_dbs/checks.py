@@ -8,7 +8,7 @@ from crm_mock.consistency.results import rule_result
 from crm_mock.defs.checks import CheckInputs, check_result
 from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.tables import database_key
-from crm_mock.edge_cases.drift import dropped_rows
+from crm_mock.generate.drift import dropped_rows
 from crm_mock.model import Table
 
 NAME = "rows_match_table_store"

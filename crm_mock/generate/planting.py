@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
 import pyarrow as pa
 
 from crm_mock.edge_cases.catalog import EdgeCase, load_catalog
+from crm_mock.generate.account_layout import row_countries
+from crm_mock.generate.memo import memoised
+from crm_mock.generate.random import Stream
 from crm_mock.model import CATALOG
 from crm_mock.scenario import TierPlan
 
@@ -21,6 +24,20 @@ SUSPENDED_TICKET = 1  # the suspended account's open ticket
 FORCED_TICKETS = (GOLDEN_TICKET, SUSPENDED_TICKET)
 GOLDEN_OVERDUE_INVOICES = 3
 LARGEST_PRICE_CENTS = 999_999_999  # 9,999,999.99
+
+
+@dataclass(frozen=True)
+class Plant:
+    """What a generator planted for an edge case or a golden scenario: the row of ``table`` it chose, and
+    the column and value where it set one. The manifest is made of these records, never restated."""
+
+    case_id: str
+    table: str
+    row: int
+    column: str | None = None
+    value: object = None
+
+
 # rows no random plant may touch: the golden accounts, Acme's contacts, the forced tickets
 # and the chief executive (the org chart is built from the top: the first hire stays the first)
 RESERVED_ROWS = {"contact.accounts": (0, GOLDEN_HOLD_ACCOUNT), "support.tickets": FORCED_TICKETS, "hr.employees": (0,)}
@@ -40,15 +57,8 @@ def _cases(kind_or_table: str) -> list[EdgeCase]:
     return [c for c in load_catalog() if c.table == kind_or_table]
 
 
-# the country code of each row of a table, so a case that fits some countries lands on their rows (a
-# French city in a French address); the generators register how to compute it, as they import this module
-ROW_COUNTRIES: dict[str, Callable[[TierPlan], np.ndarray]] = {}
-
-
 def _row_order(plan: TierPlan, stream: str, table: str) -> np.ndarray:
     """A deterministic order of the rows of ``table`` that plants may use (reserved rows left out)."""
-    from crm_mock.generate.random import Stream  # the generate package imports this module
-
     n = table_rows(plan, table)
     reserved = set(RESERVED_ROWS.get(table, ()))
     if table == "contact.contacts":
@@ -60,8 +70,10 @@ def _row_order(plan: TierPlan, stream: str, table: str) -> np.ndarray:
 def _choose(plan: TierPlan, table: str, order: np.ndarray, countries: tuple[str, ...] | None, used: set[int],
             k: int) -> list[int]:
     """The first ``k`` unused rows of ``order``, among the rows of ``countries`` when the tier has enough."""
-    if countries and table in ROW_COUNTRIES:
-        fitting = order[np.isin(ROW_COUNTRIES[table](plan)[order], countries)]
+    # a case that fits some countries lands on their rows (a French city in a French address)
+    codes = row_countries(plan, table) if countries else None
+    if codes is not None:
+        fitting = order[np.isin(codes[order], countries)]
         order = fitting if len(fitting) >= k + len(used) else order
     return list(islice((int(r) for r in order if int(r) not in used), k))
 
@@ -92,8 +104,6 @@ def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]
 
 def planted_cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]]:
     """table -> column -> row index -> (case id, value) for the plants on master tables."""
-    from crm_mock.generate.memo import memoised  # the generate package imports this module
-
     return memoised("edge_cells", plan, _cells)
 
 

@@ -10,8 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_mock.edge_cases.planting import GOLDEN_HOLD_ACCOUNT
+from crm_mock.generate.contact import STATUS, cached_account_plan
 from crm_mock.generate.ids import uuids_at
+from crm_mock.generate.planting import GOLDEN_HOLD_ACCOUNT
+from crm_mock.generate.random import Stream
 from crm_mock.scenario import ACME_ACCOUNT_INDEX, TierPlan
 
 KINDS = {
@@ -35,8 +37,6 @@ class Drift:
 def drift_plan(plan: TierPlan) -> list[Drift]:
     if plan.drift_rows == 0:
         return []
-    from crm_mock.generate.random import Stream  # the generate package imports edge_cases
-
     out = []
     for kind, (table, column, tests) in KINDS.items():
         entity, count = {"orders.account_replica": ("account", plan.accounts),
@@ -46,8 +46,6 @@ def drift_plan(plan: TierPlan) -> list[Drift]:
         reserved = {ACME_ACCOUNT_INDEX, GOLDEN_HOLD_ACCOUNT} if entity == "account" else {0}
         eligible = None
         if kind == "status_out_of_sync":  # an ACTIVE account, so putting it ON_HOLD is a real change
-            from crm_mock.generate.contact import STATUS, cached_account_plan
-
             eligible = cached_account_plan(plan).status == STATUS["ACTIVE"]
         rows = [int(r) for r in Stream(plan.seed, "drift", kind).permutation(count)
                 if int(r) not in reserved and (eligible is None or eligible[r])]
