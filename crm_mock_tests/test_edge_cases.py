@@ -14,8 +14,8 @@ from crm_mock.cli import EXIT_OK, main
 from crm_mock.consistency.registry import registry, run_rules
 from crm_mock.consistency.sources import StoreSource
 from crm_mock.sinks.parquet import TableStore
-from crm_mock.edge_cases import load_catalog
-from crm_mock.edge_cases.manifest import manifest
+from crm_mock.edge_cases import EdgeCase, load_catalog
+from crm_mock.generate.manifest import manifest, planted_records
 from crm_mock.generate import GENERATORS
 from crm_mock.model import CATALOG, Kind
 from crm_mock.scenario import load_scenario, plan_tier
@@ -62,6 +62,24 @@ def test_the_catalogue_has_every_kind_the_brief_asks_for():
 @pytest.mark.parametrize("tier", ["smoke", "staging"])
 def test_the_manifest_lists_every_case(tier: str):
     assert {entry.case_id for entry in manifest(plan_tier(load_scenario(), tier))} == CASE_IDS
+
+
+@pytest.mark.parametrize("tier", ["smoke", "staging"])
+def test_what_the_generators_record_lands_in_the_tables_the_catalogue_names(tier: str):
+    """The manifest is made of the generators' records; the catalogue says where each case plants (the
+    graph's edges come from it), so the two cannot drift apart unnoticed."""
+    cases = {c.id: c for c in load_catalog()}
+    records = planted_records(plan_tier(load_scenario(), tier))
+    outside = [(r.case_id, r.table) for r in records if r.table not in cases[r.case_id].planted_tables]
+    assert not outside
+    assert {r.case_id for r in records} == CASE_IDS
+
+
+def test_a_case_with_a_kind_must_name_real_tables():
+    with pytest.raises(ValueError, match="not tables of the model"):
+        EdgeCase(id="x", description="x", kind="x", tables=("orders.no_such_table",))
+    with pytest.raises(ValueError, match="names the tables"):
+        EdgeCase(id="x", description="x", kind="x")
 
 
 def test_the_manifest_is_written_beside_the_databases(planted: list[dict]):

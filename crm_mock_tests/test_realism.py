@@ -461,7 +461,7 @@ def test_tunable_rules_change_the_data(plan: TierPlan):
 
 
 def test_planted_cases_keep_their_neighbours_consistent(plan: TierPlan, tables: Tables):
-    from crm_mock.edge_cases.planting import planted_cells
+    from crm_mock.generate.planting import planted_cells
     from crm_mock.generate.pools import ascii_slug
 
     cells = planted_cells(plan)
