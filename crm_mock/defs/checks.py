@@ -8,7 +8,7 @@ a table built later) run together in one step per table, after what they read.
 
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -151,13 +151,18 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
                 else:
                     yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
                 del value
-            for check in checks:
-                if check.key in context.selected_asset_check_keys:
-                    yield check.evaluate(inputs)
+            yield from _selected_results(context, checks, inputs)
         finally:
             inputs.close()
 
     return _step
+
+
+def _selected_results(context: dg.OpExecutionContext, checks: Sequence[StepCheck],
+                      inputs: CheckInputs) -> Iterator[dg.AssetCheckResult]:
+    for check in checks:
+        if check.key in context.selected_asset_check_keys:
+            yield check.evaluate(inputs)
 
 
 def later_checks(table: Table, checks: Sequence[RuleCheck]) -> dg.AssetChecksDefinition:
@@ -168,9 +173,7 @@ def later_checks(table: Table, checks: Sequence[RuleCheck]) -> dg.AssetChecksDef
     def _checks(context: dg.AssetCheckExecutionContext, scenario: ScenarioResource, storage: StorageResource):
         inputs = CheckInputs(context.partition_key, storage.store(), scenario)
         try:
-            for check in checks:
-                if check.key in context.selected_asset_check_keys:
-                    yield check.evaluate(inputs)
+            yield from _selected_results(context, checks, inputs)
         finally:
             inputs.close()
 

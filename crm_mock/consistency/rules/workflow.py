@@ -68,25 +68,26 @@ def invoice_follows_order(ctx: RuleContext, found: Findings) -> None:
                      "invoice_number", "issue_date")
 
 
+def _orders_after(ctx: RuleContext, found: Findings, kind: str, reference: str, service: str, earlier: str) -> None:
+    """Orders dated before the record they come from (``earlier`` yields its key and creation moment, in
+    key order): both streams in key order, merged, so memory stays flat."""
+    found.kind(kind)
+    orders = ctx.rows("orders", f"SELECT {reference}, order_uuid, order_date FROM sales_orders "
+                                f"WHERE {reference} IS NOT NULL ORDER BY {reference}, order_uuid")
+    for _, order, source in merge_sorted(orders, ctx.rows(service, earlier)):
+        if order is not None and source is not None and day(source[1]) > day(order[2]):
+            found.add(kind, canonical_uuid(order[1]))
+
+
 @rule("time_moves_forward", "orders.sales_orders", "Account created ≤ quote ≤ order ≤ shipment ≤ reference date; "
       "in the account's currency; order numbers increase with the order date.",
       reads=("sales.quotes", "contact.accounts", "orders.account_replica"))
 def order_timeline(ctx: RuleContext, found: Findings) -> None:
     plan, sql = ctx.plan, ctx.sql
-    found.kind("account_before_order")
-    orders = ctx.rows("orders", "SELECT account_uuid, order_uuid, order_date FROM sales_orders "
-                                "WHERE account_uuid IS NOT NULL ORDER BY account_uuid, order_uuid")
-    accounts = ctx.rows("contact", "SELECT account_uuid, created_at FROM accounts ORDER BY account_uuid")
-    for _, order, account in merge_sorted(orders, accounts):
-        if order is not None and account is not None and day(account[1]) > day(order[2]):
-            found.add("account_before_order", canonical_uuid(order[1]))
-    found.kind("quote_before_order")
-    orders = ctx.rows("orders", "SELECT quote_uuid, order_uuid, order_date FROM sales_orders "
-                                "WHERE quote_uuid IS NOT NULL ORDER BY quote_uuid, order_uuid")
-    quotes = ctx.rows("sales", "SELECT quote_uuid, created_at FROM quotes ORDER BY quote_uuid")
-    for _, order, quote in merge_sorted(orders, quotes):
-        if order is not None and quote is not None and day(quote[1]) > day(order[2]):
-            found.add("quote_before_order", canonical_uuid(order[1]))
+    _orders_after(ctx, found, "account_before_order", "account_uuid", "contact",
+                  "SELECT account_uuid, created_at FROM accounts ORDER BY account_uuid")
+    _orders_after(ctx, found, "quote_before_order", "quote_uuid", "sales",
+                  "SELECT quote_uuid, created_at FROM quotes ORDER BY quote_uuid")
     flag_rows(ctx, found, "orders", "order_uuid", "sales_orders", {
         "shipped_after_order": f"shipped_at IS NOT NULL AND {sql.as_date('shipped_at')} < order_date",
         "not_after_reference": f"order_date > {sql.date(plan.reference_date)} "
