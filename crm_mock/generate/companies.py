@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from anyascii import anyascii
 
+from crm_mock.generate.frame import occurrence_rank
 from crm_mock.generate.pools import CountryPools
 from crm_mock.model import vocabularies as v
 
@@ -221,9 +221,8 @@ def distinct(companies: Companies, countries: tuple[str, ...], country: np.ndarr
     turn, then a number, the way a registry makes a second "Carroll Freight Inc." register as "Carroll
     Freight Holdings Inc."; the first holder of a name keeps it. ``reserved`` slugs are taken already."""
     name, key = companies.name.copy(), companies.domain_slug.copy()
-    taken = pd.Series(np.concatenate([np.array(reserved, dtype=object), key]))
     for attempt in range(8):
-        rank = taken.groupby(taken, sort=False).cumcount().to_numpy()[len(reserved):]
+        rank = occurrence_rank(np.concatenate([np.array(reserved, dtype=object), key]))[len(reserved):]
         repeat = np.flatnonzero(rank > 0)
         if not len(repeat):
             return Companies(name, key)
@@ -237,5 +236,4 @@ def distinct(companies: Companies, countries: tuple[str, ...], country: np.ndarr
             extra = slug(ROMAJI.get(words[k % len(words)], words[k % len(words)])) + (
                 "" if k < len(words) else f"-{k // len(words) + 1}")
             key[row] = f"{key[row]}-{extra}"
-        taken = pd.Series(np.concatenate([np.array(reserved, dtype=object), key]))
     raise AssertionError("company names could not be made distinct")

@@ -70,3 +70,18 @@ def assemble(make_block: Callable[[Block], pa.Table], n_rows: int, block_rows: i
     if not tables:
         raise ValueError("no blocks to generate")
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def occurrence_rank(values: np.ndarray) -> np.ndarray:
+    """For each value, how many equal values come before it (0 for a first occurrence): hashed by Arrow,
+    so millions of strings take a fraction of a second."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes = pa.array(values, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    grouped = codes[order]
+    position = np.arange(len(order))
+    first = np.maximum.accumulate(np.where(np.r_[True, grouped[1:] != grouped[:-1]], position, 0))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = position - first
+    return rank

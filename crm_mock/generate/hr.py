@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from crm_mock.generate.planting import plant_cells, planted_cells
-from crm_mock.generate.frame import Block, assemble, blocks_of, build_table
+from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, occurrence_rank
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.pools import (
@@ -173,21 +172,20 @@ def _names_and_emails(plan: TierPlan, country: np.ndarray, pick_first: np.ndarra
         for row, (_, value) in planted.get(column, {}).items():  # a planted name is spelled in the address too
             if value and ascii_slug(value):
                 spelled[row] = ascii_slug(value)[:30]
-    base = pd.Series(first_ascii + "." + last_ascii)
-    local = base.to_numpy(dtype=object).copy()
+    base = first_ascii + "." + last_ascii
+    local = base.copy()
     # a second Jane Doe becomes jane.m.doe (her middle initial), a later one jane.doe3
-    repeat = base.groupby(base, sort=False).cumcount().to_numpy()
+    repeat = occurrence_rank(base)
     initials = np.array(list("abcdefghijklmnoprstvw"), dtype=object)
     middle = initials[Stream(plan.seed, TABLE, "middle_initial").integers(0, len(initials), len(base))]
     later = repeat > 0
     local[later] = first_ascii[later] + "." + middle[later] + "." + last_ascii[later]
     for _ in range(10):
-        taken = pd.Series(local)
-        rank = taken.groupby(taken, sort=False).cumcount().to_numpy()
+        rank = occurrence_rank(local)
         clash = rank > 0
         if not clash.any():
             break
-        local[clash] = base.to_numpy(dtype=object)[clash] + (rank[clash] + repeat[clash] + 1).astype(str).astype(object)
+        local[clash] = base[clash] + (rank[clash] + repeat[clash] + 1).astype(str).astype(object)
     return first, last, local + "@" + COMPANY_DOMAIN
 
 

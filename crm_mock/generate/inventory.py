@@ -6,11 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from crm_mock.generate.planting import plant_cells
-from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat
+from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat, occurrence_rank
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.catalogue import KINDS, UNIT_WORDS
@@ -117,7 +116,7 @@ def _names(plan: TierPlan, kind: np.ndarray, product_type: np.ndarray) -> np.nda
         name[block.start:block.stop] = [
             " ".join(w for w in (k.brands[int(b * len(k.brands))], k.prefixes[int(p * len(k.prefixes))], k.noun) if w)
             + k.variants[int(x * len(k.variants))] for k, b, p, x in zip(kinds, u_brand, u_prefix, u_variant)]
-    repeat = pd.Series(name).duplicated().to_numpy()
+    repeat = occurrence_rank(name) > 0
     name[repeat] = name[repeat] + " (" + skus(product_type, 0)[repeat] + ")"
     return name
 

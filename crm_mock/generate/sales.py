@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from crm_mock.generate.catalogue import KINDS
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
-from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
+from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money, occurrence_rank
 from crm_mock.generate.hr import employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
@@ -227,10 +226,10 @@ def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, clo
     label = DEAL_LABELS[rng.integers(0, len(DEAL_LABELS), len(account))]
     quarter = (close.astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1
     year = close.astype("datetime64[Y]").astype(np.int64) + 1970
-    base = pd.Series(accounts.names(account) + " — " + category + " " + label + " Q" + quarter.astype(str).astype(object)
-                     + " " + year.astype(str).astype(object))
-    repeat = base.groupby(base, sort=False).cumcount().to_numpy()
-    names = base.to_numpy(dtype=object)
+    names = (accounts.names(account) + " — " + category + " " + label + " Q" + quarter.astype(str).astype(object)
+             + " " + year.astype(str).astype(object))
+    repeat = occurrence_rank(names)
+    names = names.copy()
     names[repeat > 0] = names[repeat > 0] + " (" + (repeat[repeat > 0] + 1).astype(str).astype(object) + ")"
     return names
 
