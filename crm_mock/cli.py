@@ -40,17 +40,25 @@ def _parser() -> argparse.ArgumentParser:
                        help="the scenario the tier was built from, for its quotas (default: $CRM_MOCK_SCENARIO "
                             "or the bundled default.yaml)")
     check.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
-    export = commands.add_parser("export-fixtures", help="write the planted edge-case records of a tier")
+    fixtures = commands.add_parser("export-fixtures", help="write the planted edge-case records of a tier")
+    fixtures.add_argument("--tier", choices=TIERS, default="staging")
+    fixtures.add_argument("--format", choices=("json", "yaml"), default="json")
+    fixtures.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    fixtures.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
+    export = commands.add_parser("export", help="write a tier's tables as Parquet or CSV files for BI tools")
     export.add_argument("--tier", choices=TIERS, default="staging")
-    export.add_argument("--format", choices=("json", "yaml"), default="json")
-    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                        help="parquet: service/table/part-NNNNN.parquet; csv: service/table.csv (default: parquet)")
+    export.add_argument("--output", type=Path, required=True,
+                        help="folder to write: new, empty or a previous export (which is replaced)")
+    export.add_argument("--gzip", action="store_true", help="CSV only: write service/table.csv.gz")
     export.add_argument("--data-dir", type=Path, help="default: $CRM_MOCK_DATA_DIR or ./data")
     add_replay_parser(commands)
     ui = commands.add_parser("dev", help="start the Dagster UI and daemon (`dagster dev`) on the instance the "
                                          "CLI records its runs in; extra arguments go to `dagster dev`")
     ui.add_argument("dagster_args", nargs=argparse.REMAINDER, help="e.g. -p 3001")
     add_mapping_parser(commands)
-    for command in (run, check, export):
+    for command in (run, check, fixtures):
         add_mapping_option(command)
     return parser
 
@@ -74,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_live(args.tier, args.json, args.data_dir, args.scenario)
     if args.command == "export-fixtures":
         return export_fixtures(args.tier, args.format, args.output, args.data_dir)
+    if args.command == "export":
+        return export_tables(args.tier, args.format, args.output, args.gzip, args.data_dir)
     if args.command == "replay":
         return replay_command(args)
     raise AssertionError(args.command)
@@ -142,6 +152,37 @@ def export_fixtures(tier: str, fmt: str, output: Path | None, data_dir: Path | N
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def export_tables(tier: str, fmt: str, output: Path, gzip: bool, data_dir: Path | None) -> int:
+    """0: written; 1: the tier is not materialised, or the export failed (nothing left behind); 2: refused."""
+    from crm_mock.sinks.export import ExportRefused, TableExport, TierNotMaterialised, export_tier
+    from crm_mock.sinks.parquet import TableStore
+
+    def line(done: TableExport) -> None:
+        print(f"  {done.table:<28} {done.rows:>12,} rows {_size(done.bytes):>10} {done.seconds:>7.2f} s", flush=True)
+
+    started = time.perf_counter()
+    try:
+        done = export_tier(TableStore(_data_dir(data_dir)), tier, output, fmt, gzip=gzip, progress=line)
+    except (ExportRefused, ValueError) as exc:
+        print(f"crm-mock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (TierNotMaterialised, OSError) as exc:
+        print(f"crm-mock: export of tier {tier!r} failed, {output} left as it was: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    rows, size = sum(d.rows for d in done), sum(d.bytes for d in done)
+    print(f"crm-mock: exported tier {tier!r} as {fmt}{' (gzip)' if gzip else ''} to {output}: {len(done)} tables, "
+          f"{rows:,} rows, {_size(size)} in {time.perf_counter() - started:.1f} s")
+    return EXIT_OK
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "kB", "MB"):
+        if count < 1000:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:,.1f} GB"
 
 
 def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None,
