@@ -156,6 +156,8 @@ def export_fixtures(tier: str, fmt: str, output: Path | None, data_dir: Path | N
 
 def export_tables(tier: str, fmt: str, output: Path, gzip: bool, data_dir: Path | None) -> int:
     """0: written; 1: the tier is not materialised, or the export failed (nothing left behind); 2: refused."""
+    import pyarrow as pa
+
     from crm_mock.sinks.export import ExportRefused, TableExport, TierNotMaterialised, export_tier
     from crm_mock.sinks.parquet import TableStore
 
@@ -165,10 +167,13 @@ def export_tables(tier: str, fmt: str, output: Path, gzip: bool, data_dir: Path 
     started = time.perf_counter()
     try:
         done = export_tier(TableStore(_data_dir(data_dir)), tier, output, fmt, gzip=gzip, progress=line)
-    except (ExportRefused, ValueError) as exc:
+    except ExportRefused as exc:
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (TierNotMaterialised, OSError) as exc:
+    except TierNotMaterialised as exc:
+        print(f"crm-mock: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, pa.ArrowException) as exc:  # a full disk, a value the export's types refuse
         print(f"crm-mock: export of tier {tier!r} failed, {output} left as it was: {exc}", file=sys.stderr)
         return EXIT_FAILED
     rows, size = sum(d.rows for d in done), sum(d.bytes for d in done)

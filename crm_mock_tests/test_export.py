@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -259,3 +260,17 @@ def test_a_failure_midway_leaves_no_folder(smoke_run, tmp_path, previous):
     assert [p.name for p in tmp_path.iterdir()] == (["out"] if previous else [])
     if previous:
         assert {p.relative_to(output): p.read_bytes() for p in output.rglob("*") if p.is_file()} == before
+
+
+def test_a_corrupt_table_midway_exits_1_and_leaves_no_folder(smoke_run, tmp_path, capsys):
+    """The command on a store whose sales.leads is damaged: the tables before it were written aside, then
+    dropped; the output folder never appears."""
+    data = tmp_path / "data"
+    shutil.copytree(smoke_run.data_dir / smoke_run.tier / "tables", data / smoke_run.tier / "tables")
+    (data / smoke_run.tier / "tables" / "sales" / "leads.parquet").write_bytes(b"not parquet at all")
+    code = main(["export", "--tier", "smoke", "--data-dir", str(data), "--output", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == EXIT_FAILED
+    assert "contact.accounts" in captured.out and "sales.leads" not in captured.out  # it failed midway
+    assert "failed" in captured.err and "left as it was" in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

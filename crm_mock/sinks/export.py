@@ -9,6 +9,7 @@ previous export where it was). A folder that holds anything but a previous expor
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -43,7 +44,8 @@ BatchSource = Callable[[Table], Iterable[pa.RecordBatch]]
 
 
 class ExportRefused(Exception):
-    """The output cannot be used (it holds something that is not a crm-mock export); nothing was written."""
+    """The output cannot be used (it holds something that is not a crm-mock export), or the options do not
+    go together; nothing was written."""
 
 
 class TierNotMaterialised(Exception):
@@ -202,9 +204,9 @@ def export_tier(store: TableStore, tier: str, output: Path, fmt: str, *, gzip: b
     """Write the tier's tables to ``output`` (see the module docstring); ``progress`` hears of each table as
     it is done. ``source`` replaces the store as where batches come from (the store is then not checked)."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
+        raise ExportRefused(f"unknown format {fmt!r}; choose {' or '.join(FORMATS)}")
     if gzip and fmt != "csv":
-        raise ValueError("--gzip applies to CSV only (Parquet parts are compressed inside)")
+        raise ExportRefused("--gzip applies to CSV only (Parquet parts are compressed inside)")
     output = Path(output).absolute()
     check_output(output)
     chosen = export_tables(tables)
@@ -280,7 +282,7 @@ def _side_folder(output: Path, purpose: str, pid: int | None = None) -> Path:
 
 def _remove_abandoned_side_folders(output: Path) -> None:
     """Side folders a killed export left behind (its process is gone); a running export's are kept."""
-    for leftover in output.parent.glob(f".{output.name}.crm-mock-export-*.*"):
+    for leftover in output.parent.glob(f".{glob.escape(output.name)}.crm-mock-export-*.*"):
         pid = leftover.name.removeprefix(f".{output.name}.crm-mock-export-").split(".")[0]
         if pid.isdigit() and not _running(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
