@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 import pytest
+import yaml
 from kombu import Connection
 
 from crm_mock.defs.executors import CELERY_BROKER_ENV, CELERY_QUEUE_ENV, EXECUTOR_ENV, CelerySettings, ExecutorChoiceError
@@ -196,3 +197,17 @@ def test_the_executor_is_chosen_by_the_environment_and_shows_no_password(tmp_pat
     monkeypatch.setenv(EXECUTOR_ENV, "k8s")
     with pytest.raises(ExecutorChoiceError, match="CRM_MOCK_EXECUTOR='k8s'"):
         build_defs(tmp_path)
+
+
+def test_the_compose_workers_share_the_instance_the_broker_and_the_table_store():
+    services = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())["services"]
+    worker, code_server = services["worker"], services["code_server"]
+    assert worker["command"][:4] == ["celery", "-A", "crm_mock.celery_worker", "worker"]
+    assert worker["command"][worker["command"].index("-c") + 1] == "1"
+    assert worker["deploy"]["replicas"] == 2 and "healthcheck" in worker
+    # the same image, environment (instance DB, broker, executor) and volumes (table store) as the code server
+    assert worker["image"] == code_server["image"] and worker["env_file"] == code_server["env_file"]
+    assert worker["volumes"] == code_server["volumes"] and "crm_mock_data:/opt/dagster/data" in worker["volumes"]
+    example = (REPO / "docker" / ".env.example").read_text()
+    assert f"{EXECUTOR_ENV}=celery" in example and f"{CELERY_BROKER_ENV}=amqp://" in example
+    assert '".[celery]"' in (REPO / "docker" / "Dockerfile").read_text()
