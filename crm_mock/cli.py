@@ -158,7 +158,7 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # the definitions read their configuration from the environment, as a code server would
-    from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, ExecutorChoiceError, executor_choice
+    from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, CelerySettings, ExecutorChoiceError, executor_choice
     from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
     if executor:
@@ -168,7 +168,7 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
     except ExecutorChoiceError as exc:
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if on_celery and (refused := _celery_workers_ready()):
+    if on_celery and (refused := CelerySettings.from_environment().why_a_run_cannot_start()):
         print(f"crm-mock: {refused}", file=sys.stderr)
         return EXIT_USAGE
     if scenario:
@@ -178,26 +178,6 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
     if sqlite_uuid_storage:
         os.environ[SQLITE_UUID_STORAGE_ENV] = sqlite_uuid_storage
     return _run(tier, selection)
-
-
-def _celery_workers_ready() -> str | None:
-    """Why a run on Celery cannot start now, or None. Steps that no worker takes wait for ever, so a run
-    starts only when some worker consumes the queue (one that dies later leaves the run waiting: cancel it)."""
-    from crm_mock.defs.executors import CelerySettings
-
-    try:
-        import dagster_celery  # noqa: F401 - the optional extra
-    except ImportError:
-        return "--executor celery needs dagster-celery: pip install 'crm_mock[celery]'"
-    settings = CelerySettings.from_environment()
-    try:
-        consumers = settings.consumers()
-    except OSError as exc:
-        return str(exc)
-    if not consumers:
-        return (f"no Celery worker consumes the queue {settings.queue!r} at {settings.shown_broker}; start one "
-                f"with the same environment: celery -A crm_mock.celery_worker worker -Q {settings.queue} -c 1")
-    return None
 
 
 def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = ""):
@@ -210,14 +190,20 @@ def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str =
     from crm_mock.defs.jobs import MATERIALIZE_ALL
     from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
-    for name, value in ((DATA_DIR_ENV, data_dir), (SCENARIO_ENV, scenario), (SQLITE_UUID_STORAGE_ENV,
-                                                                                sqlite_uuid_storage)):
-        if value:  # the command's own value (the same as this process's when it is the command itself)
-            os.environ[name] = value
-        else:
+    # while the definitions bind their resources only: a worker also runs steps of other runs (the UI's)
+    command = {DATA_DIR_ENV: data_dir, SCENARIO_ENV: scenario, SQLITE_UUID_STORAGE_ENV: sqlite_uuid_storage}
+    saved = {name: os.environ.get(name) for name in command}
+    try:
+        for name, value in command.items():
             os.environ.pop(name, None)
-
-    job = defs().resolve_job_def(MATERIALIZE_ALL)
+            if value:
+                os.environ[name] = value
+        job = defs().resolve_job_def(MATERIALIZE_ALL)
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
     if not selection:
         return job
     assets, checks = _resolve_selection(selection)

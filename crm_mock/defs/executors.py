@@ -7,6 +7,7 @@ executor, and crm_mock/celery_worker.py is the app the workers run. dagster-cele
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 
@@ -80,6 +81,20 @@ class CelerySettings:
         except Exception as exc:  # noqa: BLE001 - kombu's errors vary by transport
             raise OSError(f"the Celery broker {self.shown_broker} is unreachable: "
                           f"{self.without_password(f'{type(exc).__name__}: {exc}')}") from None
+
+    def why_a_run_cannot_start(self) -> str | None:
+        """Why a run on Celery cannot start now, or None. Steps that no worker takes wait for ever, so a run
+        starts only when some worker consumes the queue (one that dies later leaves the run waiting: cancel it)."""
+        if importlib.util.find_spec("dagster_celery") is None:
+            return "the Celery executor needs dagster-celery: pip install 'crm_mock[celery]'"
+        try:
+            consumers = self.consumers()
+        except OSError as exc:
+            return str(exc)
+        if not consumers:
+            return (f"no Celery worker consumes the queue {self.queue!r} at {self.shown_broker}; start one with "
+                    f"the same environment: celery -A crm_mock.celery_worker worker -Q {self.queue} -c 1")
+        return None
 
     def without_password(self, text: str) -> str:
         password = url_to_parts(self.broker).password
