@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="how the SQLite files store UUIDs: text (36 characters), hex (32 digits, for Django's "
                           "UUIDField and SQLAlchemy's Uuid) or blob (16 bytes) (default: "
                           "$CRM_MOCK_SQLITE_UUID_STORAGE, else the scenario's ids.sqlite_uuid_storage)")
+    run.add_argument("--executor", choices=("in_process", "celery"),
+                     help="run the steps in this process, or on the Celery workers that consume "
+                          "$CRM_MOCK_CELERY_QUEUE at $CRM_MOCK_CELERY_BROKER (default: $CRM_MOCK_EXECUTOR, else "
+                          "in_process; see the README, 'Running on Celery workers')")
     check = commands.add_parser("check", help="run the consistency rules against a tier's live service databases")
     check.add_argument("--tier", choices=TIERS, default="staging")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -75,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "mapping":
         return mapping_command(args)
     if args.command == "materialize":
-        return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage)
+        return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage,
+                           args.executor)
     if args.command == "check":
         if args.list:
             return list_rules()
@@ -191,7 +196,7 @@ def _size(count: int) -> str:
 
 
 def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None,
-                sqlite_uuid_storage: str | None = None) -> int:
+                sqlite_uuid_storage: str | None = None, executor: str | None = None) -> int:
     # refuse a bad scenario before anything is written
     try:
         plan_tier(load_scenario(scenario), tier)
@@ -199,12 +204,23 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # the definitions read their configuration from the environment, as a code server would
+    from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, CelerySettings, ExecutorChoiceError, executor_choice
     from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
+    if executor:
+        os.environ[EXECUTOR_ENV] = executor
+    try:
+        on_celery = executor_choice() == CELERY
+    except ExecutorChoiceError as exc:
+        print(f"crm-mock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if on_celery and (refused := CelerySettings.from_environment().why_a_run_cannot_start()):
+        print(f"crm-mock: {refused}", file=sys.stderr)
+        return EXIT_USAGE
     if scenario:
         os.environ[SCENARIO_ENV] = str(scenario.resolve())
-    if data_dir:
-        os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
+    if data_dir or on_celery:  # workers run elsewhere: they get the table store's absolute path
+        os.environ[DATA_DIR_ENV] = str(_data_dir(data_dir).resolve())
     if sqlite_uuid_storage:
         os.environ[SQLITE_UUID_STORAGE_ENV] = sqlite_uuid_storage
     return _run(tier, selection)
@@ -212,13 +228,28 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
 
 def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = ""):
     """The project's `materialize_all`, as the UI and the schedule run it (module-level: Dagster reconstructs
-    it), or the part of it ``selection`` picks. The other arguments only key Dagster's cache of reconstructed
-    jobs, so a second run in the same process (tests, notebooks) with another configuration gets its own;
-    the definitions read them from the environment."""
+    it), or the part of it ``selection`` picks. The other arguments are the command's configuration, which
+    the definitions read from the environment: they key Dagster's cache of reconstructed jobs (a second run in
+    the same process with another configuration gets its own), and a Celery worker, reconstructing the job
+    for a step, takes them over, so its steps read and write the tables the command was told to."""
     from crm_mock.definitions import defs
     from crm_mock.defs.jobs import MATERIALIZE_ALL
+    from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
-    job = defs().resolve_job_def(MATERIALIZE_ALL)
+    # while the definitions bind their resources only: a worker also runs steps of other runs (the UI's)
+    command = {DATA_DIR_ENV: data_dir, SCENARIO_ENV: scenario, SQLITE_UUID_STORAGE_ENV: sqlite_uuid_storage}
+    saved = {name: os.environ.get(name) for name in command}
+    try:
+        for name, value in command.items():
+            os.environ.pop(name, None)
+            if value:
+                os.environ[name] = value
+        job = defs().resolve_job_def(MATERIALIZE_ALL)
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
     if not selection:
         return job
     assets, checks = _resolve_selection(selection)

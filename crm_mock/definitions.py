@@ -10,6 +10,7 @@ import dagster as dg
 from dagster.components import load_defs
 
 import crm_mock.defs
+from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, CelerySettings, executor_choice
 from crm_mock.defs.resources import (
     DATA_DIR_ENV, DATABASE_URL_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV, resources_from_environment,
 )
@@ -18,7 +19,7 @@ from crm_mock.scenario import ScenarioError, load_scenario
 # partitioned asset checks are a preview feature in Dagster 1.13; we rely on them deliberately
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
-__all__ = ["DATABASE_URL_ENV", "DATA_DIR_ENV", "SCENARIO_ENV", "SQLITE_UUID_STORAGE_ENV", "defs"]
+__all__ = ["DATABASE_URL_ENV", "DATA_DIR_ENV", "EXECUTOR_ENV", "SCENARIO_ENV", "SQLITE_UUID_STORAGE_ENV", "defs"]
 
 OWNER = "team:crm-mock"
 
@@ -33,12 +34,26 @@ def refuse_a_bad_scenario() -> None:
         raise ScenarioError(f"{SCENARIO_ENV}={path}: {exc}") from None
 
 
+def executor() -> dg.ExecutorDefinition:
+    """Every step of a run in one process (the default): a step is seconds at most below the load tier, and a
+    process per step (Dagster's default) costs more than the step, so the UI's runs take what the CLI's take.
+    With CRM_MOCK_EXECUTOR=celery the steps go to Celery workers instead (see crm_mock/celery_worker.py)."""
+    if executor_choice() != CELERY:
+        return dg.in_process_executor
+    # the optional [celery] extra: imported only by those who chose it
+    from celery.exceptions import DuplicateTaskNameWarning
+    from dagster_celery import celery_executor
+
+    # dagster-celery registers its step task again for every step it sends, on the same app; Celery keeps the
+    # first registration, the same function, and says so once per run: that note is not for our users
+    warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered",
+                            category=DuplicateTaskNameWarning)
+    return celery_executor.configured(CelerySettings.from_environment().executor_config())
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     refuse_a_bad_scenario()
     loaded = load_defs(defs_root=crm_mock.defs, project_root=Path(__file__).resolve().parent.parent)
     owned = loaded.map_asset_specs(func=lambda spec: spec.replace_attributes(owners=[OWNER]))
-    # every step of a run in one process: a step is seconds at most below the load tier, and a process per
-    # step (Dagster's default) costs more than the step; the UI's runs then take what the CLI's take
-    return dg.Definitions.merge(owned, dg.Definitions(resources=resources_from_environment(),
-                                                      executor=dg.in_process_executor))
+    return dg.Definitions.merge(owned, dg.Definitions(resources=resources_from_environment(), executor=executor()))

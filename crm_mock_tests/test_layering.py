@@ -25,6 +25,7 @@ RANKS = {
     "defs": 7,
     "definitions": 8,
     "instance": 8,
+    "celery_worker": 8,  # the Celery workers' entry point, beside the Dagster root it loads steps from
     "cli": 9,
 }
 

@@ -1,0 +1,102 @@
+"""Where a run's steps execute: in the run's own process (the default), or on Celery workers (dagster-celery).
+
+Only the choice and its settings live here, read from the environment; the root (definitions.py) builds the
+executor, and crm_mock/celery_worker.py is the app the workers run. dagster-celery is an optional extra
+(`pip install 'crm_mock[celery]'`), so nothing here imports it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+
+from kombu import Connection
+from kombu.utils.url import maybe_sanitize_url, url_to_parts
+
+EXECUTOR_ENV = "CRM_MOCK_EXECUTOR"
+CELERY_BROKER_ENV = "CRM_MOCK_CELERY_BROKER"
+CELERY_QUEUE_ENV = "CRM_MOCK_CELERY_QUEUE"
+
+IN_PROCESS, CELERY = "in_process", "celery"
+EXECUTORS = (IN_PROCESS, CELERY)
+# RabbitMQ's own default account on this machine; anything else comes from CRM_MOCK_CELERY_BROKER
+DEFAULT_BROKER = "amqp://guest@127.0.0.1:5672//"
+DEFAULT_QUEUE = "dagster"  # dagster-celery's own default queue
+
+
+class ExecutorChoiceError(ValueError):
+    pass
+
+
+def executor_choice() -> str:
+    """in_process or celery, from CRM_MOCK_EXECUTOR (unset or empty: in_process)."""
+    choice = (os.environ.get(EXECUTOR_ENV) or IN_PROCESS).strip().lower().replace("-", "_")
+    if choice not in EXECUTORS:
+        raise ExecutorChoiceError(f"{EXECUTOR_ENV}={choice!r}: expected one of {', '.join(EXECUTORS)}")
+    return choice
+
+
+@dataclass(frozen=True)
+class CelerySettings:
+    """The broker and queue that the executor sends steps to and the workers take them from: both sides read
+    the same variables, so they always agree."""
+
+    broker: str  # may hold a password: never printed, stored or put in metadata (see `shown_broker`)
+    queue: str
+    broker_from_env: bool
+
+    @classmethod
+    def from_environment(cls) -> "CelerySettings":
+        configured = os.environ.get(CELERY_BROKER_ENV) or ""
+        return cls(broker=configured or DEFAULT_BROKER, queue=os.environ.get(CELERY_QUEUE_ENV) or DEFAULT_QUEUE,
+                   broker_from_env=bool(configured))
+
+    @property
+    def shown_broker(self) -> str:
+        """The broker URL fit to print: the password masked."""
+        return maybe_sanitize_url(self.broker)
+
+    def executor_config(self) -> dict:
+        """dagster-celery's executor config. The broker is an environment reference when it comes from the
+        environment, so the UI (which shows an executor's configured values) shows the variable's name; the
+        queue is the app's default queue, where the executor sends every step without a queue tag."""
+        return {
+            "broker": {"env": CELERY_BROKER_ENV} if self.broker_from_env else self.broker,
+            "config_source": {"task_default_queue": self.queue},
+        }
+
+    def consumers(self, timeout: float = 5) -> int:
+        """How many workers consume the queue now (0 when it does not exist yet). A run whose steps nobody
+        takes waits for ever, so the CLI asks before it starts one. Raises OSError when the broker is
+        unreachable; the message never holds the password."""
+        try:
+            with Connection(self.broker, connect_timeout=timeout) as connection:
+                connection.ensure_connection(max_retries=1)
+                channel = connection.channel()
+                try:
+                    return channel.queue_declare(self.queue, passive=True).consumer_count
+                except connection.channel_errors:  # NOT_FOUND: no worker has declared it
+                    return 0
+        except Exception as exc:  # noqa: BLE001 - kombu's errors vary by transport
+            raise OSError(f"the Celery broker {self.shown_broker} is unreachable: "
+                          f"{self.without_password(f'{type(exc).__name__}: {exc}')}") from None
+
+    def why_a_run_cannot_start(self) -> str | None:
+        """Why a run on Celery cannot start now, or None. Steps that no worker takes wait for ever, so a run
+        starts only when some worker consumes the queue (one that dies later leaves the run waiting: cancel it)."""
+        if importlib.util.find_spec("dagster_celery") is None:
+            return "the Celery executor needs dagster-celery: pip install 'crm_mock[celery]'"
+        try:
+            consumers = self.consumers()
+        except OSError as exc:
+            return str(exc)
+        if not consumers:
+            return (f"no Celery worker consumes the queue {self.queue!r} at {self.shown_broker}; start one with "
+                    f"the same environment: celery -A crm_mock.celery_worker worker -Q {self.queue} -c 1")
+        return None
+
+    def without_password(self, text: str) -> str:
+        password = url_to_parts(self.broker).password
+        text = text.replace(self.broker, self.shown_broker)
+        return text.replace(password, "**") if password else text
