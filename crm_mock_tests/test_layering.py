@@ -26,6 +26,7 @@ RANKS = {
     "definitions": 8,
     "instance": 8,
     "cli": 9,
+    "terminal": 9,  # what `crm-mock materialize` prints while a run goes on
 }
 
 
