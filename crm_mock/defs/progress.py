@@ -3,9 +3,9 @@ CLI listens, on its terminal. The counting itself is plain Python (crm_mock.gene
 
 import dagster as dg
 
-from crm_mock.generate.progress import Outlet, Tracker, live_outlet
+from crm_mock.generate.progress import HEARTBEAT_SECONDS, Outlet, Tracker, live_outlet
 
-# at most one line per step this often in the run's logs, besides the heartbeat and each phase's last line
+# at most one line per step this often in the run's logs, besides the heartbeat and the step's summary
 LOG_EVERY_SECONDS = 10.0
 
 
@@ -14,10 +14,12 @@ def step_label(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext
     return context.op_execution_context.op_def.name.replace("__", "/")
 
 
-def step_tracker(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Tracker:
+def step_tracker(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, *,
+                 every: float = LOG_EVERY_SECONDS, heartbeat: float = HEARTBEAT_SECONDS) -> Tracker:
     """The step's tracker (use it as a context manager: it beats while the step works)."""
     log = context.log
-    outlets = [Outlet(lambda report: log.info(report.text), every=LOG_EVERY_SECONDS)]
+    # one summary line at the end of the step rather than one per phase: most steps take a second or less
+    outlets = [Outlet(lambda report: log.info(report.text), every, heartbeat, phase_ends=False)]
     if (live := live_outlet()) is not None:
         outlets.append(live)
-    return Tracker(step_label(context), outlets)
+    return Tracker(step_label(context), outlets, tick_seconds=min(1.0, heartbeat / 4))
