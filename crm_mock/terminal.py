@@ -45,6 +45,8 @@ class Display:
         self.latest: dict[str, Report] = {}  # step -> its last report
         self.printed: dict[str, float] = {}  # step -> when a progress line about it was last printed
         self.focus: str | None = None  # the step heard from last: the bar's
+        # reads the steps' ends up to now (the event follower's), so a step's line comes before the next's progress
+        self.catch_up: Callable[[], None] = lambda: None
         self.last_output = clock()
         self.drawn = ""  # what the bar shows now
         self.drawn_at = 0.0
@@ -56,6 +58,8 @@ class Display:
             self._redraw()
 
     def report(self, report: Report) -> None:
+        if report.step != self.focus:  # the first word from a step: the previous one has ended, say so first
+            self.catch_up()  # outside the lock: the follower takes its own lock, then this one
         with self._lock:
             now = self.clock()
             self.running.setdefault(report.step, now)
@@ -82,6 +86,7 @@ class Display:
                     self._redraw()
             elif self.running and now - self.last_output >= self.heartbeat:
                 step, since = min(self.running.items(), key=lambda item: item[1])
+                self.printed[step] = now  # the step's own heartbeat, due about now, would say the same
                 self._write(f"  ...  {step}: running for {duration(now - since)}")
 
     def close(self) -> None:
@@ -136,6 +141,8 @@ class StepFollower:
         self.cursor: str | None = None
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._follow, name="crm-mock-steps", daemon=True)
+        self._lock = threading.Lock()  # the follower's thread and a step's (through catch_up) may both read
+        display.catch_up = self._drain
 
     def __enter__(self) -> "StepFollower":
         self.thread.start()
@@ -153,6 +160,10 @@ class StepFollower:
             self.display.tick()
 
     def _drain(self) -> None:
+        with self._lock:
+            self._read()
+
+    def _read(self) -> None:
         if self.run_id is None:
             records = self.instance.get_run_records(dg.RunsFilter(tags=self.run_tags), limit=1)
             if not records:

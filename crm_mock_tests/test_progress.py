@@ -109,7 +109,7 @@ def test_a_step_logs_one_summary_while_the_bar_hears_each_phase():
             clock.now += 0.5
             work.advance(total)
     assert [r.phase for r in live if r.final] == ["generate", "store", "checks"]
-    assert len(log) == 1 and log[0].text == ("hr/employees: generate 50 rows in 0.5s (100 rows/s); "
+    assert len(log) == 1 and log[0].text == ("hr/employees in 1.5s: generate 50 rows in 0.5s (100 rows/s); "
                                              "store 50 rows in 0.5s (100 rows/s); checks 5 checks in 0.5s (10 checks/s)")
 
 
@@ -201,6 +201,9 @@ def test_plain_output_prints_a_step_at_most_every_interval_and_a_heartbeat_after
     clock.now += 1
     display.tick()
     assert out.getvalue().splitlines()[-1] == "  ...  finance/ledger_entries: running for 50s"
+    clock.now += 1  # the step's own heartbeat, a second later, says nothing new
+    display.report(Report("finance/ledger_entries", "", 0, None, "rows", 51.0))
+    assert len(out.getvalue().splitlines()) == 3
     display.finished("finance/ledger_entries", "  ok      56.0s    300 MB peak  finance/ledger_entries")
     assert out.getvalue().splitlines()[-1].startswith("  ok ")
     assert "\r" not in out.getvalue()

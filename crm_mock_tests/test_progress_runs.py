@@ -47,10 +47,10 @@ def test_plain_output_and_the_run_s_logs_show_each_step_s_progress(tmp_path, cap
         run, = instance.get_run_records(dg.RunsFilter(tags={"crm_mock/trigger": "crm-mock materialize"}), limit=1)
         logged = _messages(instance, run.dagster_run.run_id)
     generated, = logged["hr__employees"]
-    assert re.fullmatch(r"hr/employees: generate 5 rows in [\d.]+s \([\d,.]+ rows/s\); store 5 rows in .*; "
+    assert re.fullmatch(r"hr/employees in [\d.]+s: generate 5 rows in [\d.]+s \([\d,.]+ rows/s\); store 5 rows in .*; "
                         r"checks \d+ checks in .*", generated), generated
     loaded, = logged["hr__database"]
-    assert loaded.startswith("hr/database: load 5 rows in ") and "; checks 1 check in " in loaded
+    assert re.match(r"hr/database in [\d.]+s: load 5 rows in ", loaded) and "; checks 1 check in " in loaded
 
 
 def test_a_long_step_beats_in_the_run_s_logs():

@@ -155,7 +155,7 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
                     else:
                         stored = tracker.phase("store", value.num_rows)
                         yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
-                        stored.advance(stored.total)
+                        stored.finish(value.num_rows)  # the IO manager has written it
                     del value
                 yield from _selected_results(context, checks, inputs, tracker)
         finally:

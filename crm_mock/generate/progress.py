@@ -62,7 +62,7 @@ class Report:
     def text(self) -> str:
         """One line a person reads, the same in the Dagster logs and the CLI."""
         if self.phases:
-            return f"{self.step}: " + "; ".join(f"{p.phase} {p.outcome}" for p in self.phases)
+            return f"{self.step} in {duration(self.elapsed)}: " + "; ".join(f"{p.phase} {p.outcome}" for p in self.phases)
         if self.total is None:
             return f"{self.label}: still working after {duration(self.elapsed)}"
         if self.final:
@@ -190,11 +190,12 @@ class Progress:
             if not self.finished:
                 self._offer(heartbeat=True)
 
-    def finish(self) -> None:
-        """The end of the phase: one last report (counted phases only), once."""
+    def finish(self, rows: int = 0) -> None:
+        """The end of the phase (after ``rows`` more): one last report (counted phases only), once."""
         with self._lock:
             if self.finished:
                 return
+            self.done += rows
             self.finished = True
             if self.total is not None:
                 self._offer(heartbeat=False, final=True)
