@@ -1,7 +1,7 @@
 """What progress reporting costs: generating tables and loading a service database with a step's tracker
-counting (a log outlet every 10 s, the CLI's bar fed every 0.5 s and drawn on a pseudo-terminal stream, the
-heartbeat thread) against the same work with nobody listening (loads: with plain batches, not counted), measured in the same
-run, alternately, best of ``--repeat``.
+counting (a log outlet every 10 s, the CLI's bar fed every 0.5 s and drawn into a terminal stream, the
+heartbeat thread) against the same work with nobody listening (loads: with plain batches, not counted),
+measured in the same run, alternately, best of ``--repeat``.
 
 Usage: python benchmarks/progress.py [--tier load] [--repeat 3] [--max-ratio 1.05]
 Exits 1 when counted work takes more than ``--max-ratio`` times the quiet work.

@@ -62,7 +62,8 @@ class Report:
     def text(self) -> str:
         """One line a person reads, the same in the Dagster logs and the CLI."""
         if self.phases:
-            return f"{self.step} in {duration(self.elapsed)}: " + "; ".join(f"{p.phase} {p.outcome}" for p in self.phases)
+            phases = "; ".join(f"{p.phase} {p.outcome}" for p in self.phases)
+            return f"{self.step} in {duration(self.elapsed)}: {phases}"
         if self.total is None:
             return f"{self.label}: still working after {duration(self.elapsed)}"
         if self.final:
@@ -174,9 +175,6 @@ class Progress:
         for outlet in self.outlets:
             if outlet.last is None:
                 outlet.last = self.started
-
-    def report(self, final: bool = False) -> Report:
-        return Report(self.step, self.phase, self.done, self.total, self.unit, self.clock() - self.started, final)
 
     def advance(self, rows: int) -> None:
         with self._lock:
