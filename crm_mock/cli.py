@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="run the steps in this process, or on the Celery workers that consume "
                           "$CRM_MOCK_CELERY_QUEUE at $CRM_MOCK_CELERY_BROKER (default: $CRM_MOCK_EXECUTOR, else "
                           "in_process; see the README, 'Running on Celery workers')")
+    run.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
+                     help="when the output is not a terminal, print a step's progress at most every SECONDS "
+                          "(default: 10; a line at least every 30 s while a step runs). On a terminal a bar "
+                          "shows it")
     check = commands.add_parser("check", help="run the consistency rules against a tier's live service databases")
     check.add_argument("--tier", choices=TIERS, default="staging")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -80,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mapping_command(args)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage,
-                           args.executor)
+                           args.executor, args.progress_every)
     if args.command == "check":
         if args.list:
             return list_rules()
@@ -196,7 +198,8 @@ def _size(count: int) -> str:
 
 
 def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None,
-                sqlite_uuid_storage: str | None = None, executor: str | None = None) -> int:
+                sqlite_uuid_storage: str | None = None, executor: str | None = None,
+                progress_every: float = 10.0) -> int:
     # refuse a bad scenario before anything is written
     try:
         plan_tier(load_scenario(scenario), tier)
@@ -223,7 +226,7 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         os.environ[DATA_DIR_ENV] = str(_data_dir(data_dir).resolve())
     if sqlite_uuid_storage:
         os.environ[SQLITE_UUID_STORAGE_ENV] = sqlite_uuid_storage
-    return _run(tier, selection)
+    return _run(tier, selection, progress_every)
 
 
 def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = ""):
@@ -256,75 +259,15 @@ def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str =
     return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 
-def _step_label(step_key: str) -> str:
-    return step_key.replace("__", "/")
-
-
-class _Progress:
-    """Prints one line per finished step, read from the run's events as they are stored: time since the
-    previous one and the process's peak memory (the steps run in this process)."""
-
-    def __init__(self, instance, invocation: str) -> None:
-        self.instance, self.invocation = instance, invocation
-        self.last = time.monotonic()
-        self.run_id: str | None = None
-        self.cursor: str | None = None
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._follow, name="crm-mock-progress", daemon=True)
-
-    def __enter__(self) -> "_Progress":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.done.set()
-        self.thread.join(timeout=30)
-        self._drain()  # whatever arrived after the last poll
-
-    def _follow(self) -> None:
-        while not self.done.wait(0.25):
-            self._drain()
-
-    def _drain(self) -> None:
-        import dagster as dg
-
-        if self.run_id is None:
-            records = self.instance.get_run_records(dg.RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
-            if not records:
-                return
-            self.run_id = records[0].dagster_run.run_id
-        while True:
-            page = self.instance.get_records_for_run(
-                self.run_id, cursor=self.cursor,
-                of_type={dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}, limit=100)
-            for record in page.records:
-                event = record.event_log_entry.dagster_event
-                if event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-                    self.line("ok", event.step_key)
-                else:
-                    error = event.step_failure_data.error
-                    cause = error.cause if error and error.cause else error
-                    self.line("FAIL", event.step_key, f": {cause.message.strip() if cause else ''}")
-            self.cursor = page.cursor
-            if not page.has_more:
-                return
-
-    def line(self, status: str, step_key: str, detail: str = "") -> None:
-        now = time.monotonic()
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"  {status:<4} {now - self.last:6.1f}s {peak_mb:6.0f} MB peak  {_step_label(step_key)}{detail}",
-              flush=True)
-        self.last = now
-
-
 INVOCATION_TAG = "crm_mock/cli_invocation"
 
 
-def _run(tier: str, selection: str | None) -> int:
+def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     import dagster as dg
 
     from crm_mock.defs.resources import CONFIRM_TAG, DATA_DIR_ENV, GUARDED_TIER, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
     from crm_mock.instance import ensure_dagster_home
+    from crm_mock.terminal import Display, StepFollower, listening
 
     home = ensure_dagster_home()
     started = time.monotonic()
@@ -346,7 +289,8 @@ def _run(tier: str, selection: str | None) -> int:
                 return EXIT_USAGE
         # execute_job rather than execute_in_process: the latter keeps every asset's value in memory
         # for inspection, which at the load tier is the sum of all tables
-        with _Progress(instance, invocation):
+        display = Display(sys.stdout, every=progress_every)
+        with StepFollower(instance, {INVOCATION_TAG: invocation}, display), listening(display):
             result = dg.execute_job(job, instance=instance, tags=tags,
                                     run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
@@ -354,7 +298,7 @@ def _run(tier: str, selection: str | None) -> int:
                   for event in result.get_asset_materialization_events()
                   for mat in [event.event_specific_data.materialization]
                   for key in [mat.asset_key] if key.path[-1] == "database"}
-        failures = [_step_label(e.step_key) for e in result.get_step_failure_events()]
+        failures = [e.step_key.replace("__", "/") for e in result.get_step_failure_events()]
         success = result.success
     for evaluation in failed_checks:
         sample = evaluation.metadata.get("sample")

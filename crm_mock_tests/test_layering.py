@@ -27,6 +27,7 @@ RANKS = {
     "instance": 8,
     "celery_worker": 8,  # the Celery workers' entry point, beside the Dagster root it loads steps from
     "cli": 9,
+    "terminal": 9,  # what `crm-mock materialize` prints while a run goes on
 }
 
 

@@ -19,8 +19,10 @@ from crm_mock.consistency.results import RuleResult
 from crm_mock.consistency.rule import Rule
 from crm_mock.consistency.sources import StoreSource
 from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource, release_memory
 from crm_mock.defs.tables import ancestors, table_key
+from crm_mock.generate.progress import Tracker, active
 from crm_mock.model import Table
 from crm_mock.scenario import TierPlan
 from crm_mock.sinks.parquet import TableStore
@@ -143,26 +145,34 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
               databases: ServiceDatabaseResource):
         inputs = CheckInputs(context.partition_key, storage.store(), scenario, databases)
         try:
-            if spec.key in context.selected_asset_keys:
-                value, metadata = build(context, inputs)
-                # the IO manager stores the value as it is yielded: the checks below read it from the store
-                if value is None:  # the asset writes elsewhere (a service database)
-                    yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
-                else:
-                    yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
-                del value
-            yield from _selected_results(context, checks, inputs)
+            with step_tracker(context) as tracker:
+                if spec.key in context.selected_asset_keys:
+                    with active(tracker):  # the generators and loads below count what they do
+                        value, metadata = build(context, inputs)
+                    # the IO manager stores the value as it is yielded: the checks below read it from the store
+                    if value is None:  # the asset writes elsewhere (a service database)
+                        yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
+                    else:
+                        stored = tracker.phase("store", value.num_rows)
+                        yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
+                        stored.finish(value.num_rows)  # the IO manager has written it
+                    del value
+                yield from _selected_results(context, checks, inputs, tracker)
         finally:
             inputs.close()
 
     return _step
 
 
-def _selected_results(context: dg.OpExecutionContext, checks: Sequence[StepCheck],
-                      inputs: CheckInputs) -> Iterator[dg.AssetCheckResult]:
-    for check in checks:
-        if check.key in context.selected_asset_check_keys:
-            yield check.evaluate(inputs)
+def _selected_results(context: dg.OpExecutionContext, checks: Sequence[StepCheck], inputs: CheckInputs,
+                      tracker: Tracker) -> Iterator[dg.AssetCheckResult]:
+    selected = [c for c in checks if c.key in context.selected_asset_check_keys]
+    if not selected:
+        return
+    progress = tracker.phase("checks", len(selected), "checks")
+    for check in selected:
+        yield check.evaluate(inputs)
+        progress.advance(1)
 
 
 def later_checks(table: Table, checks: Sequence[RuleCheck]) -> dg.AssetChecksDefinition:
@@ -173,7 +183,8 @@ def later_checks(table: Table, checks: Sequence[RuleCheck]) -> dg.AssetChecksDef
     def _checks(context: dg.AssetCheckExecutionContext, scenario: ScenarioResource, storage: StorageResource):
         inputs = CheckInputs(context.partition_key, storage.store(), scenario)
         try:
-            yield from _selected_results(context, checks, inputs)
+            with step_tracker(context) as tracker:
+                yield from _selected_results(context, checks, inputs, tracker)
         finally:
             inputs.close()
 

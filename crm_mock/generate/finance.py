@@ -341,7 +341,7 @@ def generate_invoice_lines(plan: TierPlan, blocks: Iterable[int] | None = None) 
     return assemble(lambda b: product_lines_block(plan, INVOICE_LINES, "invoice", invoices.line_offsets,
                                                   invoices.line_product, invoices.line_quantity,
                                                   invoices.line_price_cents, invoices.line_discount, totals, b),
-                    plan.sales_orders, plan.block_rows, blocks)
+                    plan.sales_orders, plan.block_rows, blocks, unit="invoices")
 
 
 def _payment_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:

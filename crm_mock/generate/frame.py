@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from crm_mock.generate.progress import phase
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import arrow_schema
 
@@ -59,14 +60,20 @@ def blocks_of(n_rows: int, block_rows: int) -> list[Block]:
 
 
 def assemble(make_block: Callable[[Block], pa.Table], n_rows: int, block_rows: int,
-             only: Iterable[int] | None = None) -> pa.Table:
+             only: Iterable[int] | None = None, unit: str = "rows") -> pa.Table:
     """Generate the chosen blocks (all by default) and concatenate them in block order.
 
-    Each block depends only on its own index, so any subset can be generated alone, in any order.
+    Each block depends only on its own index, so any subset can be generated alone, in any order. The step
+    at work hears of each block done, counted in ``unit`` (what a block's rows are: "orders" where each order
+    yields its lines).
     """
     blocks = blocks_of(n_rows, block_rows)
     chosen = blocks if only is None else [blocks[i] for i in sorted(set(only))]
-    tables = [make_block(block) for block in chosen]
+    progress = phase("generate", sum(block.size for block in chosen), unit)
+    tables = []
+    for block in chosen:
+        tables.append(make_block(block))
+        progress.advance(block.size)
     if not tables:
         raise ValueError("no blocks to generate")
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]

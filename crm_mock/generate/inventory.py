@@ -246,4 +246,5 @@ def _stock_block(plan: TierPlan, stock: StockPlan, block: Block) -> pa.Table:
 def generate_stock_levels(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
     """Blocks here are blocks of products; each block yields the stock rows of its products."""
     stock = cached_stock_plan(plan)
-    return assemble(lambda b: _stock_block(plan, stock, b), plan.products, plan.block_rows, blocks)
+    return assemble(lambda b: _stock_block(plan, stock, b), plan.products, plan.block_rows, blocks,
+                    unit="products")

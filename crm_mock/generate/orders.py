@@ -342,4 +342,4 @@ def generate_order_lines(plan: TierPlan, blocks: Iterable[int] | None = None) ->
     return assemble(lambda b: product_lines_block(plan, ORDER_LINES, ORDER_ENTITY, orders.line_offsets, orders.line_product,
                                                   orders.line_quantity, orders.line_price_cents,
                                                   orders.line_discount, orders.line_total_cents, b),
-                    plan.sales_orders, plan.block_rows, blocks)
+                    plan.sales_orders, plan.block_rows, blocks, unit="orders")

@@ -267,7 +267,7 @@ def generate_quote_lines(plan: TierPlan, blocks: Iterable[int] | None = None) ->
                                                   funnel.quote_line_product, funnel.quote_line_quantity,
                                                   funnel.quote_line_price_cents, funnel.quote_line_discount,
                                                   totals, b),
-                    len(funnel.quote_status), plan.block_rows, blocks)
+                    len(funnel.quote_status), plan.block_rows, blocks, unit="quotes")
 
 
 def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:

@@ -35,17 +35,22 @@ class TableStore:
     def exists(self, tier: str, key: tuple[str, ...]) -> bool:
         return self.path(tier, *key).is_file()
 
-    def read(self, tier: str, key: tuple[str, ...], columns: list[str] | None = None) -> pa.Table:
+    def _existing(self, tier: str, key: tuple[str, ...]) -> Path:
         path = self.path(tier, *key)
         if not path.is_file():
             raise FileNotFoundError(f"{'/'.join(key)} has not been materialised for tier {tier!r} (no {path})")
-        return pq.read_table(path, columns=columns)
+        return path
+
+    def read(self, tier: str, key: tuple[str, ...], columns: list[str] | None = None) -> pa.Table:
+        return pq.read_table(self._existing(tier, key), columns=columns)
+
+    def num_rows(self, tier: str, key: tuple[str, ...]) -> int:
+        """From the file's footer, without reading a row."""
+        return pq.read_metadata(self._existing(tier, key)).num_rows
 
     def batches(self, tier: str, key: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
         """Stream a table in bounded batches, so loads never hold a whole table in memory."""
-        path = self.path(tier, *key)
-        if not path.is_file():
-            raise FileNotFoundError(f"{'/'.join(key)} has not been materialised for tier {tier!r} (no {path})")
+        path = self._existing(tier, key)
         yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
 
     def model_batches(self, tier: str, qualified_name: str) -> Iterator[pa.RecordBatch]:

@@ -20,6 +20,7 @@ from crm_mock.consistency.rule import Rule
 from crm_mock.consistency.sources import DatabaseSource
 from crm_mock.defs.checks import check_result
 from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource
 from crm_mock.scenario import TierPlan
 from crm_mock.defs.tables import database_key, table_key
@@ -99,7 +100,8 @@ def _markdown(results: Sequence[tuple[Rule, RuleResult]]) -> str:
 def live_report(context: dg.AssetExecutionContext, scenario: ScenarioResource,
                 databases: ServiceDatabaseResource) -> dg.MaterializeResult:
     tier = context.partition_key
-    results = evaluate_tier(databases, scenario.plan(tier))
+    with step_tracker(context):  # a heartbeat in the run's logs while the rules read the databases
+        results = evaluate_tier(databases, scenario.plan(tier))
     failing = [(rule, r) for rule, r in results if not r.passed]
     return dg.MaterializeResult(value=report_table(results), metadata={
         "dagster/row_count": len(results),

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from crm_mock.defs.metadata import preview
 from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, StorageResource
 from crm_mock.edge_cases import THEMES, load_catalog, theme_tables
 from crm_mock.generate.manifest import Planted, manifest
@@ -33,7 +34,8 @@ def theme_asset(theme: str) -> dg.AssetsDefinition:
                     + "; ".join(c.id for c in cases) + f". Planted into {', '.join(theme_tables(theme))}.",
     )
     def _asset(context: dg.AssetExecutionContext, scenario: ScenarioResource) -> dg.MaterializeResult:
-        entries = [e for e in manifest(scenario.plan(context.partition_key)) if e.theme == theme]
+        with step_tracker(context):  # a heartbeat in the run's logs while the catalogue is planted
+            entries = [e for e in manifest(scenario.plan(context.partition_key)) if e.theme == theme]
         table = _as_table(entries)
         return dg.MaterializeResult(value=table, metadata={
             "dagster/row_count": table.num_rows, "cases": len({e.case_id for e in entries}), "preview": preview(table),
@@ -51,7 +53,8 @@ def theme_asset(theme: str) -> dg.AssetsDefinition:
 def edge_case_manifest(context: dg.AssetExecutionContext, scenario: ScenarioResource,
                        storage: StorageResource) -> dg.MaterializeResult:
     tier = context.partition_key
-    entries = manifest(scenario.plan(tier))
+    with step_tracker(context):
+        entries = manifest(scenario.plan(tier))
     path = write_manifest(manifest_path(storage.data_dir, tier), [e.as_dict() for e in entries])
     table = _as_table(entries)
     return dg.MaterializeResult(metadata={

@@ -5,6 +5,7 @@ import base64
 import dagster as dg
 
 from crm_mock.defs.partitions import TIER_PARTITIONS
+from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, StorageResource
 from crm_mock.defs.tables import table_key
 from crm_mock.profile.distributions import profile
@@ -30,11 +31,12 @@ def profile_distributions(context: dg.AssetExecutionContext, scenario: ScenarioR
     from crm_mock.profile.plots import CHARTS
 
     tier, store = context.partition_key, storage.store()
-    found = profile(store.read_model_table(tier, ORDERS, ["order_date", "account_uuid", "total_amount"]),
-                    store.read_model_table(tier, ACCOUNTS, ["account_uuid", "segment", "country_code"]),
-                    store.read_model_table(tier, INVOICES, ["status", "due_date"]),
-                    scenario.plan(tier).reference_date)
-    metadata = {name: _image(chart(found, tier), name.replace("_", " ")) for name, chart in CHARTS.items()}
+    with step_tracker(context):  # a heartbeat in the run's logs while it reads and draws
+        found = profile(store.read_model_table(tier, ORDERS, ["order_date", "account_uuid", "total_amount"]),
+                        store.read_model_table(tier, ACCOUNTS, ["account_uuid", "segment", "country_code"]),
+                        store.read_model_table(tier, INVOICES, ["status", "due_date"]),
+                        scenario.plan(tier).reference_date)
+        metadata = {name: _image(chart(found, tier), name.replace("_", " ")) for name, chart in CHARTS.items()}
     metadata["orders"] = sum(found.orders_per_month.values())
     metadata["countries"] = len(found.accounts_by_country)
     metadata["open_invoices"] = sum(found.invoice_ageing.values())

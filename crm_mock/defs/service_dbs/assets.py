@@ -11,6 +11,7 @@ from crm_mock.defs.resources import DATABASE_URL_ENV, ServiceDatabaseResource
 from crm_mock.defs.service_dbs.checks import LoadedRowsCheck
 from crm_mock.defs.tables import database_key, produced_tables, table_key
 from crm_mock.generate.drift import drift_batches
+from crm_mock.generate.progress import counted, phase
 from crm_mock.model import Table
 
 
@@ -26,8 +27,12 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
         databases: ServiceDatabaseResource = inputs.databases
         tier, store, plan = inputs.tier, inputs.store, inputs.plan
 
+        # counted as the loader takes each batch (drift adds or drops a few rows: the total is the store's)
+        loaded = phase("load", sum(store.num_rows(tier, (t.service, t.name)) for t in tables))
+
         def source(table):
-            return lambda: drift_batches(plan, table.qualified_name, store.model_batches(tier, table.qualified_name))
+            return lambda: counted(drift_batches(plan, table.qualified_name,
+                                                 store.model_batches(tier, table.qualified_name)), loaded)
 
         sources = {t.name: source(t) for t in tables}
         notes: list[str] = []
