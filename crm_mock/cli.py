@@ -229,7 +229,8 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
     return _run(tier, selection, progress_every)
 
 
-def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = ""):
+def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = "",
+                        tier: str = ""):
     """The project's `materialize_all`, as the UI and the schedule run it (module-level: Dagster reconstructs
     it), or the part of it ``selection`` picks. The other arguments are the command's configuration, which
     the definitions read from the environment: they key Dagster's cache of reconstructed jobs (a second run in
@@ -255,7 +256,7 @@ def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str =
                 os.environ[name] = value
     if not selection:
         return job
-    assets, checks = _resolve_selection(selection)
+    assets, checks = _resolve_selection(selection, tier, data_dir)
     return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 
@@ -275,7 +276,7 @@ def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     job = dg.build_reconstructable_job(
         "crm_mock.cli", "materialize_all_job",
         reconstructable_args=(os.environ.get(DATA_DIR_ENV, ""), os.environ.get(SCENARIO_ENV, ""),
-                              os.environ.get(SQLITE_UUID_STORAGE_ENV, ""), selection or ""))
+                              os.environ.get(SQLITE_UUID_STORAGE_ENV, ""), selection or "", tier))
     invocation = f"{os.getpid()}-{time.time_ns()}"
     tags = {"dagster/partition": tier, INVOCATION_TAG: invocation, "crm_mock/trigger": "crm-mock materialize"}
     if tier == GUARDED_TIER:  # naming the tier on the command line is the confirmation
@@ -283,7 +284,7 @@ def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     with dg.DagsterInstance.get() as instance:
         if selection:
             try:
-                _resolve_selection(selection)
+                _resolve_selection(selection, tier, os.environ.get(DATA_DIR_ENV, ""))
             except Exception as exc:  # noqa: BLE001 - a selection Dagster cannot parse or match
                 print(f"crm-mock: bad --select {selection!r}: {exc}", file=sys.stderr)
                 return EXIT_USAGE
@@ -314,20 +315,32 @@ def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     return EXIT_OK
 
 
-def _resolve_selection(selection: str) -> tuple[set, set]:
+def _resolve_selection(selection: str, tier: str = "", data_dir: str = "") -> tuple[set, set]:
     """The assets a selection picks and their checks; the live checks only with the live report they read
-    (without it they would judge an earlier report, or none)."""
+    (without it they would judge an earlier report, or none), and a build check only when every table it
+    reads is selected or already in the tier's table store (`--select 'group:master_data'` on a fresh data
+    directory leaves out the checks that read the replicas)."""
     import dagster as dg
 
+    from crm_mock.consistency.registry import registry
     from crm_mock.definitions import defs
     from crm_mock.defs.consistency.checks import LIVE_PREFIX, LIVE_REPORT_KEY
+    from crm_mock.defs.tables import table_key
+    from crm_mock.sinks.parquet import TableStore
 
     graph = defs().resolve_asset_graph()
     keys = dg.AssetSelection.from_string(selection).resolve(graph)
     if not keys:
         raise ValueError("it selects no asset")
+    store = TableStore(_data_dir(Path(data_dir) if data_dir else None))
+    reads = {dg.AssetCheckKey(table_key(rule.table), rule.name): [table_key(t) for t in rule.reads]
+             for rule in registry()}
+
+    def readable(check: dg.AssetCheckKey) -> bool:
+        return all(key in keys or (tier and store.exists(tier, tuple(key.path))) for key in reads.get(check, ()))
+
     checks = {c for c in graph.asset_check_keys if c.asset_key in keys
-              and (not c.name.startswith(LIVE_PREFIX) or LIVE_REPORT_KEY in keys)}
+              and (not c.name.startswith(LIVE_PREFIX) or LIVE_REPORT_KEY in keys) and readable(c)}
     return keys, checks
 
 

@@ -38,6 +38,29 @@ def test_failure_names_the_asset(tmp_path, capsys):
     assert "FAIL" in captured.out and "has not been materialised" in captured.out
 
 
+def test_a_group_alone_on_a_fresh_directory_runs_the_checks_it_can(tmp_path, capsys):
+    """The master data without the replicas (the README's own example): a check that reads a replica waits
+    for a run that builds it; once the replicas are in the store, selecting the master data runs it too."""
+    from crm_mock.cli import _resolve_selection
+    from crm_mock.consistency.registry import registry
+
+    data = str(tmp_path / "data")
+    reads_replica = {r.name for r in registry() if r.table.qualified_name == "contact.accounts"
+                     and "contact.employee_replica" in r.reads}
+    assert reads_replica
+
+    def checks_run() -> set[str]:
+        return {c.name for c in _resolve_selection("group:master_data", "smoke", data)[1]
+                if c.asset_key.to_user_string() == "contact/accounts"}
+
+    assert reads_replica.isdisjoint(checks_run())
+    assert main(["materialize", "--tier", "smoke", "--data-dir", data, "--select", "group:master_data"]) == EXIT_OK, \
+        capsys.readouterr()
+    assert main(["materialize", "--tier", "smoke", "--data-dir", data, "--select", "group:replicas"]) == EXIT_OK
+    assert reads_replica <= checks_run()
+    assert main(["materialize", "--tier", "smoke", "--data-dir", data, "--select", "group:master_data"]) == EXIT_OK
+
+
 def test_materialize_stores_sqlite_uuids_as_asked(tmp_path, capsys, monkeypatch):
     from crm_mock.definitions import SQLITE_UUID_STORAGE_ENV
 
