@@ -20,7 +20,7 @@ from crm_mock.edge_cases.catalog import DOMAIN_TAILS, load_catalog
 from crm_mock.generate import GENERATORS, project_replica
 from crm_mock.generate.contact import cached_account_plan, contact_accounts
 from crm_mock.generate.phone_plans import FICTIONAL, ORDINARY, NumberBlock
-from crm_mock.generate.phones import country_numbers, number_space, permute, phone_numbers, slots_by_group
+from crm_mock.generate.phones import country_numbers, number_space, permute, permute_rows, phone_numbers, slots_by_group
 from crm_mock.model import CATALOG
 from crm_mock.scenario import ScenarioError, TierPlan, load_scenario, parse_scenario, plan_tier
 from crm_mock.scenario.spec import DEFAULT_SCENARIO
@@ -234,6 +234,37 @@ def test_number_rendering_follows_the_block_template():
 def test_permute_is_a_bijection(size: int, key: int):
     keys = np.array([key, key ^ 0x5555, key + 1, 7], dtype=np.uint64)
     assert np.array_equal(np.sort(permute(np.arange(size), size, keys)), np.arange(size))
+
+
+def _one_by_one(value: int, size: int, keys: list[int]) -> int:
+    """The Feistel network with cycle walking, for one value in plain integers: the definition the
+    vectorised permutation must match (the data depends on it)."""
+    half = max(1, ((size - 1).bit_length() + 1) // 2)
+    mask, m64 = (1 << half) - 1, (1 << 64) - 1
+
+    def mix(z: int) -> int:
+        z = ((z ^ (z >> 33)) * 0xFF51AFD7ED558CCD) & m64
+        z = ((z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53) & m64
+        return z ^ (z >> 33)
+
+    while True:
+        left, right = value >> half, value & mask
+        for key in keys:
+            left, right = right, left ^ (mix(right ^ key) & mask)
+        value = (left << half) | right
+        if value < size:
+            return value
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(1, 3000), st.integers(0, 2**64 - 1)), min_size=1, max_size=30),
+       picks=st.integers(0, 2**32))
+def test_rows_of_many_ranges_permute_as_each_would_alone(rows: list[tuple[int, int]], picks: int):
+    sizes = np.array([size for size, _ in rows], dtype=np.int64)
+    values = np.array([(picks * (i + 7)) % size for i, (size, _) in enumerate(rows)], dtype=np.int64)
+    keys = np.array([[key, key ^ 0x5555, (key + 1) % 2**64, 7] for _, key in rows], dtype=np.uint64)
+    expected = [_one_by_one(int(v), int(n), [int(k) for k in ks]) for v, n, ks in zip(values, sizes, keys)]
+    assert permute_rows(values, sizes, keys).tolist() == expected
 
 
 def test_slots_number_each_group_from_zero():

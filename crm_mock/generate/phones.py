@@ -85,17 +85,43 @@ def _round(half: np.ndarray, key: np.uint64) -> np.ndarray:
 def permute(values: np.ndarray, size: int, keys: np.ndarray) -> np.ndarray:
     """A keyed bijection of [0, size): a balanced Feistel network on the smallest even number of bits
     that holds ``size``, re-applied to any value that lands outside the range (cycle walking)."""
-    half_bits = max(1, ((size - 1).bit_length() + 1) // 2)
-    shift, mask = np.uint64(half_bits), np.uint64((1 << half_bits) - 1)
-    x = np.asarray(values, dtype=np.uint64).copy()
-    pending = np.arange(len(x))
-    while len(pending):
-        left, right = x[pending] >> shift, x[pending] & mask
-        for key in keys:
+    values = np.asarray(values)
+    return permute_rows(values, np.full(len(values), size, dtype=np.int64),
+                        np.broadcast_to(np.asarray(keys, dtype=np.uint64), (len(values), len(keys))))
+
+
+def permute_rows(values: np.ndarray, sizes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``permute`` of each value with its own range size and round keys (one row of ``keys`` per value):
+    the rows of every country and wrap of a block go through the network together, so its cost is a few
+    array operations per round rather than per country. Values still out of range walk on; the others
+    leave the working arrays, which shrink every pass."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    half_bits = np.maximum(1, (_bit_length(np.maximum(sizes - 1, 0)) + 1) // 2).astype(np.uint64)
+    out = np.asarray(values, dtype=np.uint64).copy()
+    rows = np.arange(len(out))
+    x, shift, limit = out.copy(), half_bits, sizes.astype(np.uint64)
+    mask = (np.uint64(1) << shift) - np.uint64(1)
+    round_keys = [np.ascontiguousarray(keys[:, r], dtype=np.uint64) for r in range(keys.shape[1])]
+    while len(rows):
+        left, right = x >> shift, x & mask
+        for key in round_keys:
             left, right = right, left ^ (_round(right, key) & mask)
-        x[pending] = (left << shift) | right
-        pending = pending[x[pending] >= np.uint64(size)]
-    return x.astype(np.int64)
+        x = (left << shift) | right
+        out[rows] = x
+        walk = x >= limit
+        if not walk.any():
+            break
+        rows, x, shift, mask, limit = rows[walk], x[walk], shift[walk], mask[walk], limit[walk]
+        round_keys = [key[walk] for key in round_keys]
+    return out.astype(np.int64)
+
+
+def _bit_length(values: np.ndarray) -> np.ndarray:
+    """int.bit_length of each non-negative value (below 2**53, exact in float64)."""
+    out = np.zeros(len(values), dtype=np.int64)
+    positive = values > 0
+    out[positive] = np.floor(np.log2(values[positive].astype(np.float64))).astype(np.int64) + 1
+    return out
 
 
 def _keys(seed: int, country: str, wrap: int) -> np.ndarray:
@@ -104,28 +130,34 @@ def _keys(seed: int, country: str, wrap: int) -> np.ndarray:
 
 def country_numbers(seed: int, country: str, slots: np.ndarray, contact_details: str) -> np.ndarray:
     """The phone numbers of slots of one country: distinct slots, distinct numbers."""
-    space = number_space(country, contact_details)
     slots = np.asarray(slots, dtype=np.int64)
-    wrap, within = np.divmod(slots, space.size)
-    positions = np.empty(len(slots), dtype=np.int64)
-    for w in np.unique(wrap):
-        rows = wrap == w
-        positions[rows] = permute(within[rows], space.size, _keys(seed, country, int(w)))
-    numbers = space.render(positions)
-    wrapped = wrap > 0
-    if wrapped.any():
-        numbers[wrapped] = numbers[wrapped] + " ext. " + (FIRST_EXTENSION + wrap[wrapped]).astype(str).astype(object)
-    return numbers
+    return phone_numbers(seed, (country,), np.zeros(len(slots), dtype=np.int64), slots, contact_details)
 
 
 def phone_numbers(seed: int, countries: tuple[str, ...], country: np.ndarray, slots: np.ndarray,
                   contact_details: str) -> np.ndarray:
-    """Numbers for rows of several countries: ``country`` indexes ``countries``; ``slots`` as above."""
-    country = np.asarray(country)
+    """Numbers for rows of several countries: ``country`` indexes ``countries``; ``slots`` are each row's
+    place among its country's rows (distinct slots of a country, distinct numbers)."""
+    country = np.asarray(country, dtype=np.int64)
+    slots = np.asarray(slots, dtype=np.int64)
+    present = np.unique(country)
+    spaces = {int(c): number_space(countries[c], contact_details) for c in present}
+    size = np.array([spaces[int(c)].size for c in present], dtype=np.int64)[np.searchsorted(present, country)]
+    wrap, within = np.divmod(slots, size)
+    stride = int(wrap.max(initial=0)) + 1  # one code per (country, wrap): each has its own round keys
+    codes, inverse = np.unique(country * stride + wrap, return_inverse=True)
+    key_table = np.array([_keys(seed, countries[c // stride], int(c % stride)) for c in codes],
+                         dtype=np.uint64).reshape(len(codes), FEISTEL_ROUNDS)
+    positions = permute_rows(within, size, key_table[np.ravel(inverse)])
     out = np.empty(len(country), dtype=object)
-    for c in np.unique(country):
+    for c in present:
         rows = country == c
-        out[rows] = country_numbers(seed, countries[c], np.asarray(slots)[rows], contact_details)
+        numbers = spaces[int(c)].render(positions[rows])
+        wrapped = wrap[rows] > 0
+        if wrapped.any():
+            numbers[wrapped] = (numbers[wrapped] + " ext. "
+                                + (FIRST_EXTENSION + wrap[rows][wrapped]).astype(str).astype(object))
+        out[rows] = numbers
     return out
 
 
