@@ -22,7 +22,9 @@ from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
-from crm_mock.generate.money import cents_per_unit, discounted_total, document_numbers, rates, round_to
+from crm_mock.generate.money import (
+    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
+)
 from crm_mock.generate.orders import KIND, OrderPlan, cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date, within_working_hours
@@ -57,7 +59,7 @@ class InvoicePlan:
     line_price_cents: np.ndarray
     line_discount: np.ndarray
     currency: np.ndarray  # object, per invoice: the order's
-    number: np.ndarray  # object: INV-YYYY-NNNNNNN once issued, None before
+    number: DocumentNumbers  # INV-YYYY-NNNNNNN once issued, None before
     tax_cents: np.ndarray
     payment_invoice: np.ndarray
     payment_cents: np.ndarray

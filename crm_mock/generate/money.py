@@ -3,6 +3,8 @@ unit (whole yen for JPY), discounted line totals, and human-readable document nu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from crm_mock.model import vocabularies as v
@@ -35,19 +37,42 @@ def discounted_total(quantity: np.ndarray, price_cents: np.ndarray, discount_per
     return np.floor_divide(exact + scale // 2, scale) * unit
 
 
-def document_numbers(prefix: str, moments: np.ndarray) -> np.ndarray:
-    """PREFIX-YYYY-NNNNNNN for each moment (None where NaT): numbered from 1 in each calendar year in time
-    order (ties in row order), so numbers are unique and increase with time."""
-    moments = np.asarray(moments).astype("datetime64[s]")
-    out = np.full(len(moments), None, dtype=object)
-    dated = np.flatnonzero(~np.isnat(moments))
-    if not len(dated):
+@dataclass(frozen=True)
+class DocumentNumbers:
+    """PREFIX-YYYY-NNNNNNN per row, kept as year and sequence (6 bytes a row, not a Python string) and
+    written out only for the rows asked for: ``numbers[rows]`` is an object array (None where undated),
+    ``numbers[i]`` a str or None."""
+
+    prefix: str
+    year: np.ndarray  # int16
+    sequence: np.ndarray  # int64, 0 where undated
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+    def __getitem__(self, rows):
+        year, sequence = self.year[rows], self.sequence[rows]
+        if np.ndim(sequence) == 0:
+            return f"{self.prefix}-{int(year)}-{int(sequence):07d}" if sequence else None
+        out = np.full(len(sequence), None, dtype=object)
+        dated = sequence > 0
+        out[dated] = np.char.add(np.char.add(f"{self.prefix}-", year[dated].astype(np.int64).astype(str)),
+                                 np.char.add("-", np.char.zfill(sequence[dated].astype(str), 7))).astype(object)
         return out
-    order = dated[np.lexsort((dated, moments[dated]))]
-    years = moments[order].astype("datetime64[Y]").astype(np.int64) + 1970
-    first_of_year = np.r_[True, years[1:] != years[:-1]]
-    start = np.maximum.accumulate(np.where(first_of_year, np.arange(len(order)), 0))
-    sequence = np.arange(len(order)) - start + 1
-    out[order] = np.char.add(np.char.add(f"{prefix}-", years.astype(str)),
-                             np.char.add("-", np.char.zfill(sequence.astype(str), 7))).astype(object)
-    return out
+
+
+def document_numbers(prefix: str, moments: np.ndarray) -> DocumentNumbers:
+    """Numbered from 1 in each calendar year in time order (ties in row order), so numbers are unique and
+    increase with time; none where the moment is NaT."""
+    moments = np.asarray(moments).astype("datetime64[s]")
+    year = np.zeros(len(moments), dtype=np.int16)
+    sequence = np.zeros(len(moments), dtype=np.int64)
+    dated = np.flatnonzero(~np.isnat(moments))
+    if len(dated):
+        order = dated[np.lexsort((dated, moments[dated]))]
+        years = moments[order].astype("datetime64[Y]").astype(np.int64) + 1970
+        first_of_year = np.r_[True, years[1:] != years[:-1]]
+        start = np.maximum.accumulate(np.where(first_of_year, np.arange(len(order)), 0))
+        year[order] = years
+        sequence[order] = np.arange(len(order)) - start + 1
+    return DocumentNumbers(prefix, year, sequence)

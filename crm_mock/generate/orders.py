@@ -22,7 +22,9 @@ from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
-from crm_mock.generate.money import cents_per_unit, discounted_total, document_numbers, rates, round_to
+from crm_mock.generate.money import (
+    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
+)
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, within_working_hours
 from crm_mock.model import vocabularies as v
@@ -66,7 +68,7 @@ class OrderPlan:
     line_price_cents: np.ndarray  # in the order's currency
     line_discount: np.ndarray  # whole percent
     currency: np.ndarray  # object: the account's ISO 4217 code, per order
-    number: np.ndarray  # object: SO-YYYY-NNNNNNN
+    number: DocumentNumbers  # SO-YYYY-NNNNNNN
     golden_orders: np.ndarray  # the golden credit-hold account's orders (their invoices go unpaid)
     plants: tuple[Plant, ...]  # the edge-case order lines
 

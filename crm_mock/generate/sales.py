@@ -23,7 +23,9 @@ from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
-from crm_mock.generate.money import cents_per_unit, discounted_total, document_numbers, rates, round_to
+from crm_mock.generate.money import (
+    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
+)
 from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, to_date
@@ -50,7 +52,7 @@ class FunnelPlan:
     quote_created: np.ndarray
     quote_valid_days: np.ndarray
     quote_currency: np.ndarray  # object
-    quote_number: np.ndarray  # object
+    quote_number: DocumentNumbers
     quote_line_offsets: np.ndarray
     quote_line_product: np.ndarray
     quote_line_quantity: np.ndarray

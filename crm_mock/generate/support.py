@@ -29,7 +29,7 @@ from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.memo import memoised
-from crm_mock.generate.money import document_numbers
+from crm_mock.generate.money import DocumentNumbers, document_numbers
 from crm_mock.generate.orders import buying_accounts, cached_order_plan
 from crm_mock.generate.pools import CountryPools
 from crm_mock.generate.random import Stream
@@ -66,7 +66,7 @@ class TicketPlan:
     resolved: np.ndarray  # NaT while open
     status: np.ndarray
     assignee: np.ndarray  # employee index, -1 while in the queue
-    number: np.ndarray  # object
+    number: DocumentNumbers  # TKT-YYYY-NNNNNNN
     text_pick: np.ndarray  # uniforms choosing the subject and description
 
 
