@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm_mock.generate.frame import occurrence_rank
 from crm_mock.generate.money import document_numbers
+from crm_mock.generate.sales import cached_funnel_plan
+from crm_mock.scenario import DEFAULT_SCENARIO, parse_scenario, plan_tier
 
 
 @settings(deadline=None)  # the first call loads Arrow's compute kernels
@@ -30,3 +36,17 @@ def test_document_numbers_count_per_year_in_time_order_and_write_out_only_the_ro
     assert numbers[3] == "SO-2026-0000001" and numbers[1] is None and len(numbers) == 5
     assert numbers[np.array([4, 0])].tolist() == ["SO-2025-0000002", "SO-2025-0000003"]
     assert numbers.sequence.nbytes + numbers.year.nbytes == 5 * 10  # no Python string per row
+
+
+@pytest.mark.parametrize("density", [1, 3])
+def test_opportunity_names_are_numbered_exactly_where_the_written_names_repeat(density: int):
+    """The plan numbers alike names from codes; written out, the names before numbering must repeat exactly
+    there (a planted company name on several accounts included)."""
+    data = yaml.safe_load(DEFAULT_SCENARIO.read_text(encoding="utf-8"))
+    data["edge_cases"] = {"density": density}
+    plan = plan_tier(parse_scenario(data, today=dt.date(2026, 6, 30)), "smoke")
+    names = cached_funnel_plan(plan).opportunity_name
+    written = names[np.arange(len(names))]
+    base = np.array([n.rsplit(" (", 1)[0] if r else n for n, r in zip(written, names.repeat)], dtype=object)
+    assert occurrence_rank(base).tolist() == names.repeat.tolist()
+    assert len(set(written)) == len(written)

@@ -80,11 +80,14 @@ def assemble(make_block: Callable[[Block], pa.Table], n_rows: int, block_rows: i
 
 
 def occurrence_rank(values: np.ndarray) -> np.ndarray:
-    """For each value, how many equal values come before it (0 for a first occurrence): hashed by Arrow,
-    so millions of strings take a fraction of a second."""
+    """For each value, how many equal values come before it (0 for a first occurrence): strings are hashed
+    by Arrow, so millions take a fraction of a second; integers are taken as codes."""
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    codes = pa.array(values, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    if values.dtype.kind in "iu":  # already codes
+        codes = values
+    else:
+        codes = pa.array(values, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
     order = np.argsort(codes, kind="stable")
     grouped = codes[order]
     position = np.arange(len(order))

@@ -63,7 +63,7 @@ class FunnelPlan:
     opportunity_stage: np.ndarray  # index into v.OPPORTUNITY_STAGE
     opportunity_close: np.ndarray  # datetime64[D]
     opportunity_amount_cents: np.ndarray  # in the account's currency (quoted ones: the quote's total)
-    opportunity_name: np.ndarray  # object, distinct within an account
+    opportunity_name: OpportunityNames  # distinct within an account
     opportunity_lead: np.ndarray  # lead index, -1 when none
     lead_opportunity: np.ndarray  # opportunity index of each converted lead
 
@@ -222,18 +222,46 @@ def _converted(plan: TierPlan, account: np.ndarray, created: np.ndarray, rng: St
     return np.sort(np.argsort(-keys, kind="stable")[:converted])
 
 
+@dataclass(frozen=True)
+class OpportunityNames:
+    """"Account — Category Label Qn YYYY", numbered (2), (3) … where an account has two alike: kept as small
+    codes per row and written out only for the rows asked for (``names[rows]``)."""
+
+    accounts: AccountPlan
+    account: np.ndarray
+    categories: np.ndarray  # object: the distinct categories
+    category: np.ndarray  # index into categories
+    label: np.ndarray  # index into DEAL_LABELS
+    quarter: np.ndarray
+    year: np.ndarray
+    repeat: np.ndarray  # alike names before this one in the same account
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        repeat = self.repeat[rows]
+        names = (self.accounts.names(self.account[rows]) + " — " + self.categories[self.category[rows]] + " "
+                 + DEAL_LABELS[self.label[rows]] + " Q" + self.quarter[rows].astype(str).astype(object) + " "
+                 + self.year[rows].astype(str).astype(object))
+        names[repeat > 0] = names[repeat > 0] + " (" + (repeat[repeat > 0] + 1).astype(str).astype(object) + ")"
+        return names
+
+
 def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, close: np.ndarray,
-           rng: Stream) -> np.ndarray:
-    """"Account — Category Label Qn YYYY", numbered (2), (3) … where an account has two alike."""
-    label = DEAL_LABELS[rng.integers(0, len(DEAL_LABELS), len(account))]
+           rng: Stream) -> OpportunityNames:
+    label = rng.integers(0, len(DEAL_LABELS), len(account))
     quarter = (close.astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1
     year = close.astype("datetime64[Y]").astype(np.int64) + 1970
-    names = (accounts.names(account) + " — " + category + " " + label + " Q" + quarter.astype(str).astype(object)
-             + " " + year.astype(str).astype(object))
-    repeat = occurrence_rank(names)
-    names = names.copy()
-    names[repeat > 0] = names[repeat > 0] + " (" + (repeat[repeat > 0] + 1).astype(str).astype(object) + ")"
-    return names
+    categories, category_code = np.unique(category.astype(str), return_inverse=True)
+    # two names are alike exactly when these codes are (accounts with the same name, planted ones included,
+    # share a code)
+    same_name = pa.array(accounts.name, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    alike = (((same_name[account].astype(np.int64) * len(categories) + category_code.ravel()) * len(DEAL_LABELS)
+              + label) * 4 + quarter - 1) * 1000 + (year - year.min(initial=0))
+    return OpportunityNames(accounts, account, categories.astype(object), category_code.ravel().astype(np.int16),
+                            label.astype(np.int8), quarter.astype(np.int8), year.astype(np.int16),
+                            occurrence_rank(alike))
 
 
 def cached_funnel_plan(plan: TierPlan) -> FunnelPlan:
