@@ -2,7 +2,6 @@
 databases live. Embedded defaults need no configuration; the root binds them from the environment."""
 
 
-import ctypes
 import datetime as dt
 import functools
 import os
@@ -38,21 +37,8 @@ def release_memory() -> None:
     """Steps share one process under the in-process executor: hand the Arrow buffers earlier steps freed
     back to the system before reading or writing the next table, so the peak is the largest step, not the
     sum of them. (No gc.collect: with Dagster loaded a full collection costs ~0.3 s, and tables are freed
-    by reference counting.) numpy's arrays come from the C heap, whose freed pages glibc keeps until asked."""
+    by reference counting.)"""
     pa.default_memory_pool().release_unused()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _glibc() -> ctypes.CDLL | None:
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:  # not glibc (macOS, musl): nothing to trim
-        return None
-
-
-_LIBC = _glibc()
 
 
 @functools.lru_cache(maxsize=8)
