@@ -28,6 +28,7 @@ from kombu import Connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from crm_mock.defs.executors import CelerySettings  # noqa: E402
 from crm_mock_tests.dagster_processes import Process, bin_path  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,11 +37,7 @@ DEFAULT_SELECTION = "group:id_maps or group:edge_cases or group:master_data or g
 
 
 def consumers(queue: str) -> int:
-    with Connection(BROKER, connect_timeout=3) as conn:
-        try:
-            return conn.default_channel.queue_declare(queue, passive=True).consumer_count
-        except conn.channel_errors:
-            return 0
+    return CelerySettings(broker=BROKER, queue=queue, broker_from_env=False).consumers(timeout=3)
 
 
 @contextlib.contextmanager

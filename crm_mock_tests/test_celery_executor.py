@@ -91,11 +91,7 @@ def celery_workers(env: dict, queue: str, directory: Path, count: int = WORKERS)
 
 
 def _consumers(queue: str) -> int:
-    with Connection(BROKER, connect_timeout=3) as conn:
-        try:
-            return conn.default_channel.queue_declare(queue, passive=True).consumer_count
-        except conn.channel_errors:
-            return 0
+    return CelerySettings(broker=BROKER, queue=queue, broker_from_env=False).consumers(timeout=3)
 
 
 def _materialize(env: dict, cwd: Path, *args: str, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
