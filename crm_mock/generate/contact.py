@@ -8,9 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.planting import (
-    GOLDEN_HOLD_ACCOUNT, Plant, leap_day_moment, plant_cells, planted_cells, rows_per_case,
-)
 from crm_mock.generate.account_layout import (
     ACCOUNTS, ACME_COUNTRY, CONTACTS, contact_counts, countries_of_block, segments,
 )
@@ -20,6 +17,9 @@ from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.phones import phone_numbers, slots_by_group
+from crm_mock.generate.planting import (
+    GOLDEN_HOLD_ACCOUNT, Plant, leap_day_moment, plant_cells, planted_cells, rows_per_case,
+)
 from crm_mock.generate.pools import CONTACT_TITLES, RESERVED_DOMAIN_SUFFIX, CountryPools, ascii_slug, web_domains
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between

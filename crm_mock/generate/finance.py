@@ -17,7 +17,6 @@ import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on
-from crm_mock.generate.planting import GOLDEN_HOLD_ACCOUNT, Plant, plant_cells, rows_per_case
 from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
@@ -26,6 +25,7 @@ from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
 )
 from crm_mock.generate.orders import KIND, OrderPlan, cached_order_plan, order_uuids
+from crm_mock.generate.planting import GOLDEN_HOLD_ACCOUNT, Plant, plant_cells, rows_per_case
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date, within_working_hours
 from crm_mock.model import vocabularies as v

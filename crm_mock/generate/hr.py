@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.planting import plant_cells, planted_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, occurrence_rank
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
+from crm_mock.generate.planting import plant_cells, planted_cells
 from crm_mock.generate.pools import (
     HEAD_TITLES, MANAGER_TITLES, STAFF_TITLES, ascii_slug, locale_pools,
 )

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.planting import plant_cells
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat, occurrence_rank
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.catalogue import KINDS, UNIT_WORDS
+from crm_mock.generate.planting import plant_cells
 from crm_mock.generate.pools import CountryPools
 from crm_mock.generate.random import Stream
 from crm_mock.model import vocabularies as v

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.planting import (
-    GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, Plant, rows_per_case,
-)
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
@@ -24,6 +21,9 @@ from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
+)
+from crm_mock.generate.planting import (
+    GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, Plant, rows_per_case,
 )
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, within_working_hours

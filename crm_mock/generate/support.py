@@ -16,9 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.planting import (
-    GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, Plant, plant_cells, rows_per_case,
-)
 from crm_mock.generate.catalogue import KINDS
 from crm_mock.generate.contact import (
     account_uuids, cached_account_plan, contact_accounts_of, contact_created_at, contact_names,
@@ -31,6 +28,9 @@ from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import DocumentNumbers, document_numbers
 from crm_mock.generate.orders import buying_accounts, cached_order_plan
+from crm_mock.generate.planting import (
+    GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, Plant, plant_cells, rows_per_case,
+)
 from crm_mock.generate.pools import CountryPools
 from crm_mock.generate.random import Stream
 from crm_mock.generate.support_text import CATEGORIES
