@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from crm_mock.generate import generate_contacts
-from crm_mock.generate.frame import assemble
+from crm_mock.generate.frame import Blocks
 from crm_mock.generate.progress import (
     Outlet, Progress, Report, Tracker, active, bar_line, counted, duration, phase,
 )
@@ -142,16 +142,16 @@ def test_advancing_from_several_threads_loses_no_row():
     assert progress.done == 80_000
 
 
-def test_assemble_counts_blocks_for_the_step_at_work_only():
+def test_blocks_count_for_the_step_at_work_only():
     clock, heard = Clock(), []
 
     def make_block(block):
         clock.now += 1
         return pa.table({"i": list(range(block.start, block.stop))})
 
-    assert assemble(make_block, 100, 16).num_rows == 100  # outside a step: silent
+    assert Blocks(make_block, 100, 16).table().num_rows == 100  # outside a step: silent
     with Tracker("t", [Outlet(heard.append, every=2)], clock=clock) as tracker, active(tracker):
-        table = assemble(make_block, 100, 16, unit="orders")
+        table = Blocks(make_block, 100, 16, unit="orders").table()
     assert table.column("i").to_pylist() == list(range(100))
     assert [(r.done, r.total, r.unit) for r in heard] == [(32, 100, "orders"), (64, 100, "orders"),
                                                           (96, 100, "orders"), (100, 100, "orders")]

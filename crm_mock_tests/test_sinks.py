@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import sqlite3
@@ -11,13 +12,16 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from crm_mock.generate import GENERATORS, project_replica
+from crm_mock.generate.orders import ORDER_LINES
 from crm_mock.model import CATALOG, SERVICES, Kind
 from crm_mock.model.ddl import arrow_schema, service_metadata
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
-from crm_mock.sinks.parquet import TableStore
+from crm_mock.sinks import parquet
+from crm_mock.sinks.parquet import TableStore, row_groups
 from crm_mock.sinks.sqlite import load_service, sqlite_path, table_digest
 
 Tables = dict[str, pa.Table]
@@ -348,3 +352,44 @@ def test_table_store_missing_table_is_named(store: TableStore):
         store.read("smoke", ("contact", "accounts"))
     with pytest.raises(FileNotFoundError, match="contact/accounts"):
         next(store.batches("smoke", ("contact", "accounts")))
+
+
+@pytest.mark.parametrize("pieces", [[1], [7, 3], [25_000, 25_000, 1], [60_000, 39_999, 2]])
+def test_row_groups_recut_pieces_into_exact_sizes(pieces: list[int]):
+    start, tables = 0, []
+    for size in pieces:
+        tables.append(pa.table({"i": pa.array(range(start, start + size), pa.int64())}))
+        start += size
+    groups = list(row_groups(iter(tables), 50_000))
+    assert [g.num_rows for g in groups] == [50_000] * (start // 50_000) + ([start % 50_000] if start % 50_000 else [])
+    assert pa.concat_tables(groups).column("i").to_pylist() == list(range(start))
+
+
+def test_streamed_write_is_the_same_file_as_a_whole_write(tmp_path: Path, smoke: tuple[TierPlan, Tables],
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """The graph streams a generator's blocks into the store; the file must not depend on it (blocks and row
+    groups made small so that blocks straddle row groups)."""
+    monkeypatch.setattr(parquet, "BATCH_ROWS", 100)
+    plan = dataclasses.replace(smoke[0], block_rows=37)
+    whole, streamed = TableStore(tmp_path / "whole"), TableStore(tmp_path / "streamed")
+    generate = GENERATORS["orders.order_lines"]
+    key = ("orders", "order_lines")
+    whole_path = whole.write("smoke", key, generate(plan))
+    path, rows = streamed.write_stream("smoke", key, generate.blocks(plan).stream(), arrow_schema(CATALOG[ORDER_LINES]))
+    assert rows == pq.read_metadata(path).num_rows and pq.read_metadata(path).num_row_groups > 1
+    assert generate.blocks(plan).count > 3
+    assert path.read_bytes() == whole_path.read_bytes()
+
+
+def test_streamed_write_that_fails_leaves_the_previous_table(store: TableStore, tables: Tables):
+    employees = tables["hr.employees"]
+    store.write("smoke", ("hr", "employees"), employees)
+
+    def failing():
+        yield employees.slice(0, 2)
+        raise RuntimeError("generator broke")
+
+    with pytest.raises(RuntimeError, match="generator broke"):
+        store.write_stream("smoke", ("hr", "employees"), failing(), employees.schema)
+    assert store.read_model_table("smoke", "hr.employees").equals(employees)
+    assert [p.name for p in store.path("smoke", "hr", "employees").parent.iterdir()] == ["employees.parquet"]

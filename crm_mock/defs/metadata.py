@@ -81,9 +81,10 @@ def lineage_table(table: Table) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(["| column | derived from |", "|---|---|", *rows]))
 
 
-def materialization_metadata(table: Table, data: pa.Table) -> dict:
+def materialization_metadata(table: Table, data: pa.Table, row_count: int | None = None) -> dict:
+    """``data`` may be only the first rows when the table was streamed (then ``row_count`` counts them all)."""
     return {
-        "dagster/row_count": data.num_rows,
+        "dagster/row_count": data.num_rows if row_count is None else row_count,
         "dagster/column_schema": column_schema(table),
         "dagster/column_lineage": column_lineage(table),
         "column_lineage": lineage_table(table),

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
+from crm_mock.generate.frame import TableGenerator
+
 from crm_mock.generate.contact import generate_accounts, generate_contacts
 from crm_mock.generate.finance import (
     generate_customer_accounts, generate_invoice_lines, generate_invoices, generate_payments,
@@ -22,7 +24,7 @@ from crm_mock.generate.stock import generate_stock_movements
 from crm_mock.generate.support import generate_tickets
 from crm_mock.scenario import TierPlan
 
-Generator = Callable[..., pa.Table]
+Generator = TableGenerator  # called: a whole table; .blocks(plan): its blocks, to stream
 
 # master tables and the generator that builds each (the Dagster layer makes one asset per entry)
 MASTER_GENERATORS: dict[str, Generator] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +11,7 @@ from crm_mock.generate.account_layout import (
     ACCOUNTS, ACME_COUNTRY, CONTACTS, contact_counts, countries_of_block, segments,
 )
 from crm_mock.generate.companies import Companies, compose, distinct, slug
-from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, concat
+from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table, concat
 from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
@@ -258,10 +257,11 @@ def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     })
 
 
-def generate_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_accounts(plan: TierPlan) -> Blocks:
     accounts = cached_account_plan(plan)
-    return assemble(lambda b: plant_cells(plan, ACCOUNTS, b.start, _account_block(plan, accounts, b)),
-                    plan.accounts, plan.block_rows, blocks)
+    return Blocks(lambda b: plant_cells(plan, ACCOUNTS, b.start, _account_block(plan, accounts, b)),
+                    plan.accounts, plan.block_rows)
 
 
 def contact_accounts(accounts: AccountPlan, start: int, stop: int) -> np.ndarray:
@@ -338,7 +338,8 @@ def contact_created_at(plan: TierPlan, accounts: AccountPlan, contacts: np.ndarr
     return moments_between(accounts.created_at[account], moment(plan.reference_moment), u ** 3)
 
 
-def generate_contacts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_contacts(plan: TierPlan) -> Blocks:
     accounts = cached_account_plan(plan)
-    return assemble(lambda b: plant_cells(plan, CONTACTS, b.start, _contact_block(plan, accounts, b)),
-                    plan.contacts, plan.block_rows, blocks)
+    return Blocks(lambda b: plant_cells(plan, CONTACTS, b.start, _contact_block(plan, accounts, b)),
+                    plan.contacts, plan.block_rows)

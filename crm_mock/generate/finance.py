@@ -10,14 +10,13 @@ invoices long past due stay open only for accounts on credit hold. Payment metho
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on
-from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
@@ -331,19 +330,21 @@ def _invoice_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Ta
     })
 
 
-def generate_invoices(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_invoices(plan: TierPlan) -> Blocks:
     invoices = cached_invoice_plan(plan)
-    return assemble(lambda b: _invoice_block(plan, invoices, b), plan.sales_orders, plan.block_rows, blocks)
+    return Blocks(lambda b: _invoice_block(plan, invoices, b), plan.sales_orders, plan.block_rows)
 
 
-def generate_invoice_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_invoice_lines(plan: TierPlan) -> Blocks:
     """Blocks here are blocks of invoices; each yields the lines of its invoices."""
     invoices = cached_invoice_plan(plan)
     totals = invoices.line_total_cents
-    return assemble(lambda b: product_lines_block(plan, INVOICE_LINES, "invoice", invoices.line_offsets,
+    return Blocks(lambda b: product_lines_block(plan, INVOICE_LINES, "invoice", invoices.line_offsets,
                                                   invoices.line_product, invoices.line_quantity,
                                                   invoices.line_price_cents, invoices.line_discount, totals, b),
-                    plan.sales_orders, plan.block_rows, blocks, unit="invoices")
+                    plan.sales_orders, plan.block_rows, unit="invoices")
 
 
 def _payment_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
@@ -358,9 +359,10 @@ def _payment_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Ta
     })
 
 
-def generate_payments(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_payments(plan: TierPlan) -> Blocks:
     invoices = cached_invoice_plan(plan)
-    return assemble(lambda b: _payment_block(plan, invoices, b), len(invoices.payment_cents), plan.block_rows, blocks)
+    return Blocks(lambda b: _payment_block(plan, invoices, b), len(invoices.payment_cents), plan.block_rows)
 
 
 def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Table:
@@ -406,7 +408,8 @@ def open_balances(plan: TierPlan) -> np.ndarray:
     return balance
 
 
-def generate_customer_accounts(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_customer_accounts(plan: TierPlan) -> Blocks:
     balance = open_balances(plan)
-    return assemble(lambda b: plant_cells(plan, CUSTOMER_ACCOUNTS, b.start, _customer_block(plan, balance, b)),
-                    plan.accounts, plan.block_rows, blocks)
+    return Blocks(lambda b: plant_cells(plan, CUSTOMER_ACCOUNTS, b.start, _customer_block(plan, balance, b)),
+                    plan.accounts, plan.block_rows)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ import pyarrow as pa
 from crm_mock.generate.progress import phase
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import arrow_schema
+from crm_mock.scenario import TierPlan
 
 
 def build_table(table: Table | str, columns: dict[str, object]) -> pa.Table:
@@ -59,24 +61,55 @@ def blocks_of(n_rows: int, block_rows: int) -> list[Block]:
             for b, start in enumerate(range(0, n_rows, block_rows))]
 
 
-def assemble(make_block: Callable[[Block], pa.Table], n_rows: int, block_rows: int,
-             only: Iterable[int] | None = None, unit: str = "rows") -> pa.Table:
-    """Generate the chosen blocks (all by default) and concatenate them in block order.
+@dataclass(frozen=True)
+class Blocks:
+    """A table as its blocks: ``make_block`` builds block ``i`` alone (it depends only on its index), so any
+    subset can be generated on its own, in any order, and streamed without the whole table in memory.
+    ``unit`` says what a block's rows are ("orders" where each order yields its lines)."""
 
-    Each block depends only on its own index, so any subset can be generated alone, in any order. The step
-    at work hears of each block done, counted in ``unit`` (what a block's rows are: "orders" where each order
-    yields its lines).
-    """
-    blocks = blocks_of(n_rows, block_rows)
-    chosen = blocks if only is None else [blocks[i] for i in sorted(set(only))]
-    progress = phase("generate", sum(block.size for block in chosen), unit)
-    tables = []
-    for block in chosen:
-        tables.append(make_block(block))
-        progress.advance(block.size)
-    if not tables:
-        raise ValueError("no blocks to generate")
-    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    make_block: Callable[[Block], pa.Table]
+    n_rows: int
+    block_rows: int
+    unit: str = "rows"
+
+    @property
+    def count(self) -> int:
+        return -(-self.n_rows // self.block_rows)
+
+    def chosen(self, only: Iterable[int] | None = None) -> list[Block]:
+        blocks = blocks_of(self.n_rows, self.block_rows)
+        return blocks if only is None else [blocks[i] for i in sorted(set(only))]
+
+    def stream(self, only: Iterable[int] | None = None) -> Iterator[pa.Table]:
+        """The chosen blocks (all by default) in block order; the step at work hears of each one done."""
+        chosen = self.chosen(only)
+        progress = phase("generate", sum(block.size for block in chosen), self.unit)
+        for block in chosen:
+            yield self.make_block(block)
+            progress.advance(block.size)
+
+    def table(self, only: Iterable[int] | None = None) -> pa.Table:
+        tables = list(self.stream(only))
+        if not tables:
+            raise ValueError("no blocks to generate")
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+class TableGenerator:
+    """A generator as the graph uses it: called, the whole table (or the chosen blocks of it); ``blocks`` gives
+    the lazy form that steps stream into the table store block by block, or in shards of blocks."""
+
+    def __init__(self, blocks: Callable[[TierPlan], Blocks]) -> None:
+        self.blocks = blocks
+        functools.update_wrapper(self, blocks)
+
+    def __call__(self, plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+        return self.blocks(plan).table(blocks)
+
+
+def blocked(blocks: Callable[[TierPlan], Blocks]) -> TableGenerator:
+    """Decorate a function that describes a table's blocks (its plan is built once, when it is called)."""
+    return TableGenerator(blocks)
 
 
 def occurrence_rank(values: np.ndarray) -> np.ndarray:

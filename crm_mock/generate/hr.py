@@ -9,13 +9,12 @@ E-mail addresses are first.last@, with a middle initial (then a number) when two
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, occurrence_rank
+from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table, occurrence_rank
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.planting import plant_cells, planted_cells
@@ -240,10 +239,11 @@ def _block(plan: TierPlan, people: EmployeePlan, block: Block) -> pa.Table:
     })
 
 
-def generate_employees(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_employees(plan: TierPlan) -> Blocks:
     people = cached_employee_plan(plan)
-    return assemble(lambda b: plant_cells(plan, TABLE, b.start, _block(plan, people, b)), plan.employees,
-                    plan.block_rows, blocks)
+    return Blocks(lambda b: plant_cells(plan, TABLE, b.start, _block(plan, people, b)), plan.employees,
+                    plan.block_rows)
 
 
 assert set(STAFF_COUNTRIES) <= set(v.LOCALES_BY_COUNTRY)

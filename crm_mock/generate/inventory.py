@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money, concat, occurrence_rank
+from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table, cents_to_money, concat, occurrence_rank
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.catalogue import KINDS, UNIT_WORDS
@@ -148,10 +147,11 @@ def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Ta
     })
 
 
-def generate_products(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_products(plan: TierPlan) -> Blocks:
     products = cached_product_plan(plan)
-    return assemble(lambda b: plant_cells(plan, PRODUCTS, b.start, _product_block(plan, products, b)),
-                    plan.products, plan.block_rows, blocks)
+    return Blocks(lambda b: plant_cells(plan, PRODUCTS, b.start, _product_block(plan, products, b)),
+                    plan.products, plan.block_rows)
 
 
 def warehouse_countries(plan: TierPlan) -> np.ndarray:
@@ -175,8 +175,9 @@ def _warehouse_block(plan: TierPlan, block: Block) -> pa.Table:
     })
 
 
-def generate_warehouses(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
-    return assemble(lambda b: _warehouse_block(plan, b), plan.warehouses, plan.block_rows, blocks)
+@blocked
+def generate_warehouses(plan: TierPlan) -> Blocks:
+    return Blocks(lambda b: _warehouse_block(plan, b), plan.warehouses, plan.block_rows)
 
 
 def stock_placements(plan: TierPlan, products: ProductPlan, block: Block) -> tuple[np.ndarray, np.ndarray]:
@@ -243,8 +244,9 @@ def _stock_block(plan: TierPlan, stock: StockPlan, block: Block) -> pa.Table:
     })
 
 
-def generate_stock_levels(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_stock_levels(plan: TierPlan) -> Blocks:
     """Blocks here are blocks of products; each block yields the stock rows of its products."""
     stock = cached_stock_plan(plan)
-    return assemble(lambda b: _stock_block(plan, stock, b), plan.products, plan.block_rows, blocks,
+    return Blocks(lambda b: _stock_block(plan, stock, b), plan.products, plan.block_rows,
                     unit="products")

@@ -8,14 +8,13 @@ owned by a sales rep already hired when it came in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.companies import compose
 from crm_mock.generate.contact import account_uuids, cached_account_plan
-from crm_mock.generate.frame import Block, assemble, build_table, concat
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, concat
 from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.pools import CountryPools, web_domains
@@ -80,6 +79,7 @@ def _lead_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
     })
 
 
-def generate_leads(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_leads(plan: TierPlan) -> Blocks:
     funnel = cached_funnel_plan(plan)
-    return assemble(lambda b: _lead_block(plan, funnel, b), plan.leads, plan.block_rows, blocks)
+    return Blocks(lambda b: _lead_block(plan, funnel, b), plan.leads, plan.block_rows)

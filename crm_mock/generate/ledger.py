@@ -3,14 +3,13 @@ invoice's currency; every journal balances, so the ledger balances in each curre
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.finance import GL, LEDGER, cached_invoice_plan, invoice_uuids
-from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.timeline import to_date
@@ -93,6 +92,7 @@ def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
     })
 
 
-def generate_ledger_entries(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_ledger_entries(plan: TierPlan) -> Blocks:
     entries = memoised("ledger", plan, ledger)
-    return assemble(lambda b: _ledger_block(plan, entries, b), len(entries.gl_account), plan.block_rows, blocks)
+    return Blocks(lambda b: _ledger_block(plan, entries, b), len(entries.gl_account), plan.block_rows)

@@ -7,14 +7,13 @@ mix for the rest; each status draws its timing so the workflow is consistent wit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
-from crm_mock.generate.frame import Block, assemble, blocks_of, build_table, cents_to_money
+from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
 from crm_mock.generate.lines import product_lines_block
@@ -333,15 +332,18 @@ def _order_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
     })
 
 
-def generate_sales_orders(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_sales_orders(plan: TierPlan) -> Blocks:
     orders = cached_order_plan(plan)
-    return assemble(lambda b: _order_block(plan, orders, b), plan.sales_orders, plan.block_rows, blocks)
+    return Blocks(lambda b: _order_block(plan, orders, b), plan.sales_orders, plan.block_rows)
 
 
-def generate_order_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_order_lines(plan: TierPlan) -> Blocks:
     """Blocks here are blocks of orders; each yields the lines of its orders."""
     orders = cached_order_plan(plan)
-    return assemble(lambda b: product_lines_block(plan, ORDER_LINES, ORDER_ENTITY, orders.line_offsets, orders.line_product,
-                                                  orders.line_quantity, orders.line_price_cents,
-                                                  orders.line_discount, orders.line_total_cents, b),
-                    plan.sales_orders, plan.block_rows, blocks, unit="orders")
+    totals = orders.line_total_cents  # once, not per block
+    return Blocks(lambda b: product_lines_block(plan, ORDER_LINES, ORDER_ENTITY, orders.line_offsets, orders.line_product,
+                                                orders.line_quantity, orders.line_price_cents, orders.line_discount,
+                                                totals, b),
+                    plan.sales_orders, plan.block_rows, unit="orders")

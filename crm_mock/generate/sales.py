@@ -9,7 +9,6 @@ are valid for one of the scenario's validity periods, still valid while SENT, pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +16,7 @@ import pyarrow as pa
 
 from crm_mock.generate.catalogue import KINDS
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
-from crm_mock.generate.frame import Block, assemble, build_table, cents_to_money, occurrence_rank
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money, occurrence_rank
 from crm_mock.generate.hr import employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
@@ -284,20 +283,22 @@ def _quote_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
     })
 
 
-def generate_quotes(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_quotes(plan: TierPlan) -> Blocks:
     funnel = cached_funnel_plan(plan)
-    return assemble(lambda b: _quote_block(plan, funnel, b), len(funnel.quote_status), plan.block_rows, blocks)
+    return Blocks(lambda b: _quote_block(plan, funnel, b), len(funnel.quote_status), plan.block_rows)
 
 
-def generate_quote_lines(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_quote_lines(plan: TierPlan) -> Blocks:
     """Blocks here are blocks of quotes; each yields the lines of its quotes."""
     funnel = cached_funnel_plan(plan)
     totals = funnel.quote_line_total_cents
-    return assemble(lambda b: product_lines_block(plan, QUOTE_LINES, "quote", funnel.quote_line_offsets,
+    return Blocks(lambda b: product_lines_block(plan, QUOTE_LINES, "quote", funnel.quote_line_offsets,
                                                   funnel.quote_line_product, funnel.quote_line_quantity,
                                                   funnel.quote_line_price_cents, funnel.quote_line_discount,
                                                   totals, b),
-                    len(funnel.quote_status), plan.block_rows, blocks, unit="quotes")
+                    len(funnel.quote_status), plan.block_rows, unit="quotes")
 
 
 def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
@@ -327,7 +328,8 @@ def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.T
     })
 
 
-def generate_opportunities(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_opportunities(plan: TierPlan) -> Blocks:
     funnel = cached_funnel_plan(plan)
     n = len(funnel.opportunity_stage)
-    return assemble(lambda b: _opportunity_block(plan, funnel, b), n, plan.block_rows, blocks)
+    return Blocks(lambda b: _opportunity_block(plan, funnel, b), n, plan.block_rows)

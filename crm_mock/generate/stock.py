@@ -9,13 +9,12 @@ are cycle-count losses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.frame import Block, assemble, build_table
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.inventory import cached_stock_plan, product_uuids, warehouse_uuids
 from crm_mock.generate.memo import memoised
@@ -161,6 +160,7 @@ def _movement_block(plan: TierPlan, movements: Movements, block: Block) -> pa.Ta
     })
 
 
-def generate_stock_movements(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_stock_movements(plan: TierPlan) -> Blocks:
     movements = memoised("movements", plan, movement_plan)
-    return assemble(lambda b: _movement_block(plan, movements, b), len(movements.quantity), plan.block_rows, blocks)
+    return Blocks(lambda b: _movement_block(plan, movements, b), len(movements.quantity), plan.block_rows)

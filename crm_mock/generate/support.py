@@ -10,7 +10,6 @@ on the customer; resolved tickets close support.close_after_days later.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,7 @@ from crm_mock.generate.contact import (
     account_uuids, cached_account_plan, contact_accounts_of, contact_created_at, contact_names,
 )
 from crm_mock.generate.finance import cached_invoice_plan
-from crm_mock.generate.frame import Block, assemble, blocks_of, build_table
+from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table
 from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
@@ -271,7 +270,8 @@ def _ticket_block(plan: TierPlan, tickets: TicketPlan, block: Block) -> pa.Table
     })
 
 
-def generate_tickets(plan: TierPlan, blocks: Iterable[int] | None = None) -> pa.Table:
+@blocked
+def generate_tickets(plan: TierPlan) -> Blocks:
     tickets = cached_ticket_plan(plan)
-    return assemble(lambda b: plant_cells(plan, TICKETS, b.start, _ticket_block(plan, tickets, b)), plan.tickets,
-                    plan.block_rows, blocks)
+    return Blocks(lambda b: plant_cells(plan, TICKETS, b.start, _ticket_block(plan, tickets, b)), plan.tickets,
+                    plan.block_rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,6 +31,25 @@ class TableStore:
         pq.write_table(table, partial, row_group_size=BATCH_ROWS, compression="zstd")
         os.replace(partial, path)
         return path
+
+    def write_stream(self, tier: str, key: tuple[str, ...], tables: Iterable[pa.Table],
+                     schema: pa.Schema) -> tuple[Path, int]:
+        """Write a table that arrives in pieces (a generator's blocks) without holding it whole: the pieces are
+        cut into the same row groups as ``write`` cuts the whole table, so the file is the same either way.
+        Written aside and renamed; nothing is left behind when a piece fails. Returns the path and row count."""
+        path = self.path(tier, *key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        rows = 0
+        try:
+            with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+                for group in row_groups(tables, BATCH_ROWS):
+                    writer.write_table(group, row_group_size=BATCH_ROWS)
+                    rows += group.num_rows
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return path, rows
 
     def exists(self, tier: str, key: tuple[str, ...]) -> bool:
         return self.path(tier, *key).is_file()
@@ -67,3 +86,19 @@ class TableStore:
         schema = arrow_schema(table)
         wanted = pa.schema([schema.field(name) for name in result.schema.names])
         return result.cast(wanted)
+
+
+def row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
+    """Re-cut a stream of tables into tables of exactly ``size`` rows (the last one shorter)."""
+    held: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        held.append(table)
+        count += table.num_rows
+        while count >= size:
+            whole = pa.concat_tables(held)
+            yield whole.slice(0, size)
+            rest = whole.slice(size)
+            held, count = [rest], rest.num_rows
+    if count:
+        yield pa.concat_tables(held)
