@@ -30,10 +30,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="how the SQLite files store UUIDs: text (36 characters), hex (32 digits, for Django's "
                           "UUIDField and SQLAlchemy's Uuid) or blob (16 bytes) (default: "
                           "$CRM_MOCK_SQLITE_UUID_STORAGE, else the scenario's ids.sqlite_uuid_storage)")
-    run.add_argument("--executor", choices=("in_process", "celery"),
-                     help="run the steps in this process, or on the Celery workers that consume "
-                          "$CRM_MOCK_CELERY_QUEUE at $CRM_MOCK_CELERY_BROKER (default: $CRM_MOCK_EXECUTOR, else "
-                          "in_process; see the README, 'Running on Celery workers')")
+    run.add_argument("--executor", choices=("in_process", "multiprocess", "celery"),
+                     help="run the steps in this process, in a process per step on this machine, or on the Celery "
+                          "workers that consume $CRM_MOCK_CELERY_QUEUE at $CRM_MOCK_CELERY_BROKER (default: "
+                          "$CRM_MOCK_EXECUTOR, else in_process; see the README, 'Running on Celery workers')")
+    run.add_argument("--shards", type=int, metavar="N",
+                     help="generate each big transaction table in N shard steps that run side by side under the "
+                          "multiprocess or Celery executor; the tables are byte-identical whatever N (default: "
+                          "$CRM_MOCK_SHARDS, else 1 in process and the number of cores otherwise)")
     run.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
                      help="when the output is not a terminal, print a step's progress at most every SECONDS "
                           "(default: 10; a line at least every 30 s while a step runs). On a terminal a bar "
@@ -82,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mapping_command(args)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage,
-                           args.executor, args.progress_every)
+                           args.executor, args.progress_every, args.shards)
     if args.command == "check":
         if args.list:
             return list_rules()
@@ -199,7 +203,7 @@ def _size(count: int) -> str:
 
 def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None,
                 sqlite_uuid_storage: str | None = None, executor: str | None = None,
-                progress_every: float = 10.0) -> int:
+                progress_every: float = 10.0, shards: int | None = None) -> int:
     # refuse a bad scenario before anything is written
     try:
         plan_tier(load_scenario(scenario), tier)
@@ -207,13 +211,18 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # the definitions read their configuration from the environment, as a code server would
-    from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, CelerySettings, ExecutorChoiceError, executor_choice
+    from crm_mock.defs.executors import (
+        CELERY, EXECUTOR_ENV, SHARDS_ENV, CelerySettings, ExecutorChoiceError, executor_choice, shard_count,
+    )
     from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
     if executor:
         os.environ[EXECUTOR_ENV] = executor
+    if shards is not None:
+        os.environ[SHARDS_ENV] = str(shards)
     try:
         on_celery = executor_choice() == CELERY
+        shard_count()
     except ExecutorChoiceError as exc:
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -230,7 +239,7 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
 
 
 def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str = "", selection: str = "",
-                        tier: str = ""):
+                        tier: str = "", shards: str = ""):
     """The project's `materialize_all`, as the UI and the schedule run it (module-level: Dagster reconstructs
     it), or the part of it ``selection`` picks. The other arguments are the command's configuration, which
     the definitions read from the environment: they key Dagster's cache of reconstructed jobs (a second run in
@@ -238,10 +247,13 @@ def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str =
     for a step, takes them over, so its steps read and write the tables the command was told to."""
     from crm_mock.definitions import defs
     from crm_mock.defs.jobs import MATERIALIZE_ALL
+    from crm_mock.defs.executors import SHARDS_ENV
     from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
-    # while the definitions bind their resources only: a worker also runs steps of other runs (the UI's)
-    command = {DATA_DIR_ENV: data_dir, SCENARIO_ENV: scenario, SQLITE_UUID_STORAGE_ENV: sqlite_uuid_storage}
+    # while the definitions bind their resources only: a worker also runs steps of other runs (the UI's); the
+    # shard count shapes the graph, so a worker must build the same one as the command
+    command = {DATA_DIR_ENV: data_dir, SCENARIO_ENV: scenario, SQLITE_UUID_STORAGE_ENV: sqlite_uuid_storage,
+               SHARDS_ENV: shards}
     saved = {name: os.environ.get(name) for name in command}
     try:
         for name, value in command.items():
@@ -266,6 +278,7 @@ INVOCATION_TAG = "crm_mock/cli_invocation"
 def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     import dagster as dg
 
+    from crm_mock.defs.executors import shard_count
     from crm_mock.defs.resources import CONFIRM_TAG, DATA_DIR_ENV, GUARDED_TIER, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
     from crm_mock.instance import ensure_dagster_home
     from crm_mock.terminal import Display, StepFollower, listening
@@ -276,7 +289,7 @@ def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     job = dg.build_reconstructable_job(
         "crm_mock.cli", "materialize_all_job",
         reconstructable_args=(os.environ.get(DATA_DIR_ENV, ""), os.environ.get(SCENARIO_ENV, ""),
-                              os.environ.get(SQLITE_UUID_STORAGE_ENV, ""), selection or "", tier))
+                              os.environ.get(SQLITE_UUID_STORAGE_ENV, ""), selection or "", tier, str(shard_count())))
     invocation = f"{os.getpid()}-{time.time_ns()}"
     tags = {"dagster/partition": tier, INVOCATION_TAG: invocation, "crm_mock/trigger": "crm-mock materialize"}
     if tier == GUARDED_TIER:  # naming the tier on the command line is the confirmation

@@ -10,7 +10,7 @@ import dagster as dg
 from dagster.components import load_defs
 
 import crm_mock.defs
-from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, CelerySettings, executor_choice
+from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, MULTIPROCESS, CelerySettings, executor_choice
 from crm_mock.defs.resources import (
     DATA_DIR_ENV, DATABASE_URL_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV, resources_from_environment,
 )
@@ -37,8 +37,12 @@ def refuse_a_bad_scenario() -> None:
 def executor() -> dg.ExecutorDefinition:
     """Every step of a run in one process (the default): a step is seconds at most below the load tier, and a
     process per step (Dagster's default) costs more than the step, so the UI's runs take what the CLI's take.
-    With CRM_MOCK_EXECUTOR=celery the steps go to Celery workers instead (see crm_mock/celery_worker.py)."""
-    if executor_choice() != CELERY:
+    CRM_MOCK_EXECUTOR=multiprocess runs a process per step on this machine (with the big tables in shards, every
+    core works); with CRM_MOCK_EXECUTOR=celery the steps go to Celery workers (see crm_mock/celery_worker.py)."""
+    choice = executor_choice()
+    if choice == MULTIPROCESS:  # a process per step, as many at once as there are cores
+        return dg.multiprocess_executor.configured({"max_concurrent": os.cpu_count() or 2})
+    if choice != CELERY:
         return dg.in_process_executor
     # the optional [celery] extra: imported only by those who chose it
     from celery.exceptions import DuplicateTaskNameWarning

@@ -175,10 +175,11 @@ def _selected_results(context: dg.OpExecutionContext, checks: Sequence[StepCheck
         progress.advance(1)
 
 
-def later_checks(table: Table, checks: Sequence[RuleCheck]) -> dg.AssetChecksDefinition:
-    """The checks of a table that read tables built after it: one step, after all they read."""
+def later_checks(table: Table, checks: Sequence[RuleCheck], step: str = "checks") -> dg.AssetChecksDefinition:
+    """Checks of a table in a step of their own, after all they read: those that read tables built after it
+    (step "checks"), or a sharded table's build checks (step "built_checks", after its join)."""
 
-    @dg.multi_asset_check(name=f"{table.service}__{table.name}__checks", specs=[c.spec() for c in checks],
+    @dg.multi_asset_check(name=f"{table.service}__{table.name}__{step}", specs=[c.spec() for c in checks],
                           can_subset=True)
     def _checks(context: dg.AssetCheckExecutionContext, scenario: ScenarioResource, storage: StorageResource):
         inputs = CheckInputs(context.partition_key, storage.store(), scenario)

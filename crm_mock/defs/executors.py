@@ -1,4 +1,5 @@
-"""Where a run's steps execute: in the run's own process (the default), or on Celery workers (dagster-celery).
+"""Where a run's steps execute: in the run's own process (the default), in a process per step on this machine,
+or on Celery workers (dagster-celery); and how many shard steps the big tables are cut into.
 
 Only the choice and its settings live here, read from the environment; the root (definitions.py) builds the
 executor, and crm_mock/celery_worker.py is the app the workers run. dagster-celery is an optional extra
@@ -18,8 +19,10 @@ EXECUTOR_ENV = "CRM_MOCK_EXECUTOR"
 CELERY_BROKER_ENV = "CRM_MOCK_CELERY_BROKER"
 CELERY_QUEUE_ENV = "CRM_MOCK_CELERY_QUEUE"
 
-IN_PROCESS, CELERY = "in_process", "celery"
-EXECUTORS = (IN_PROCESS, CELERY)
+SHARDS_ENV = "CRM_MOCK_SHARDS"
+
+IN_PROCESS, MULTIPROCESS, CELERY = "in_process", "multiprocess", "celery"
+EXECUTORS = (IN_PROCESS, MULTIPROCESS, CELERY)
 # RabbitMQ's own default account on this machine; anything else comes from CRM_MOCK_CELERY_BROKER
 DEFAULT_BROKER = "amqp://guest@127.0.0.1:5672//"
 DEFAULT_QUEUE = "dagster"  # dagster-celery's own default queue
@@ -35,6 +38,18 @@ def executor_choice() -> str:
     if choice not in EXECUTORS:
         raise ExecutorChoiceError(f"{EXECUTOR_ENV}={choice!r}: expected one of {', '.join(EXECUTORS)}")
     return choice
+
+
+def shard_count() -> int:
+    """How many shard steps each big transaction table is generated in, from CRM_MOCK_SHARDS. Unset: 1 in
+    process (shards would only run one after another), else the machine's cores (at least 2). Sharding never
+    changes a byte of the tables."""
+    configured = (os.environ.get(SHARDS_ENV) or "").strip()
+    if not configured:
+        return 1 if executor_choice() == IN_PROCESS else max(2, os.cpu_count() or 2)
+    if not configured.isdigit() or not 1 <= int(configured) <= 64:
+        raise ExecutorChoiceError(f"{SHARDS_ENV}={configured!r}: expected a whole number of shards from 1 to 64")
+    return int(configured)
 
 
 @dataclass(frozen=True)

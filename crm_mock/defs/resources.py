@@ -12,6 +12,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
+from crm_mock.generate.memo import forget_plans
 from crm_mock.mapping.port import with_mapping
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import DEFAULT_SCENARIO, Scenario, TierPlan, load_scenario, plan_tier
@@ -98,7 +99,9 @@ class TableStoreIOManager(dg.ConfigurableIOManager):
 
     storage: StorageResource
 
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pa.Table | None) -> None:
+        if obj is None:  # the step streamed the table into the store itself
+            return
         path = self.storage.store().write(context.asset_partition_key, tuple(context.asset_key.path), obj)
         context.add_output_metadata({"dagster/uri": dg.MetadataValue.path(str(path))})
         release_memory()
@@ -139,6 +142,7 @@ class ServiceDatabaseResource(dg.ConfigurableResource):
     def load(self, plan: TierPlan, service: str, sources: Mapping[str, BatchSource],
              notify: Callable[[str], None] | None = None) -> dict[str, int]:
         """``notify`` hears what the refresh kept of the service's own objects."""
+        forget_plans()  # a load reads the store only: the generators' plans make room for the database's cache
         release_memory()
         return self.port().load(plan.tier, service, sources, self.uuid_storage(plan) or UuidStorage.TEXT, notify)
 

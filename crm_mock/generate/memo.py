@@ -1,16 +1,37 @@
-"""Per-process memo of plans shared by several tables (orders feed quotes, invoices, stock, …)."""
+"""Per-process memo of plans shared by several tables (orders feed quotes, invoices, stock, …).
+
+Plans are numpy arrays sized by the tier. The memo keeps the most recently used ones within a byte budget, so
+a process that builds every table of a tier holds a few plans, not all of them; a plan evicted is rebuilt
+when asked for again (each takes about a second at the load tier) with the same bytes.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
+
+import numpy as np
 
 from crm_mock.scenario import TierPlan
 
 T = TypeVar("T")
 _MEMO: OrderedDict[tuple[str, str], object] = OrderedDict()
-_MAX_ENTRIES = 16  # every plan one tier needs (accounts, orders, funnel, invoices, tickets, …)
+BUDGET_BYTES = 192 * 2**20
+
+
+def footprint(value: object) -> int:
+    """The bytes of the arrays a plan holds (strings in object arrays count as their pointers)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(footprint(getattr(value, field.name)) for field in dataclasses.fields(value))
+    if isinstance(value, tuple | list):
+        return sum(footprint(item) for item in value)
+    if isinstance(value, dict):
+        return sum(footprint(item) for item in value.values())
+    return 0
 
 
 def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
@@ -20,6 +41,13 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
         return _MEMO[key]  # type: ignore[return-value]
     value = build(plan)
     _MEMO[key] = value
-    while len(_MEMO) > _MAX_ENTRIES:
-        _MEMO.popitem(last=False)
+    held = sum(footprint(v) for v in _MEMO.values())
+    while held > BUDGET_BYTES and len(_MEMO) > 1:
+        _, evicted = _MEMO.popitem(last=False)  # the least recently used; never the one just built
+        held -= footprint(evicted)
     return value
+
+
+def forget_plans() -> None:
+    """Drop every memoised plan (a step that loads databases needs none, and they are rebuilt on demand)."""
+    _MEMO.clear()

@@ -81,8 +81,9 @@ def load_service(path: Path, service: str, sources: Mapping[str, BatchSource],
 
 def _build(conn: sqlite3.Connection, service: str, sources: Mapping[str, BatchSource], metadata: sa.MetaData,
            indexes: list[sa.Index], uuid_storage: UuidStorage) -> dict[str, int]:
-    # keys are random UUIDs: keep the key indexes' pages in memory while they fill
-    conn.execute("PRAGMA cache_size = -262144")
+    # keys are random UUIDs: keep the key indexes' pages in memory while they fill (128 MiB: within the
+    # process's 1 GiB budget)
+    conn.execute("PRAGMA cache_size = -131072")
     dialect = sqlite_dialect.dialect()
     counts = {}
     for table in metadata.sorted_tables:

@@ -1,0 +1,120 @@
+"""Shards as steps: the big transaction tables generated in shard steps (CRM_MOCK_SHARDS / --shards) give the
+single-shot bytes, in process and on the multiprocess executor, and the graph keeps every check."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crm_mock.defs.executors import EXECUTOR_ENV, SHARDS_ENV, ExecutorChoiceError, shard_count
+from crm_mock.defs.shards import shard_blocks
+from crm_mock.generate import TRANSACTION_GENERATORS
+from crm_mock.model import CATALOG
+from crm_mock.scenario import DEFAULT_SCENARIO
+from crm_mock_tests.conftest import build_defs
+from crm_mock_tests.dagster_processes import bin_path
+
+pytestmark = pytest.mark.timeout(600)
+BLOCK_ROWS = 40  # the smoke tier in many blocks, so that shards hold several each and some straddle row groups
+
+
+@pytest.fixture(scope="module")
+def small_blocks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scenario = yaml.safe_load(DEFAULT_SCENARIO.read_text())
+    scenario.update(block_rows=BLOCK_ROWS, reference_date="2026-06-30")
+    path = tmp_path_factory.mktemp("scenario") / "small_blocks.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    return path
+
+
+def _materialize(scenario: Path, data_dir: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_MOCK_")}
+    done = subprocess.run([bin_path("crm-mock"), "materialize", "--tier", "smoke", "--scenario", str(scenario),
+                           "--data-dir", str(data_dir), *args], env=env, cwd=data_dir.parent,
+                          capture_output=True, text=True, timeout=500)
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _digests(data_dir: Path) -> dict[str, str]:
+    tables = data_dir / "smoke" / "tables"
+    return {str(p.relative_to(tables)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(tables.rglob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def single_shot(small_blocks: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    data_dir = tmp_path_factory.mktemp("single") / "data"
+    _materialize(small_blocks, data_dir, "--shards", "1")
+    return _digests(data_dir)
+
+
+@pytest.mark.parametrize(("count", "shards"), [(0, 2), (1, 2), (2, 2), (7, 3), (100, 4), (5, 8)])
+def test_shards_cover_every_block_once_in_order(count: int, shards: int):
+    ranges = [shard_blocks(count, k, shards) for k in range(shards)]
+    assert [b for r in ranges for b in r] == list(range(count))
+    sizes = [len(r) for r in ranges]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_shard_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(SHARDS_ENV, raising=False)
+    monkeypatch.setenv(EXECUTOR_ENV, "in_process")
+    assert shard_count() == 1
+    monkeypatch.setenv(EXECUTOR_ENV, "multiprocess")
+    assert shard_count() == max(2, os.cpu_count() or 2)
+    monkeypatch.setenv(SHARDS_ENV, "3")
+    assert shard_count() == 3
+    for bad in ("0", "two", "-1", "65"):
+        monkeypatch.setenv(SHARDS_ENV, bad)
+        with pytest.raises(ExecutorChoiceError, match=SHARDS_ENV):
+            shard_count()
+
+
+def test_a_sharded_graph_has_a_step_per_shard_and_keeps_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(SHARDS_ENV, raising=False)
+    single = build_defs(tmp_path).resolve_job_def("materialize_all")
+    monkeypatch.setenv(SHARDS_ENV, "3")
+    sharded = build_defs(tmp_path).resolve_job_def("materialize_all")
+    assert sharded.asset_layer.asset_graph.get_all_asset_keys() == single.asset_layer.asset_graph.get_all_asset_keys()
+    assert ({k for k in sharded.asset_layer.asset_graph.asset_check_keys}
+            == {k for k in single.asset_layer.asset_graph.asset_check_keys})
+    ops = {node.name for node in sharded.graph.iterate_op_defs()}
+    for name in TRANSACTION_GENERATORS:
+        table = CATALOG[name]
+        step = f"{table.service}__{table.name}"
+        assert {f"{step}__shard_{k}" for k in range(3)} | {f"{step}__join"} <= ops
+    # the lineage is the same: each sharded table still depends on exactly what it did
+    for key in single.asset_layer.asset_graph.get_all_asset_keys():
+        assert (sharded.asset_layer.asset_graph.get(key).parent_keys
+                == single.asset_layer.asset_graph.get(key).parent_keys), key
+
+
+def test_shards_in_process_give_the_single_shot_bytes(small_blocks: Path, single_shot: dict[str, str], tmp_path: Path):
+    data_dir = tmp_path / "data"
+    _materialize(small_blocks, data_dir, "--shards", "3")
+    sharded = _digests(data_dir)
+    assert set(sharded) == set(single_shot) and len(sharded) > 30
+    transactions = {f"{CATALOG[n].service}/{CATALOG[n].name}.parquet" for n in TRANSACTION_GENERATORS}
+    assert transactions <= set(sharded)
+    assert sharded == single_shot
+    assert not list((data_dir / "smoke" / "tables").rglob("*.shards"))  # the parts are gone once joined
+
+
+def test_shards_on_the_multiprocess_executor_give_the_single_shot_bytes(small_blocks: Path, single_shot: dict[str, str],
+                                                                        tmp_path: Path):
+    """Each shard in a process of its own (the executor Dagster uses to put every core to work)."""
+    data_dir = tmp_path / "data"
+    output = _materialize(small_blocks, data_dir, "--executor", "multiprocess", "--shards", "2",
+                          "--select", "key:orders/order_lines or key:finance/ledger_entries")
+    for step in ("orders/order_lines/shard_0", "orders/order_lines/shard_1", "orders/order_lines/join",
+                 "finance/ledger_entries/shard_1"):
+        assert step in output, output
+    sharded = _digests(data_dir)
+    assert set(sharded) == {"orders/order_lines.parquet", "finance/ledger_entries.parquet"}
+    assert sharded == {name: single_shot[name] for name in sharded}
