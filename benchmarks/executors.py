@@ -1,6 +1,11 @@
-"""The same selection of a tier in process and on 1 and on 2 Celery workers, in the same run: `crm-mock materialize`
-with --executor in_process (the baseline), then --executor celery with one worker, then with two, each into a
-fresh data directory, on one PostgreSQL-backed Dagster instance (docker/dagster.yaml) and the local RabbitMQ.
+"""The same selection of a tier in process and on 1 and on 2 Celery workers (or processes), in the same run:
+`crm-mock materialize` with --executor in_process (the baseline), then --executor celery with one worker, then
+with two (and the transaction tables in two shards), each into a fresh data directory, on one PostgreSQL-backed
+Dagster instance (docker/dagster.yaml) and the local RabbitMQ. `--runs` picks others, e.g. the multiprocess
+executor with 1 and 2 shards:
+
+    .venv/bin/python benchmarks/executors.py --tier load --select 'group:transactions' \\
+        --runs in_process,multiprocess_1,multiprocess_2
 
     .venv/bin/python benchmarks/executors.py --tier load \\
         --select 'group:id_maps or group:edge_cases or group:master_data or group:replicas'
@@ -34,6 +39,9 @@ from crm_mock_tests.dagster_processes import Process, bin_path  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("CRM_MOCK_CELERY_BROKER") or "amqp://guest@127.0.0.1:5672//"
 DEFAULT_SELECTION = "group:id_maps or group:edge_cases or group:master_data or group:replicas"
+# run name -> (executor, Celery workers, shards per transaction table)
+RUNS = {"in_process": ("in_process", 0, 1), "celery_1": ("celery", 1, 1), "celery_2": ("celery", 2, 2),
+        "multiprocess_1": ("multiprocess", 0, 1), "multiprocess_2": ("multiprocess", 0, 2)}
 
 
 def consumers(queue: str) -> int:
@@ -59,11 +67,11 @@ def workers(count: int, env: dict, queue: str, directory: Path):
             worker.stop()
 
 
-def materialize(env: dict, cwd: Path, tier: str, selection: str, executor: str, data_dir: Path,
+def materialize(env: dict, cwd: Path, tier: str, selection: str, executor: str, shards: int, data_dir: Path,
                 timeout: float) -> float:
     started = time.monotonic()
     done = subprocess.run([bin_path("crm-mock"), "materialize", "--tier", tier, "--select", selection,
-                           "--executor", executor, "--data-dir", str(data_dir)],
+                           "--executor", executor, "--shards", str(shards), "--data-dir", str(data_dir)],
                           env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     seconds = time.monotonic() - started
     if done.returncode != 0:
@@ -80,6 +88,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tier", default="load", choices=("smoke", "staging", "load"))
     parser.add_argument("--select", default=DEFAULT_SELECTION, help=f"default: {DEFAULT_SELECTION!r}")
+    parser.add_argument("--runs", default="in_process,celery_1,celery_2",
+                        help=f"comma-separated, the first is the baseline; of {', '.join(RUNS)} (default: "
+                             "in_process,celery_1,celery_2; multiprocess_N and celery_N cut the transaction tables "
+                             "into N shards)")
     parser.add_argument("--timeout", type=float, default=3600, help="per run, seconds")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -100,17 +112,22 @@ def main() -> int:
     stores: dict[str, dict[str, str]] = {}
     try:
         print(f"tier {args.tier}, selection {args.select!r}", flush=True)
-        for label, count in (("in process", 0), ("celery, 1 worker", 1), ("celery, 2 workers", 2)):
-            data_dir = tmp / f"data_{count}"
+        runs = [name.strip() for name in args.runs.split(",") if name.strip()]
+        unknown = [name for name in runs if name not in RUNS]
+        if unknown:
+            parser.error(f"unknown runs {unknown}; choose from {', '.join(RUNS)}")
+        for label in runs:
+            executor, count, shards = RUNS[label]
+            data_dir = tmp / f"data_{label}"
             with workers(count, env, queue, tmp) if count else contextlib.nullcontext():
-                times[label] = materialize(env, tmp, args.tier, args.select, "celery" if count else "in_process",
-                                           data_dir, args.timeout)
+                times[label] = materialize(env, tmp, args.tier, args.select, executor, shards, data_dir, args.timeout)
             stores[label] = digests(data_dir)
-            print(f"  {label:<18} {times[label]:8.1f} s   {times[label] / times['in process']:5.2f}x in-process",
-                  flush=True)
-        same = all(store == stores["in process"] for store in stores.values())
-        print(f"  tables identical in all three runs: {same} ({len(stores['in process'])} Parquet files)")
-        print(f"  2 workers / 1 worker: {times['celery, 2 workers'] / times['celery, 1 worker']:.2f}")
+            print(f"  {label:<16} {times[label]:8.1f} s   {times[label] / times[runs[0]]:5.2f}x {runs[0]}", flush=True)
+        same = all(store == stores[runs[0]] for store in stores.values())
+        print(f"  tables identical in all {len(runs)} runs: {same} ({len(stores[runs[0]])} Parquet files)")
+        for kind in ("celery", "multiprocess"):
+            if f"{kind}_1" in times and f"{kind}_2" in times:
+                print(f"  {kind}: speed-up from 1 to 2 = {times[f'{kind}_1'] / times[f'{kind}_2']:.2f}")
         return 0 if same else 1
     finally:
         with Connection(BROKER, connect_timeout=3) as conn:

@@ -1,4 +1,4 @@
-"""The same jobs on Celery: the smoke tier's materialize_all run by `crm-mock materialize --executor celery` on a
+"""The same jobs on Celery: the smoke tier's materialize_all run sharded by `crm-mock materialize --executor celery` on a
 PostgreSQL-backed Dagster instance (docker/dagster.yaml), its steps executed by two real Celery workers
 (crm_mock.celery_worker) on the local RabbitMQ, giving the same table store, byte for byte, as the in-process run.
 Every wait is bounded and the workers are always stopped: a run whose steps no worker takes waits for ever."""
@@ -115,7 +115,7 @@ def test_the_smoke_tier_on_two_celery_workers_gives_the_in_process_tables(celery
     data_dir = tmp_path / "data"
     with celery_workers(env, queue, tmp_path) as workers:
         day = dt.datetime.now(dt.timezone.utc).date()
-        done = _materialize(env, tmp_path, "--data-dir", str(data_dir))
+        done = _materialize(env, tmp_path, "--data-dir", str(data_dir), "--shards", str(WORKERS))
         logs = "\n".join(w.tail(1_000_000) for w in workers)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{logs[-4000:]}"
     output = done.stdout + done.stderr + logs
@@ -146,6 +146,11 @@ def test_the_smoke_tier_on_two_celery_workers_gives_the_in_process_tables(celery
     assert all(steps_by_worker.values())
     assert set().union(*steps_by_worker.values()) == succeeded
     assert len(succeeded) > 40  # every table, database, check step and the live rules of materialize_all
+    # the transaction tables ran sharded: a step per shard and a join, each on some worker
+    for shard in range(WORKERS):
+        assert f"orders__order_lines.orders__order_lines__shard_{shard}" in succeeded, sorted(succeeded)
+    assert "orders__order_lines.orders__order_lines__join" in succeeded
+    assert "finance__ledger_entries__built_checks" in succeeded
 
     # the same bytes as in process: every Parquet file of the run, against the session's in-process smoke run
     reference = _digests(smoke_run.data_dir)
