@@ -10,7 +10,7 @@ import dagster as dg
 from dagster.components import load_defs
 
 import crm_mock.defs
-from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, MULTIPROCESS, CelerySettings, executor_choice
+from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, MULTIPROCESS, CelerySettings, executor_choice, shard_count
 from crm_mock.defs.resources import (
     DATA_DIR_ENV, DATABASE_URL_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV, resources_from_environment,
 )
@@ -58,6 +58,8 @@ def executor() -> dg.ExecutorDefinition:
 @dg.definitions
 def defs() -> dg.Definitions:
     refuse_a_bad_scenario()
+    chosen = executor()  # a bad CRM_MOCK_EXECUTOR or CRM_MOCK_SHARDS is named here, before anything is built
+    shard_count()
     loaded = load_defs(defs_root=crm_mock.defs, project_root=Path(__file__).resolve().parent.parent)
     owned = loaded.map_asset_specs(func=lambda spec: spec.replace_attributes(owners=[OWNER]))
-    return dg.Definitions.merge(owned, dg.Definitions(resources=resources_from_environment(), executor=executor()))
+    return dg.Definitions.merge(owned, dg.Definitions(resources=resources_from_environment(), executor=chosen))

@@ -187,16 +187,21 @@ def test_the_executor_is_chosen_by_the_environment_and_shows_no_password(tmp_pat
     jobs = {}
     monkeypatch.setenv(CELERY_BROKER_ENV, "amqp://someone:s3cret-pw@broker.example:5672//")
     monkeypatch.setenv(CELERY_QUEUE_ENV, "crm_mock_steps")
-    for choice in ("", "in_process", "celery"):
+    for choice in ("", "in_process", "multiprocess", "celery"):
         monkeypatch.setenv(EXECUTOR_ENV, choice)
         jobs[choice] = build_defs(tmp_path).resolve_job_def("materialize_all")
     assert jobs[""].executor_def.name == jobs["in_process"].executor_def.name == "in_process"
     assert jobs["celery"].executor_def.name == "celery"
+    assert jobs["multiprocess"].executor_def.name == "multiprocess"
     # the values the executor is configured with (which the UI may show) name the variable, not the URL
     assert CelerySettings.from_environment().executor_config() == {
         "broker": {"env": CELERY_BROKER_ENV}, "config_source": {"task_default_queue": "crm_mock_steps"}}
     monkeypatch.setenv(EXECUTOR_ENV, "k8s")
     with pytest.raises(ExecutorChoiceError, match="CRM_MOCK_EXECUTOR='k8s'"):
+        build_defs(tmp_path)
+    monkeypatch.setenv(EXECUTOR_ENV, "in_process")
+    monkeypatch.setenv("CRM_MOCK_SHARDS", "many")
+    with pytest.raises(ExecutorChoiceError, match="CRM_MOCK_SHARDS='many'"):
         build_defs(tmp_path)
 
 
