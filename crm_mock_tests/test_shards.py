@@ -89,10 +89,13 @@ def test_a_sharded_graph_has_a_step_per_shard_and_keeps_every_check(tmp_path: Pa
         table = CATALOG[name]
         step = f"{table.service}__{table.name}"
         assert {f"{step}__shard_{k}" for k in range(3)} | {f"{step}__join"} <= ops
-    # the lineage is the same: each sharded table still depends on exactly what it did
+    # the lineage and what the UI shows are the same: each sharded table depends on exactly what it did
     for key in single.asset_layer.asset_graph.get_all_asset_keys():
-        assert (sharded.asset_layer.asset_graph.get(key).parent_keys
-                == single.asset_layer.asset_graph.get(key).parent_keys), key
+        one, cut = single.asset_layer.asset_graph.get(key), sharded.asset_layer.asset_graph.get(key)
+        assert cut.parent_keys == one.parent_keys, key
+        assert (cut.group_name, cut.kinds, cut.tags, cut.owners, cut.description) == (
+            one.group_name, one.kinds, one.tags, one.owners, one.description), key
+        assert cut.metadata.keys() == one.metadata.keys(), key
 
 
 def test_shards_in_process_give_the_single_shot_bytes(small_blocks: Path, single_shot: dict[str, str], tmp_path: Path):

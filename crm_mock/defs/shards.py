@@ -98,7 +98,7 @@ def sharded_table_asset(qualified_name: str, group: str, shards: int) -> list[dg
     spec = table_spec(table, group, deps=[], metadata=definition_metadata(table))
 
     @dg.graph_multi_asset(name=step, outs={"table": dg.AssetOut.from_spec(spec, io_manager_key="table_io_manager")},
-                          ins=inputs, partitions_def=TIER_PARTITIONS)
+                          ins=inputs, partitions_def=TIER_PARTITIONS, group_name=group)
     def _table(**after):
         return _join(**{f"shard_{k}": shard_op(k)(**after) for k in range(shards)})
 
