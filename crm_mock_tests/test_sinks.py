@@ -20,6 +20,7 @@ from crm_mock.generate.orders import ORDER_LINES
 from crm_mock.model import CATALOG, SERVICES, Kind
 from crm_mock.model.ddl import arrow_schema, service_metadata
 from crm_mock.scenario import TierPlan, load_scenario, plan_tier
+from crm_mock.defs.shards import join_parts, part_key, shard_blocks
 from crm_mock.sinks import parquet
 from crm_mock.sinks.parquet import TableStore, row_groups
 from crm_mock.sinks.sqlite import load_service, sqlite_path, table_digest
@@ -370,6 +371,7 @@ def test_streamed_write_is_the_same_file_as_a_whole_write(tmp_path: Path, smoke:
     """The graph streams a generator's blocks into the store; the file must not depend on it (blocks and row
     groups made small so that blocks straddle row groups)."""
     monkeypatch.setattr(parquet, "BATCH_ROWS", 100)
+    monkeypatch.setattr(parquet, "PAGE_BYTES", 256)  # several pages per column chunk, cut where the input ends
     plan = dataclasses.replace(smoke[0], block_rows=37)
     whole, streamed = TableStore(tmp_path / "whole"), TableStore(tmp_path / "streamed")
     generate = GENERATORS["orders.order_lines"]
@@ -393,3 +395,25 @@ def test_streamed_write_that_fails_leaves_the_previous_table(store: TableStore, 
         store.write_stream("smoke", ("hr", "employees"), failing(), employees.schema)
     assert store.read_model_table("smoke", "hr.employees").equals(employees)
     assert [p.name for p in store.path("smoke", "hr", "employees").parent.iterdir()] == ["employees.parquet"]
+
+
+@pytest.mark.parametrize("shards", [2, 3, 7])
+def test_joined_shards_are_the_whole_file(tmp_path: Path, smoke: tuple[TierPlan, Tables], monkeypatch: pytest.MonkeyPatch,
+                                          shards: int):
+    """A sharded table's parts, written from block ranges that straddle row groups and joined, give the bytes
+    of the one-step file (small row groups and pages, so both are cut many times)."""
+    monkeypatch.setattr(parquet, "BATCH_ROWS", 100)
+    monkeypatch.setattr(parquet, "PAGE_BYTES", 256)
+    plan = dataclasses.replace(smoke[0], block_rows=37)
+    table = CATALOG[ORDER_LINES]
+    generate = GENERATORS[ORDER_LINES]
+    blocks = generate.blocks(plan)
+    whole_path = TableStore(tmp_path / "whole").write("smoke", (table.service, table.name), generate(plan))
+    store = TableStore(tmp_path / "sharded")
+    for k in range(shards):
+        store.write_stream("smoke", part_key(table, k), blocks.stream(shard_blocks(blocks.count, k, shards)),
+                           arrow_schema(table))
+    path, rows, head = join_parts(store, "smoke", table, shards)
+    assert rows == pq.read_metadata(whole_path).num_rows and head.num_rows == 5
+    assert path.read_bytes() == whole_path.read_bytes()
+    assert not store.path("smoke", *part_key(table, 0)).parent.exists()

@@ -13,6 +13,7 @@ from crm_mock.model import CATALOG
 from crm_mock.model.ddl import arrow_schema
 
 BATCH_ROWS = 50_000
+PAGE_BYTES = 1 << 20  # Parquet's default data page size, named so that tests can make pages small
 
 
 class TableStore:
@@ -25,26 +26,23 @@ class TableStore:
 
     def write(self, tier: str, key: tuple[str, ...], table: pa.Table) -> Path:
         """Write aside, then rename: a reader never sees half a file."""
-        path = self.path(tier, *key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        pq.write_table(table, partial, row_group_size=BATCH_ROWS, compression="zstd")
-        os.replace(partial, path)
-        return path
+        return self.write_stream(tier, key, [table], table.schema)[0]
 
     def write_stream(self, tier: str, key: tuple[str, ...], tables: Iterable[pa.Table],
                      schema: pa.Schema) -> tuple[Path, int]:
-        """Write a table that arrives in pieces (a generator's blocks) without holding it whole: the pieces are
-        cut into the same row groups as ``write`` cuts the whole table, so the file is the same either way.
-        Written aside and renamed; nothing is left behind when a piece fails. Returns the path and row count."""
+        """Write a table that arrives in pieces (a generator's blocks, a shard's parts) without holding it whole.
+        The pieces are cut into row groups of BATCH_ROWS and each group is made contiguous before it is written
+        (the writer cuts pages where its input's chunks end), so the file depends on the rows only, never on
+        how they arrived. Written aside and renamed; nothing is left behind when a piece fails. Returns the path
+        and the row count."""
         path = self.path(tier, *key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         rows = 0
         try:
-            with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+            with pq.ParquetWriter(partial, schema, compression="zstd", data_page_size=PAGE_BYTES) as writer:
                 for group in row_groups(tables, BATCH_ROWS):
-                    writer.write_table(group, row_group_size=BATCH_ROWS)
+                    writer.write_table(group.combine_chunks(), row_group_size=BATCH_ROWS)
                     rows += group.num_rows
             os.replace(partial, path)
         finally:
