@@ -28,7 +28,7 @@ class Report:
     """Where one piece of work stands. ``total`` is None for work without a count (a heartbeat only)."""
 
     step: str  # "orders/order_lines"
-    phase: str  # "generate", "store", "load", "checks"; empty for the step as a whole
+    phase: str  # "generate", "store", "join", "load", "checks"; empty for the step as a whole
     done: int
     total: int | None
     unit: str
