@@ -123,7 +123,7 @@ def check_live(tier: str, as_json: bool, data_dir: Path | None, scenario: Path |
     """0: consistent; 1: drift (rule, service, table, UUIDs listed); 2: cannot check."""
     import json
 
-    from crm_mock.consistency.registry import run_rules
+    from crm_mock.consistency.registry import RULE_WORKERS, run_rules_side_by_side
     from crm_mock.consistency.sources import DatabaseSource
     from crm_mock.mapping.rules import rules_for
     from crm_mock.sinks.databases import Unreachable
@@ -131,8 +131,8 @@ def check_live(tier: str, as_json: bool, data_dir: Path | None, scenario: Path |
     try:
         plan = plan_tier(load_scenario(scenario or os.environ.get("CRM_MOCK_SCENARIO") or None), tier)
         databases = _databases(data_dir)
-        with DatabaseSource(databases, tier) as source:
-            results = run_rules(source, plan, rules_for(databases))
+        results = run_rules_side_by_side(lambda: DatabaseSource(databases, tier), plan, rules_for(databases),
+                                         RULE_WORKERS)
     except (Unreachable, ScenarioError) as exc:
         print(f"crm-mock: cannot check tier {tier!r}: {exc}", file=sys.stderr)
         return EXIT_USAGE

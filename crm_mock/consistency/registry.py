@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable
 from functools import cache
 
 from crm_mock.consistency.results import RuleResult
@@ -11,6 +14,9 @@ from crm_mock.consistency.rule import Rule
 from crm_mock.consistency.rules import all_rules
 from crm_mock.consistency.sources import Source
 from crm_mock.scenario import TierPlan
+
+
+RULE_WORKERS = max(2, min(4, os.cpu_count() or 2))  # threads that run live rules side by side
 
 
 @cache
@@ -30,3 +36,42 @@ def rules_on(table: str) -> tuple[Rule, ...]:
 
 def run_rules(source: Source, plan: TierPlan, rules: Iterable[Rule] | None = None) -> list[RuleResult]:
     return [r.run(source, plan) for r in (registry() if rules is None else rules)]
+
+
+def run_rules_side_by_side(open_source: Callable[[], Source], plan: TierPlan, rules: Iterable[Rule],
+                           workers: int = 2) -> list[RuleResult]:
+    """``run_rules`` on ``workers`` threads, each with a source of its own (its own connections), taking the
+    next rule as it finishes one; the results come back in the rules' order. The databases do the heavy part
+    of most rules (scans, joins, sorts) without holding the interpreter, so two cores check about twice as
+    fast. A rule that raises stops the others after their current rule and is raised here."""
+    rules = list(rules)
+    if workers <= 1 or len(rules) <= 1:
+        with open_source() as source:
+            return run_rules(source, plan, rules)
+    pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(rules)):
+        pending.put(index)
+    results: list[RuleResult | None] = [None] * len(rules)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with open_source() as source:  # opened in its thread: SQLite connections stay in their thread
+                while not failures:
+                    try:
+                        index = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    results[index] = rules[index].run(source, plan)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, name=f"crm-mock-rules-{n}") for n in range(min(workers, len(rules)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    assert all(result is not None for result in results)
+    return results  # type: ignore[return-value]

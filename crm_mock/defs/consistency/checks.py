@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 import pyarrow as pa
 
-from crm_mock.consistency.registry import registry, run_rules
+from crm_mock.consistency.registry import RULE_WORKERS, registry, run_rules_side_by_side
 from crm_mock.consistency.results import RuleResult
 from crm_mock.consistency.rule import Rule
 from crm_mock.consistency.sources import DatabaseSource
@@ -43,9 +43,10 @@ def live_check_key(rule: Rule) -> dg.AssetCheckKey:
 
 def evaluate_tier(databases: ServiceDatabaseResource, plan: TierPlan) -> list[tuple[Rule, RuleResult]]:
     """Every rule of a tier on its live databases; raises Unreachable when one is missing or unreachable."""
-    port = databases.port()
-    with DatabaseSource(port, plan.tier) as source:  # through a mapping: the rules on what it loads
-        return list(zip(LIVE_RULES, run_rules(source, plan, rules_for(port, LIVE_RULES, keep_skipped=True))))
+    port = databases.port()  # through a mapping: the rules on what it loads
+    rules = rules_for(port, LIVE_RULES, keep_skipped=True)
+    return list(zip(LIVE_RULES, run_rules_side_by_side(lambda: DatabaseSource(port, plan.tier), plan, rules,
+                                                       RULE_WORKERS)))
 
 
 def live_metadata(rule: Rule) -> dict:
