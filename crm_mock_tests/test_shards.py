@@ -68,6 +68,8 @@ def test_shard_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert shard_count() == 1
     monkeypatch.setenv(EXECUTOR_ENV, "multiprocess")
     assert shard_count() == max(2, os.cpu_count() or 2)
+    monkeypatch.setenv(EXECUTOR_ENV, "celery")  # workers on other machines: never a count of this machine's
+    assert shard_count() == 1
     monkeypatch.setenv(SHARDS_ENV, "3")
     assert shard_count() == 3
     for bad in ("0", "two", "-1", "65"):

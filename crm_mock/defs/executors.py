@@ -41,12 +41,14 @@ def executor_choice() -> str:
 
 
 def shard_count() -> int:
-    """How many shard steps each big transaction table is generated in, from CRM_MOCK_SHARDS. Unset: 1 in
-    process (shards would only run one after another), else the machine's cores (at least 2). Sharding never
+    """How many shard steps each big transaction table is generated in, from CRM_MOCK_SHARDS. Unset: the
+    machine's cores (at least 2) under the multiprocess executor, else 1: in process shards would only run one
+    after another, and Celery's processes run on machines whose core counts differ, while the shard count
+    shapes the graph that each of them must build alike (set it in their shared environment). Sharding never
     changes a byte of the tables."""
     configured = (os.environ.get(SHARDS_ENV) or "").strip()
     if not configured:
-        return 1 if executor_choice() == IN_PROCESS else max(2, os.cpu_count() or 2)
+        return max(2, os.cpu_count() or 2) if executor_choice() == MULTIPROCESS else 1
     if not configured.isdigit() or not 1 <= int(configured) <= 64:
         raise ExecutorChoiceError(f"{SHARDS_ENV}={configured!r}: expected a whole number of shards from 1 to 64")
     return int(configured)
