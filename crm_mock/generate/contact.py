@@ -310,12 +310,17 @@ def contact_names(plan: TierPlan, accounts: AccountPlan, pools: CountryPools, ac
     sizes_first, sizes_last = pools.sizes("first_names"), pools.sizes("last_names")
     country = accounts.country[account]
     pairs = sizes_first[country] * sizes_last[country]
-    start = np.floor(Stream(plan.seed, CONTACTS, "name_start").uniform(plan.accounts)[account] * pairs).astype(np.int64)
+    start = np.floor(_name_starts(plan)[account] * pairs).astype(np.int64)
     position = contacts - accounts.contact_offsets[account]
     pair = (start + (position % pairs) * (NAME_PAIR_STRIDE % pairs)) % pairs
     offsets_first = np.concatenate([[0], np.cumsum(sizes_first)[:-1]])
     offsets_last = np.concatenate([[0], np.cumsum(sizes_last)[:-1]])
     return offsets_first[country] + pair // sizes_last[country], offsets_last[country] + pair % sizes_last[country]
+
+
+def _name_starts(plan: TierPlan) -> np.ndarray:
+    """Each account's random start among its country's name pairs (drawn once per plan, not per block)."""
+    return memoised("contact_name_starts", plan, lambda p: Stream(p.seed, CONTACTS, "name_start").uniform(p.accounts))
 
 
 def contact_phone_slots(accounts: AccountPlan, account: np.ndarray, block: Block) -> np.ndarray:
@@ -334,7 +339,7 @@ def contact_created_at(plan: TierPlan, accounts: AccountPlan, contacts: np.ndarr
         draws = Stream(plan.seed, CONTACTS, "created", block=int(b)).uniform(size)
         mask = blocks == b
         u[mask] = draws[contacts[mask] - b * plan.block_rows]
-    account = contact_accounts(accounts, 0, plan.contacts)[contacts] if len(contacts) else contacts
+    account = contact_accounts_of(accounts, contacts)  # only the contacts asked for, not every contact
     return moments_between(accounts.created_at[account], moment(plan.reference_moment), u ** 3)
 
 
