@@ -13,6 +13,7 @@ from crm_mock.generate.contact import cached_account_plan
 from crm_mock.generate.drift import drift_plan
 from crm_mock.generate.finance import cached_invoice_plan
 from crm_mock.generate.ids import uuids_at
+from crm_mock.generate.memo import memoised
 from crm_mock.generate.orders import cached_order_plan
 from crm_mock.generate.planting import Plant, planted_cells
 from crm_mock.generate.support import ticket_plants
@@ -66,3 +67,9 @@ def manifest(plan: TierPlan) -> list[Planted]:
         out.append(Planted(drift.kind, "drift", drift.tests, CATALOG[drift.table].service, drift.table, drift.uuid,
                            drift.column))
     return out
+
+
+def cached_manifest(plan: TierPlan) -> list[Planted]:
+    """``manifest``, kept for the process: the theme steps and the manifest step each ask for it, and it is
+    made from every plan of the tier while it is itself a few hundred records."""
+    return memoised("manifest", plan, manifest)

@@ -41,10 +41,14 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
         return _MEMO[key]  # type: ignore[return-value]
     value = build(plan)
     _MEMO[key] = value
-    held = sum(footprint(v) for v in _MEMO.values())
-    while held > BUDGET_BYTES and len(_MEMO) > 1:
-        _, evicted = _MEMO.popitem(last=False)  # the least recently used; never the one just built
-        held -= footprint(evicted)
+    sizes = {k: footprint(v) for k, v in _MEMO.items()}
+    held = sum(sizes.values())
+    for old in list(_MEMO)[:-1]:  # least recently used first; never the one just built
+        if held <= BUDGET_BYTES:
+            break
+        if sizes[old]:  # what holds no arrays (a manifest, a few records) costs nothing to keep
+            del _MEMO[old]
+            held -= sizes[old]
     return value
 
 

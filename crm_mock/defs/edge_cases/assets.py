@@ -11,7 +11,7 @@ from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, StorageResource
 from crm_mock.edge_cases import THEMES, load_catalog, theme_tables
-from crm_mock.generate.manifest import Planted, manifest
+from crm_mock.generate.manifest import Planted, cached_manifest
 from crm_mock.sinks.manifest import manifest_path, write_manifest
 
 COLUMNS = ("case_id", "theme", "tests", "service", "table", "uuid", "column", "value")
@@ -35,7 +35,7 @@ def theme_asset(theme: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, scenario: ScenarioResource) -> dg.MaterializeResult:
         with step_tracker(context):  # a heartbeat in the run's logs while the catalogue is planted
-            entries = [e for e in manifest(scenario.plan(context.partition_key)) if e.theme == theme]
+            entries = [e for e in cached_manifest(scenario.plan(context.partition_key)) if e.theme == theme]
         table = _as_table(entries)
         return dg.MaterializeResult(value=table, metadata={
             "dagster/row_count": table.num_rows, "cases": len({e.case_id for e in entries}), "preview": preview(table),
@@ -54,7 +54,7 @@ def edge_case_manifest(context: dg.AssetExecutionContext, scenario: ScenarioReso
                        storage: StorageResource) -> dg.MaterializeResult:
     tier = context.partition_key
     with step_tracker(context):
-        entries = manifest(scenario.plan(tier))
+        entries = cached_manifest(scenario.plan(tier))
     path = write_manifest(manifest_path(storage.data_dir, tier), [e.as_dict() for e in entries])
     table = _as_table(entries)
     return dg.MaterializeResult(metadata={

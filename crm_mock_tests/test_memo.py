@@ -1,0 +1,64 @@
+"""The plan memo: most recently used plans kept within a byte budget, records without arrays always kept, and
+a plan evicted then rebuilt gives the same bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from crm_mock.generate import GENERATORS, memo
+from crm_mock.scenario import load_scenario, plan_tier
+
+
+@dataclasses.dataclass(frozen=True)
+class Holder:
+    values: np.ndarray
+    nested: tuple
+
+
+@pytest.fixture
+def empty_memo(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(memo, "_MEMO", type(memo._MEMO)())
+    return memo._MEMO
+
+
+def test_footprint_counts_the_arrays_a_plan_holds():
+    holder = Holder(np.zeros(100, np.int64), (np.zeros(10, np.int8), {"a": np.zeros(5, np.float64)}, "text"))
+    assert memo.footprint(holder) == 800 + 10 + 40
+    assert memo.footprint(["records", 1, None]) == 0
+
+
+def test_least_recently_used_plans_leave_first_and_records_stay(empty_memo, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(memo, "BUDGET_BYTES", 2_500)
+    plan = plan_tier(load_scenario(), "smoke")
+    built: list[str] = []
+
+    def build(name: str, size: int):
+        def make(_plan):
+            built.append(name)
+            return np.zeros(size, np.int8) if size else [name]
+        return make
+
+    memo.memoised("records", plan, build("records", 0))
+    memo.memoised("a", plan, build("a", 1_000))
+    memo.memoised("b", plan, build("b", 1_000))
+    memo.memoised("a", plan, build("a", 1_000))  # a used again: b is now the least recent
+    memo.memoised("c", plan, build("c", 1_000))  # over budget: b leaves, not the records, not a
+    assert [key[0] for key in empty_memo] == ["records", "a", "c"]
+    memo.memoised("huge", plan, build("huge", 10_000))  # alone over budget: kept, the other plans leave
+    assert [key[0] for key in empty_memo] == ["records", "huge"]
+    assert built == ["records", "a", "b", "c", "huge"]
+    memo.forget_plans()
+    assert not empty_memo
+
+
+def test_a_plan_rebuilt_after_eviction_gives_the_same_table(empty_memo, monkeypatch: pytest.MonkeyPatch):
+    plan = plan_tier(load_scenario(), "smoke")
+    first = GENERATORS["finance.ledger_entries"](plan)
+    monkeypatch.setattr(memo, "BUDGET_BYTES", 0)  # every plan leaves as soon as another is built
+    memo.forget_plans()
+    assert GENERATORS["finance.ledger_entries"](plan).equals(first)
+    assert GENERATORS["orders.order_lines"](plan).num_rows > 0
+    assert GENERATORS["finance.ledger_entries"](plan).equals(first)
