@@ -47,9 +47,11 @@ def test_least_recently_used_plans_leave_first_and_records_stay(empty_memo, monk
     memo.memoised("a", plan, build("a", 1_000))  # a used again: b is now the least recent
     memo.memoised("c", plan, build("c", 1_000))  # over budget: b leaves, not the records, not a
     assert [key[0] for key in empty_memo] == ["records", "a", "c"]
-    memo.memoised("huge", plan, build("huge", 10_000))  # alone over budget: kept, the other plans leave
-    assert [key[0] for key in empty_memo] == ["records", "huge"]
-    assert built == ["records", "a", "b", "c", "huge"]
+    memo.memoised("huge", plan, build("huge", 10_000))  # the budget is now twice the largest: all stay
+    assert [key[0] for key in empty_memo] == ["records", "a", "c", "huge"]
+    memo.memoised("huge2", plan, build("huge2", 10_000))  # 22,000 held, 20,000 allowed: the least recent go
+    assert [key[0] for key in empty_memo] == ["records", "huge", "huge2"]
+    assert built == ["records", "a", "b", "c", "huge", "huge2"]
     memo.forget_plans()
     assert not empty_memo
 

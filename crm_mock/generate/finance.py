@@ -310,8 +310,8 @@ def invoice_uuids(plan: TierPlan, indices) -> pa.StringArray:
     return uuids_at(plan.ids, "invoice", indices)
 
 
-def _invoice_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Table:
-    orders = cached_order_plan(plan)
+def _invoice_block(plan: TierPlan, invoices: InvoicePlan, orders: OrderPlan, money: dict[str, np.ndarray],
+                   block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     index = np.arange(block.start, block.stop)
     return build_table(INVOICES, {
@@ -324,16 +324,18 @@ def _invoice_block(plan: TierPlan, invoices: InvoicePlan, block: Block) -> pa.Ta
         "payment_terms": np.array(v.PAYMENT_TERMS, dtype=object)[invoices.terms[rows]],
         "issue_date": invoices.issue[rows],
         "due_date": invoices.due[rows],
-        "tax_amount": cents_to_money(invoices.tax_cents[rows]),
-        "total_amount": cents_to_money(invoices.total_cents[rows]),
-        "amount_paid": cents_to_money(invoices.paid_cents[rows]),
+        "tax_amount": cents_to_money(money["tax"][rows]),
+        "total_amount": cents_to_money(money["total"][rows]),
+        "amount_paid": cents_to_money(money["paid"][rows]),
     })
 
 
 @blocked
 def generate_invoices(plan: TierPlan) -> Blocks:
-    invoices = cached_invoice_plan(plan)
-    return Blocks(lambda b: _invoice_block(plan, invoices, b), plan.sales_orders, plan.block_rows)
+    invoices, orders = cached_invoice_plan(plan), cached_order_plan(plan)
+    # every invoice's amounts at once: each is a pass over all lines or payments, not to be made per block
+    money = {"tax": invoices.tax_cents, "total": invoices.total_cents, "paid": invoices.paid_cents}
+    return Blocks(lambda b: _invoice_block(plan, invoices, orders, money, b), plan.sales_orders, plan.block_rows)
 
 
 @blocked

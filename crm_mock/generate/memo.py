@@ -1,8 +1,9 @@
 """Per-process memo of plans shared by several tables (orders feed quotes, invoices, stock, …).
 
-Plans are numpy arrays sized by the tier. The memo keeps the most recently used ones within a byte budget, so
-a process that builds every table of a tier holds a few plans, not all of them; a plan evicted is rebuilt
-when asked for again (each takes about a second at the load tier) with the same bytes.
+Plans are numpy arrays sized by the tier. The memo keeps the most recently used ones within a byte budget
+(192 MiB, or twice the largest plan held when that is more), so a process that builds every table of a tier
+holds a few plans, not all of them; a plan evicted is rebuilt when asked for again (each takes about a second
+at the load tier) with the same bytes.
 """
 
 from __future__ import annotations
@@ -43,8 +44,11 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
     _MEMO[key] = value
     sizes = {k: footprint(v) for k, v in _MEMO.items()}
     held = sum(sizes.values())
+    # room for the largest plan and what it is drawn from: below that, tables drawn from two large plans
+    # (invoices and orders, at the stress tier) would rebuild one of them again and again
+    budget = max(BUDGET_BYTES, 2 * max(sizes.values()))
     for old in list(_MEMO)[:-1]:  # least recently used first; never the one just built
-        if held <= BUDGET_BYTES:
+        if held <= budget:
             break
         if sizes[old]:  # what holds no arrays (a manifest, a few records) costs nothing to keep
             del _MEMO[old]

@@ -314,9 +314,10 @@ def cached_order_plan(plan: TierPlan) -> OrderPlan:
     return memoised("orders", plan, order_plan)
 
 
-def _order_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
+def _order_block(plan: TierPlan, orders: OrderPlan, quote_index: np.ndarray, totals: np.ndarray,
+                 block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
-    quote = accepted_quote_index(orders)[rows]
+    quote = quote_index[rows]
     quote_ids = uuids_at(plan.ids, QUOTE_ENTITY, np.maximum(quote, 0)).to_numpy(zero_copy_only=False).astype(object)
     quote_ids[quote < 0] = None
     return build_table(ORDERS, {
@@ -328,14 +329,15 @@ def _order_block(plan: TierPlan, orders: OrderPlan, block: Block) -> pa.Table:
         "currency_code": orders.currency[rows],
         "order_date": orders.placed_at[rows].astype("datetime64[D]"),
         "shipped_at": orders.shipped_at[rows],
-        "total_amount": cents_to_money(orders.total_cents[rows]),
+        "total_amount": cents_to_money(totals[rows]),
     })
 
 
 @blocked
 def generate_sales_orders(plan: TierPlan) -> Blocks:
     orders = cached_order_plan(plan)
-    return Blocks(lambda b: _order_block(plan, orders, b), plan.sales_orders, plan.block_rows)
+    quote_index, totals = accepted_quote_index(orders), orders.total_cents  # once, not per block
+    return Blocks(lambda b: _order_block(plan, orders, quote_index, totals, b), plan.sales_orders, plan.block_rows)
 
 
 @blocked

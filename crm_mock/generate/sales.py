@@ -267,7 +267,7 @@ def cached_funnel_plan(plan: TierPlan) -> FunnelPlan:
     return memoised("funnel", plan, funnel_plan)
 
 
-def _quote_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
+def _quote_block(plan: TierPlan, funnel: FunnelPlan, quote_totals: np.ndarray, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     created = funnel.quote_created[rows]
     return build_table(QUOTES, {
@@ -278,7 +278,7 @@ def _quote_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
         "status": np.array(v.QUOTE_STATUS, dtype=object)[funnel.quote_status[rows]],
         "currency_code": funnel.quote_currency[rows],
         "valid_until": to_date(created) + funnel.quote_valid_days[rows].astype("timedelta64[D]"),
-        "total_amount": cents_to_money(funnel.quote_total_cents[rows]),
+        "total_amount": cents_to_money(quote_totals[rows]),
         "created_at": created,
     })
 
@@ -286,7 +286,8 @@ def _quote_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
 @blocked
 def generate_quotes(plan: TierPlan) -> Blocks:
     funnel = cached_funnel_plan(plan)
-    return Blocks(lambda b: _quote_block(plan, funnel, b), len(funnel.quote_status), plan.block_rows)
+    totals = funnel.quote_total_cents  # once, not per block
+    return Blocks(lambda b: _quote_block(plan, funnel, totals, b), len(funnel.quote_status), plan.block_rows)
 
 
 @blocked
@@ -301,15 +302,15 @@ def generate_quote_lines(plan: TierPlan) -> Blocks:
                     len(funnel.quote_status), plan.block_rows, unit="quotes")
 
 
-def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
+def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, accounts: AccountPlan, quote_totals: np.ndarray,
+                       block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
-    accounts = cached_account_plan(plan)
     account = funnel.opportunity_account[rows]
     n_quotes = len(funnel.quote_status)
     index = np.arange(block.start, block.stop)
     quoted = index < n_quotes
     amount = funnel.opportunity_amount_cents[rows].copy()
-    amount[quoted] = funnel.quote_total_cents[index[quoted]]
+    amount[quoted] = quote_totals[index[quoted]]
     lead = funnel.opportunity_lead[rows]
     lead_ids = uuids_at(plan.ids, "lead", np.maximum(lead, 0)).to_numpy(zero_copy_only=False).astype(object)
     lead_ids[lead < 0] = None
@@ -330,6 +331,7 @@ def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.T
 
 @blocked
 def generate_opportunities(plan: TierPlan) -> Blocks:
-    funnel = cached_funnel_plan(plan)
+    funnel, accounts = cached_funnel_plan(plan), cached_account_plan(plan)
+    totals = funnel.quote_total_cents  # once, not per block
     n = len(funnel.opportunity_stage)
-    return Blocks(lambda b: _opportunity_block(plan, funnel, b), n, plan.block_rows)
+    return Blocks(lambda b: _opportunity_block(plan, funnel, accounts, totals, b), n, plan.block_rows)
