@@ -36,6 +36,10 @@ def test_document_numbers_count_per_year_in_time_order_and_write_out_only_the_ro
     assert numbers[3] == "SO-2026-0000001" and numbers[1] is None and len(numbers) == 5
     assert numbers[np.array([4, 0])].tolist() == ["SO-2025-0000002", "SO-2025-0000003"]
     assert numbers.sequence.nbytes + numbers.year.nbytes == 5 * 10  # no Python string per row
+    # a block of rows none of which is dated (the newest documents, not issued yet), and no rows at all
+    assert numbers[slice(1, 2)].tolist() == [None] and numbers[np.array([], dtype=np.int64)].tolist() == []
+    undated = document_numbers("INV", np.full(3, np.datetime64("NaT"), dtype="datetime64[s]"))
+    assert undated[slice(0, 3)].tolist() == [None, None, None]
 
 
 @pytest.mark.parametrize("density", [1, 3])

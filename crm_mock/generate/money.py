@@ -56,6 +56,8 @@ class DocumentNumbers:
             return f"{self.prefix}-{int(year)}-{int(sequence):07d}" if sequence else None
         out = np.full(len(sequence), None, dtype=object)
         dated = sequence > 0
+        if not dated.any():  # a block of documents none of which is issued yet (the newest, at the stress tier)
+            return out
         out[dated] = np.char.add(np.char.add(f"{self.prefix}-", year[dated].astype(np.int64).astype(str)),
                                  np.char.add("-", np.char.zfill(sequence[dated].astype(str), 7))).astype(object)
         return out
