@@ -85,15 +85,19 @@ def _recent_order(orders, account: np.ndarray, at: np.ndarray, when: np.ndarray,
     return np.where(count > 0, index[np.clip(pick, 0, max(len(index) - 1, 0))] if len(index) else -1, -1)
 
 
-def _block_draws(plan: TierPlan, accounts, block: Block) -> dict:
+def _account_weights(plan: TierPlan, accounts) -> np.ndarray:
+    """How much each account raises tickets (drawn once per plan, not per block)."""
+    return (np.array([SEGMENT_TICKET_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
+            * Stream(plan.seed, TICKETS, "account_weights").lognormal(1.0, 0.8, len(accounts.segment)))
+
+
+def _block_draws(plan: TierPlan, accounts, weight: np.ndarray, block: Block) -> dict:
     rng = Stream(plan.seed, TICKETS, "rows", block=block.index)
     n = block.size
     reference = moment(plan.reference_moment)
     start = moment(plan.history_start)
     created = seasonal_moments(plan.history_start, plan.reference_date, np.full(n, start), np.full(n, reference),
                                rng.uniform(n), rng.uniform(n))
-    weight = (np.array([SEGMENT_TICKET_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
-              * Stream(plan.seed, TICKETS, "account_weights").lognormal(1.0, 0.8, len(accounts.segment)))
     account = buying_accounts(accounts, weight, created, rng)
     has_contact = ~rng.bernoulli(0.1, n)
     contact = accounts.contact_offsets[account] + np.floor(rng.uniform(n) * accounts.contact_counts[account]).astype(np.int64)
@@ -108,7 +112,8 @@ def _block_draws(plan: TierPlan, accounts, block: Block) -> dict:
 def ticket_plan(plan: TierPlan) -> TicketPlan:
     accounts = cached_account_plan(plan)
     orders = cached_order_plan(plan)
-    parts = [_block_draws(plan, accounts, b) for b in blocks_of(plan.tickets, plan.block_rows)]
+    weight = _account_weights(plan, accounts)
+    parts = [_block_draws(plan, accounts, weight, b) for b in blocks_of(plan.tickets, plan.block_rows)]
     draws = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     account, contact, created, category, priority, u = (draws[k] for k in
                                                         ("account", "contact", "created", "category", "priority", "u"))
