@@ -127,39 +127,58 @@ def _placed_at(plan: TierPlan, kinds: np.ndarray, rng: Stream) -> np.ndarray:
                             rng.uniform(len(kinds)), rng.uniform(len(kinds)))
 
 
-def weighted_accounts(accounts: AccountPlan, weight: np.ndarray, at: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Accounts drawn with ``weight``, each from those that already existed at its moment ``at``."""
+@dataclass(frozen=True)
+class AccountDraw:
+    """Accounts in creation order with their cumulative weights: drawn from block after block, built once."""
+
+    by_creation: np.ndarray
+    created: np.ndarray  # the accounts' creation moments, in that order
+    cumulative: np.ndarray
+
+
+def account_draw(accounts: AccountPlan, weight: np.ndarray) -> AccountDraw:
     by_creation = np.argsort(accounts.created_at, kind="stable")
-    cumulative = np.cumsum(weight[by_creation])
-    eligible = np.maximum(np.searchsorted(accounts.created_at[by_creation], at, side="right"), 1)
-    pick = np.searchsorted(cumulative, u * cumulative[eligible - 1], side="right")
-    return by_creation[np.minimum(pick, eligible - 1)]
+    return AccountDraw(by_creation, accounts.created_at[by_creation], np.cumsum(weight[by_creation]))
 
 
-def buying_accounts(accounts: AccountPlan, weight: np.ndarray, at: np.ndarray, rng: Stream) -> np.ndarray:
-    """Accounts drawn with ``weight`` among those that existed and still bought at each moment ``at``: a
-    draw that lands on a closed, suspended or held account is drawn again (Acme Corp in the end)."""
-    account = weighted_accounts(accounts, weight, at, rng.uniform(len(at)))
+def weighted_accounts(draw: AccountDraw, at: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Accounts drawn with the draw's weights, each from those that already existed at its moment ``at``."""
+    eligible = np.maximum(np.searchsorted(draw.created, at, side="right"), 1)
+    pick = np.searchsorted(draw.cumulative, u * draw.cumulative[eligible - 1], side="right")
+    return draw.by_creation[np.minimum(pick, eligible - 1)]
+
+
+def buying_accounts(accounts: AccountPlan, draw: AccountDraw, at: np.ndarray, rng: Stream) -> np.ndarray:
+    """Accounts drawn with the draw's weights among those that existed and still bought at each moment
+    ``at``: a draw that lands on a closed, suspended or held account is drawn again (Acme Corp in the end)."""
+    account = weighted_accounts(draw, at, rng.uniform(len(at)))
     for _ in range(REDRAWS):
         stopped = np.flatnonzero(~accounts.buying(account, at))
         if not len(stopped):
             return account
-        account[stopped] = weighted_accounts(accounts, weight, at[stopped], rng.uniform(len(stopped)))
+        account[stopped] = weighted_accounts(draw, at[stopped], rng.uniform(len(stopped)))
     stopped = ~accounts.buying(account, at)
     account[stopped] = FALLBACK_ACCOUNT
     return account
 
 
+def _order_draw(plan: TierPlan, accounts: AccountPlan) -> AccountDraw:
+    """Skewed toward large accounts and a few big customers (drawn once per plan, not per block)."""
+    def build(p: TierPlan) -> AccountDraw:
+        weight_rng = Stream(p.seed, ORDERS, "account_weights")
+        segment_weight = np.array([SEGMENT_ORDER_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
+        weight = segment_weight * weight_rng.lognormal(1.0, 1.0, len(accounts.segment))
+        # the golden credit-hold account gets exactly its planted orders; the edge case without orders none
+        weight[[GOLDEN_HOLD_ACCOUNT, *([accounts.edges["account_without_orders"]]
+                                        if "account_without_orders" in accounts.edges else [])]] = 0.0
+        return account_draw(accounts, weight)
+    return memoised("order_account_draw", plan, build)
+
+
 def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, rng: Stream) -> np.ndarray:
     """Skewed toward large accounts and a few big customers; never an account created after the order or
     one that had stopped buying by then."""
-    weight_rng = Stream(plan.seed, ORDERS, "account_weights")
-    segment_weight = np.array([SEGMENT_ORDER_WEIGHT[s] for s in v.ACCOUNT_SEGMENT])[accounts.segment]
-    weight = segment_weight * weight_rng.lognormal(1.0, 1.0, len(accounts.segment))
-    # the golden credit-hold account gets exactly its planted orders; the edge case without orders none
-    weight[[GOLDEN_HOLD_ACCOUNT, *([accounts.edges["account_without_orders"]]
-                                    if "account_without_orders" in accounts.edges else [])]] = 0.0
-    return buying_accounts(accounts, weight, placed_at, rng)
+    return buying_accounts(accounts, _order_draw(plan, accounts), placed_at, rng)
 
 
 def _lines(plan: TierPlan, segment: np.ndarray, currency: np.ndarray, backordered: np.ndarray,

@@ -26,7 +26,7 @@ from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import DocumentNumbers, document_numbers
-from crm_mock.generate.orders import buying_accounts, cached_order_plan
+from crm_mock.generate.orders import AccountDraw, account_draw, buying_accounts, cached_order_plan
 from crm_mock.generate.planting import (
     GOLDEN_HOLD_ACCOUNT, GOLDEN_TICKET, SUSPENDED_TICKET, Plant, plant_cells, rows_per_case,
 )
@@ -91,14 +91,14 @@ def _account_weights(plan: TierPlan, accounts) -> np.ndarray:
             * Stream(plan.seed, TICKETS, "account_weights").lognormal(1.0, 0.8, len(accounts.segment)))
 
 
-def _block_draws(plan: TierPlan, accounts, weight: np.ndarray, block: Block) -> dict:
+def _block_draws(plan: TierPlan, accounts, draw: AccountDraw, block: Block) -> dict:
     rng = Stream(plan.seed, TICKETS, "rows", block=block.index)
     n = block.size
     reference = moment(plan.reference_moment)
     start = moment(plan.history_start)
     created = seasonal_moments(plan.history_start, plan.reference_date, np.full(n, start), np.full(n, reference),
                                rng.uniform(n), rng.uniform(n))
-    account = buying_accounts(accounts, weight, created, rng)
+    account = buying_accounts(accounts, draw, created, rng)
     has_contact = ~rng.bernoulli(0.1, n)
     contact = accounts.contact_offsets[account] + np.floor(rng.uniform(n) * accounts.contact_counts[account]).astype(np.int64)
     created = np.maximum(created, accounts.created_at[account])
@@ -112,8 +112,8 @@ def _block_draws(plan: TierPlan, accounts, weight: np.ndarray, block: Block) -> 
 def ticket_plan(plan: TierPlan) -> TicketPlan:
     accounts = cached_account_plan(plan)
     orders = cached_order_plan(plan)
-    weight = _account_weights(plan, accounts)
-    parts = [_block_draws(plan, accounts, weight, b) for b in blocks_of(plan.tickets, plan.block_rows)]
+    draw = account_draw(accounts, _account_weights(plan, accounts))
+    parts = [_block_draws(plan, accounts, draw, b) for b in blocks_of(plan.tickets, plan.block_rows)]
     draws = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     account, contact, created, category, priority, u = (draws[k] for k in
                                                         ("account", "contact", "created", "category", "priority", "u"))
