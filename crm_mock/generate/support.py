@@ -205,10 +205,8 @@ def cached_ticket_plan(plan: TierPlan) -> TicketPlan:
     return memoised("tickets", plan, ticket_plan)
 
 
-def _texts(plan: TierPlan, tickets: TicketPlan, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-    orders = cached_order_plan(plan)
-    invoices = cached_invoice_plan(plan)
-    accounts = cached_account_plan(plan)
+def _texts(plan: TierPlan, tickets: TicketPlan, drawn_from: tuple, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    orders, invoices, accounts = drawn_from
     pools = CountryPools(plan.seed, accounts.countries)
     contact = tickets.contact[rows]
     first, _ = contact_names(plan, accounts, pools, contact_accounts_of(accounts, np.maximum(contact, 0)),
@@ -232,7 +230,7 @@ def _texts(plan: TierPlan, tickets: TicketPlan, rows: slice) -> tuple[np.ndarray
     return np.array(subjects, dtype=object), np.array(descriptions, dtype=object)
 
 
-def _ticket_block(plan: TierPlan, tickets: TicketPlan, block: Block) -> pa.Table:
+def _ticket_block(plan: TierPlan, tickets: TicketPlan, drawn_from: tuple, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     contact = tickets.contact[rows]
     contact_ids = uuids_at(plan.ids, "contact", np.maximum(contact, 0)).to_numpy(zero_copy_only=False).astype(object)
@@ -245,13 +243,13 @@ def _ticket_block(plan: TierPlan, tickets: TicketPlan, block: Block) -> pa.Table
 
     category = np.array(v.TICKET_CATEGORY, dtype=object)[tickets.category[rows]]
     order = tickets.order[rows]
-    invoices = cached_invoice_plan(plan)
+    invoices = drawn_from[1]
     billing = (category == "BILLING") & (order >= 0)
     billing[billing] = invoices.number[order[billing]] != None  # noqa: E711
     assignee = tickets.assignee[rows]
     assignee_ids = employee_uuids(plan, np.maximum(assignee, 0)).to_numpy(zero_copy_only=False).astype(object)
     assignee_ids[assignee < 0] = None
-    subject, description = _texts(plan, tickets, rows)
+    subject, description = _texts(plan, tickets, drawn_from, rows)
     return build_table(TICKETS, {
         "ticket_uuid": derive_uuids(plan.ids, "ticket", block.start, block.stop),
         "ticket_number": tickets.number[rows],
@@ -278,5 +276,7 @@ def _ticket_block(plan: TierPlan, tickets: TicketPlan, block: Block) -> pa.Table
 @blocked
 def generate_tickets(plan: TierPlan) -> Blocks:
     tickets = cached_ticket_plan(plan)
-    return Blocks(lambda b: plant_cells(plan, TICKETS, b.start, _ticket_block(plan, tickets, b)), plan.tickets,
-                    plan.block_rows)
+    # held for the whole table: looked up per block, a plan the memo had let go was rebuilt per block
+    drawn_from = (cached_order_plan(plan), cached_invoice_plan(plan), cached_account_plan(plan))
+    return Blocks(lambda b: plant_cells(plan, TICKETS, b.start, _ticket_block(plan, tickets, drawn_from, b)),
+                  plan.tickets, plan.block_rows)
