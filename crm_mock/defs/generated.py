@@ -15,6 +15,7 @@ from crm_mock.generate import ENTITY_COUNTS, GENERATORS
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import arrow_schema
 from crm_mock.model.lineage import entity_of, synced_sources, upstream_tables
+from crm_mock.sinks.parquet import TableStore
 
 
 def generated_table_deps(table: Table) -> list[dg.AssetKey]:
@@ -30,12 +31,21 @@ def streamed_metadata(table: Table, path: Path, rows: int, head: pa.Table) -> di
     return {**materialization_metadata(table, head, rows), "dagster/uri": dg.MetadataValue.path(str(path))}
 
 
-def with_head(blocks: Iterator[pa.Table], head: list[pa.Table]) -> Iterator[pa.Table]:
-    """``blocks`` passed through; the first rows are kept in ``head`` for the preview."""
-    for block in blocks:
-        if not head:
-            head.append(block.slice(0, PREVIEW_ROWS))
-        yield block
+def stream_into_store(store: TableStore, tier: str, key: tuple[str, ...], table: Table,
+                      blocks: Iterator[pa.Table]) -> tuple[Path, int, pa.Table]:
+    """Write ``blocks`` as the file of ``key``, never whole in memory; returns (path, rows, the first rows for
+    the preview)."""
+    head: list[pa.Table] = []
+
+    def kept(pieces: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        for piece in pieces:
+            if not head:
+                head.append(piece.slice(0, PREVIEW_ROWS))
+            yield piece
+
+    schema = arrow_schema(table)
+    path, rows = store.write_stream(tier, key, kept(blocks), schema)
+    return path, rows, head[0] if head else schema.empty_table()
 
 
 def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinition:
@@ -44,12 +54,9 @@ def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinitio
     deps = generated_table_deps(table)
 
     def build(context: dg.AssetExecutionContext, inputs: CheckInputs):
-        head: list[pa.Table] = []
-        # streamed into the store block by block: the table is never whole in memory
-        path, rows = inputs.store.write_stream(inputs.tier, (table.service, table.name),
-                                               with_head(generate.blocks(inputs.plan).stream(), head),
-                                               arrow_schema(table))
-        return None, streamed_metadata(table, path, rows, head[0] if head else arrow_schema(table).empty_table())
+        path, rows, head = stream_into_store(inputs.store, inputs.tier, (table.service, table.name), table,
+                                             generate.blocks(inputs.plan).stream())
+        return None, streamed_metadata(table, path, rows, head)
 
     spec = table_spec(table, group, deps=deps, metadata=definition_metadata(table))
     return table_step(spec, [c for c in checks_of(table) if c.runs_in_step], build, table)

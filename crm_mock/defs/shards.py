@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from crm_mock.defs.check_registry import checks_of
 from crm_mock.defs.checks import later_checks
-from crm_mock.defs.generated import generated_table_deps, streamed_metadata, with_head
+from crm_mock.defs.generated import generated_table_deps, stream_into_store, streamed_metadata
 from crm_mock.defs.metadata import definition_metadata, table_spec
 from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.progress import step_tracker
@@ -56,10 +56,9 @@ def join_parts(store: TableStore, tier: str, table: Table, shards: int) -> tuple
                 progress.advance(batch.num_rows)
                 yield pa.Table.from_batches([batch]).cast(schema)  # Parquet keeps seconds as milliseconds
 
-    head: list[pa.Table] = []
-    path, rows = store.write_stream(tier, (table.service, table.name), with_head(pieces(), head), schema)
+    path, rows, head = stream_into_store(store, tier, (table.service, table.name), table, pieces())
     shutil.rmtree(paths[0].parent, ignore_errors=True)
-    return path, rows, head[0] if head else schema.empty_table()
+    return path, rows, head
 
 
 def sharded_table_asset(qualified_name: str, group: str, shards: int) -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
