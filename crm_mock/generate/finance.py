@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crm_mock.generate.contact import account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on
+from crm_mock.generate.contact import (
+    AccountPlan, account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on,
+)
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
@@ -367,8 +369,8 @@ def generate_payments(plan: TierPlan) -> Blocks:
     return Blocks(lambda b: _payment_block(plan, invoices, b), len(invoices.payment_cents), plan.block_rows)
 
 
-def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Table:
-    accounts = cached_account_plan(plan)
+def _customer_block(plan: TierPlan, accounts: AccountPlan, balance: np.ndarray, held_accounts: np.ndarray,
+                    block: Block) -> pa.Table:
     rng = Stream(plan.seed, CUSTOMER_ACCOUNTS, "rows", block=block.index)
     index = np.arange(block.start, block.stop)
     segment = accounts.segment[index]
@@ -377,7 +379,7 @@ def _customer_block(plan: TierPlan, balance: np.ndarray, block: Block) -> pa.Tab
     limit = (low + np.floor(rng.uniform(block.size) * (high - low) / 1000) * 1000)  # base currency, round thousands
     currency = accounts.currency[index]
     limit = round_to(limit * rates(plan, currency) * 100, np.full(len(index), 100_000))  # a round figure there too
-    held = np.isin(index, credit_hold_accounts(plan))
+    held = np.isin(index, held_accounts)
     return build_table(CUSTOMER_ACCOUNTS, {
         "account_uuid": derive_uuids(plan.ids, "account", block.start, block.stop),
         "name": accounts.names(index),
@@ -412,6 +414,7 @@ def open_balances(plan: TierPlan) -> np.ndarray:
 
 @blocked
 def generate_customer_accounts(plan: TierPlan) -> Blocks:
-    balance = open_balances(plan)
-    return Blocks(lambda b: plant_cells(plan, CUSTOMER_ACCOUNTS, b.start, _customer_block(plan, balance, b)),
-                    plan.accounts, plan.block_rows)
+    balance, accounts, held = open_balances(plan), cached_account_plan(plan), credit_hold_accounts(plan)
+    return Blocks(lambda b: plant_cells(plan, CUSTOMER_ACCOUNTS, b.start,
+                                        _customer_block(plan, accounts, balance, held, b)),
+                  plan.accounts, plan.block_rows)

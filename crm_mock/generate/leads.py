@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.companies import compose
-from crm_mock.generate.contact import account_uuids, cached_account_plan
+from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table, concat
-from crm_mock.generate.hr import cached_employee_plan, employee_uuids
+from crm_mock.generate.hr import EmployeePlan, cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.pools import CountryPools, web_domains
 from crm_mock.generate.random import Stream
@@ -29,8 +29,8 @@ OPEN_LEADS = {"NEW": (25, 0, 30), "CONTACTED": (30, 3, 120), "QUALIFIED": (20, 7
               "DISQUALIFIED": (25, 7, None)}
 
 
-def _lead_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
-    accounts = cached_account_plan(plan)
+def _lead_block(plan: TierPlan, funnel: FunnelPlan, accounts: AccountPlan, employees: EmployeePlan,
+                block: Block) -> pa.Table:
     pools = CountryPools(plan.seed, accounts.countries)
     rng = Stream(plan.seed, LEADS, "rows", block=block.index)
     n = block.size
@@ -62,7 +62,7 @@ def _lead_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
     days = plan.commercial.lead_conversion_days
     lag = SECONDS_PER_DAY * (days.min + rng.uniform(int(converted.sum())) * (days.max - days.min))
     created[converted] = funnel.opportunity_created[opportunity] - lag.astype(np.int64).astype("timedelta64[s]")
-    owner = cached_employee_plan(plan).pick("SALES", created, rng.uniform(n))
+    owner = employees.pick("SALES", created, rng.uniform(n))
     owner[converted] = accounts.owner[account[converted]]
     account_ids = account_uuids(plan, account).to_numpy(zero_copy_only=False).astype(object)
     account_ids[~converted] = None
@@ -81,5 +81,5 @@ def _lead_block(plan: TierPlan, funnel: FunnelPlan, block: Block) -> pa.Table:
 
 @blocked
 def generate_leads(plan: TierPlan) -> Blocks:
-    funnel = cached_funnel_plan(plan)
-    return Blocks(lambda b: _lead_block(plan, funnel, b), plan.leads, plan.block_rows)
+    funnel, accounts, employees = cached_funnel_plan(plan), cached_account_plan(plan), cached_employee_plan(plan)
+    return Blocks(lambda b: _lead_block(plan, funnel, accounts, employees, b), plan.leads, plan.block_rows)

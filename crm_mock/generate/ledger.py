@@ -71,7 +71,7 @@ def ledger(plan: TierPlan) -> Ledger:
     )
 
 
-def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
+def _ledger_block(plan: TierPlan, entries: Ledger, currency: np.ndarray, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     kind, index = entries.journal_entity[rows], entries.journal_index[rows]
     journal = np.where(kind == 0, uuids_at(plan.ids, "invoice_journal", index).to_numpy(zero_copy_only=False),
@@ -83,7 +83,7 @@ def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
         "ledger_entry_uuid": derive_uuids(plan.ids, "ledger_entry", block.start, block.stop),
         "journal_uuid": journal.astype(object),
         "gl_account": np.array(v.GL_ACCOUNT, dtype=object)[entries.gl_account[rows]],
-        "currency_code": cached_invoice_plan(plan).currency[entries.invoice[rows]],
+        "currency_code": currency[entries.invoice[rows]],
         "debit": cents_to_money(entries.debit_cents[rows]),
         "credit": cents_to_money(entries.credit_cents[rows]),
         "invoice_uuid": invoice_uuids(plan, entries.invoice[rows]),
@@ -95,4 +95,5 @@ def _ledger_block(plan: TierPlan, entries: Ledger, block: Block) -> pa.Table:
 @blocked
 def generate_ledger_entries(plan: TierPlan) -> Blocks:
     entries = memoised("ledger", plan, ledger)
-    return Blocks(lambda b: _ledger_block(plan, entries, b), len(entries.gl_account), plan.block_rows)
+    currency = cached_invoice_plan(plan).currency  # taken once: a plan the memo let go is not rebuilt per block
+    return Blocks(lambda b: _ledger_block(plan, entries, currency, b), len(entries.gl_account), plan.block_rows)

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table
 from crm_mock.generate.ids import derive_uuids
-from crm_mock.generate.inventory import cached_stock_plan, product_uuids, warehouse_uuids
+from crm_mock.generate.inventory import StockPlan, cached_stock_plan, product_uuids, warehouse_uuids
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.orders import cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
@@ -142,8 +142,7 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
             np.concatenate([opening_at[opened], refill_at, top_up_at]))
 
 
-def _movement_block(plan: TierPlan, movements: Movements, block: Block) -> pa.Table:
-    stock = cached_stock_plan(plan)
+def _movement_block(plan: TierPlan, movements: Movements, stock: StockPlan, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     order = movements.order[rows]
     order_ids = order_uuids(plan, np.maximum(order, 0)).to_numpy(zero_copy_only=False).astype(object)
@@ -162,5 +161,5 @@ def _movement_block(plan: TierPlan, movements: Movements, block: Block) -> pa.Ta
 
 @blocked
 def generate_stock_movements(plan: TierPlan) -> Blocks:
-    movements = memoised("movements", plan, movement_plan)
-    return Blocks(lambda b: _movement_block(plan, movements, b), len(movements.quantity), plan.block_rows)
+    movements, stock = memoised("movements", plan, movement_plan), cached_stock_plan(plan)
+    return Blocks(lambda b: _movement_block(plan, movements, stock, b), len(movements.quantity), plan.block_rows)
