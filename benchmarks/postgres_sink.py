@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--services", default="orders,finance")
     parser.add_argument("--url", default=URL, help="SQLAlchemy URL template with {tier} and {service}")
-    parser.add_argument("--min-ratio", type=float, default=0.7)
+    parser.add_argument("--min-ratio", type=float, default=0.8)
     parser.add_argument("--repeat", type=int, default=3,
                         help="rounds, ours and raw alternating; the best of each counts (a shared machine's noise "
                              "only ever slows a run down)")
