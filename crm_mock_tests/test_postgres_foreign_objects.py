@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
 import pytest
 
 from crm_mock.model import CATALOG, Kind
@@ -316,3 +317,39 @@ def test_crm_mock_never_cascades():
                  if cascading.search(path.read_text(encoding="utf-8"))]
     assert offenders == []
     assert cascading.search('conn.execute("DROP SCHEMA x CASCADE")')  # the pattern finds what it looks for
+
+
+def test_dangling_references_leave_only_their_constraints_not_valid(smoke_run: TierRun):
+    """Foreign keys are validated table by table on connections side by side: a dangling row in two tables
+    leaves exactly those two constraints NOT VALID, each reported once, and every other one validated."""
+    store = TableStore(smoke_run.data_dir)
+    sources = _sources(store, "finance")
+    nowhere = "00000000-0000-4000-8000-00000000dead"
+
+    def dangling(name: str):
+        def batches():
+            for index, batch in enumerate(store.model_batches("smoke", f"finance.{name}")):
+                if index == 0:
+                    column = batch.schema.get_field_index("invoice_uuid")
+                    values = batch.column(column).to_pylist()
+                    values[0] = nowhere
+                    batch = batch.set_column(column, batch.schema.field(column),
+                                             pa.array(values, batch.schema.field(column).type))
+                yield batch
+        return batches
+
+    sources["invoice_lines"], sources["payments"] = dangling("invoice_lines"), dangling("payments")
+    notes: list[str] = []
+    load_service_postgres(PER_SERVICE, "smoke", "finance", sources, notify=notes.append)
+    left = sorted(n for n in notes if "left NOT VALID" in n)
+    assert len(left) == 2 and left[0].startswith("foreign key invoice_lines_invoice_uuid_fkey on invoice_lines") \
+        and left[1].startswith("foreign key payments_invoice_uuid_fkey on payments"), notes
+    conn, _ = connect(PER_SERVICE, "smoke", "finance")
+    with conn:
+        invalid = conn.execute("SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' "
+                               "AND NOT convalidated AND connamespace = 'public'::regnamespace ORDER BY 1").fetchall()
+        assert invalid == [("invoice_lines", "invoice_lines_invoice_uuid_fkey"),
+                           ("payments", "payments_invoice_uuid_fkey")]
+        assert conn.execute("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND convalidated "
+                            "AND connamespace = 'public'::regnamespace").fetchone()[0] > 0
+    load_service_postgres(PER_SERVICE, "smoke", "finance", _sources(store, "finance"))  # clean again for the others
