@@ -17,7 +17,7 @@ from crm_mock.model import CATALOG, SERVICES
 from crm_mock.sinks.parquet import TableStore
 from crm_mock.sinks.postgres import connect, load_service_postgres
 from crm_mock.sinks.values import canonical_uuid
-from crm_mock_tests.conftest import POSTGRES_URL, TierRun, drop_test_databases, reload_sqlite, require_postgres
+from crm_mock_tests.conftest import POSTGRES_URL, TierRun, reload_sqlite, require_postgres
 
 # (service, the statement that picks a row, the statement that tampers with it)
 TAMPERING = {

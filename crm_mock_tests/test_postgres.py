@@ -160,7 +160,7 @@ def test_missing_privileges_name_what_to_grant():
 
 
 def test_prefetched_keeps_order_raises_in_place_and_stops_early():
-    from crm_mock.sinks.postgres import prefetched
+    from crm_mock.sinks.prefetch import prefetched
 
     assert list(prefetched(iter(range(50)), depth=3)) == list(range(50))
     produced = []

@@ -19,7 +19,7 @@ import yaml
 from kombu import Connection
 
 from crm_mock.replay.plan import read_plan
-from crm_mock.replay.runner import EXIT_FAILED, EXIT_USAGE, ReplayRefused, RunSettings, run_replay
+from crm_mock.replay.runner import EXIT_FAILED, EXIT_USAGE, RunSettings, run_replay
 from crm_mock.sinks.parquet import TableStore
 from crm_mock_tests.replay_servers import EXAMPLES, json_server, store_rows
 from crm_mock_tests.test_replay_http import CREATED

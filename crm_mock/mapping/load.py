@@ -28,7 +28,8 @@ from crm_mock.mapping.datacheck import DataChecker
 from crm_mock.mapping.live import LiveForeignKey, read_live
 from crm_mock.mapping.resolve import MappedService, MappedTable, resolve
 from crm_mock.mapping.spec import TargetMapping
-from crm_mock.sinks.postgres import _csv, prefetched
+from crm_mock.sinks.postgres import _csv
+from crm_mock.sinks.prefetch import prefetched
 from crm_mock.sinks.refusal import RefreshRefused
 from crm_mock.sinks.sqlite import BatchSource
 

@@ -10,7 +10,6 @@ Sessions run in UTC, so the model's moments (timestamptz) are read and written a
 from __future__ import annotations
 
 import io
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from crm_mock.model import CATALOG
 from crm_mock.model.ddl import service_metadata
+from crm_mock.sinks.prefetch import prefetched
 from crm_mock.sinks.postgres_refresh import (
     RefreshPlan, materialized_views_reading, plan_refresh, read_dependents, read_live_tables,
 )
@@ -211,19 +211,6 @@ def _copy(conn: psycopg.Connection, schema: str, service: str, name: str, batche
             copy.write(data)
             rows += count
     return rows
-
-
-def prefetched(items: Iterable, depth: int = 2) -> Iterator:
-    """``items``, produced by a worker thread up to ``depth`` ahead: reading Parquet and writing CSV
-    (pyarrow, which releases the GIL) overlap with sending the previous batch to the server. An error
-    in the producer is raised here, in order."""
-    iterator, end = iter(items), object()
-    # one worker: next() runs in order; leaving early waits for at most ``depth`` more items
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-mock-encode") as worker:
-        pending = deque(worker.submit(next, iterator, end) for _ in range(depth))
-        while (item := pending.popleft().result()) is not end:
-            pending.append(worker.submit(next, iterator, end))
-            yield item
 
 
 def connect(template: str, tier: str, service: str) -> tuple[psycopg.Connection, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from crm_mock.model import CATALOG
 from crm_mock.model.ddl import SQLITE_UUID_TYPES, UuidStorage, service_metadata
+from crm_mock.sinks.prefetch import prefetched
 from crm_mock.sinks.refusal import RefreshRefused
 from crm_mock.sinks.values import canonical_text, sqlite_values
 
@@ -160,13 +161,19 @@ def _insert(conn: sqlite3.Connection, service: str, name: str, batches: Iterable
     model = CATALOG[f"{service}.{name}"]
     columns = model.columns
     statement = f"INSERT INTO {name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+    def converted() -> Iterator[tuple[int, list[list]]]:
+        for batch in batches:
+            if batch.schema.names != list(model.column_names):
+                raise ValueError(f"{model.qualified_name}: batch columns {batch.schema.names} differ from the model")
+            yield batch.num_rows, [sqlite_values(c, batch.column(i), uuid_storage) for i, c in enumerate(columns)]
+
     rows = 0
-    for batch in batches:
-        if batch.schema.names != list(model.column_names):
-            raise ValueError(f"{model.qualified_name}: batch columns {batch.schema.names} differ from the model")
-        values = [sqlite_values(c, batch.column(i), uuid_storage) for i, c in enumerate(columns)]
+    # the next batch is read and converted in a worker thread while SQLite inserts this one (the connection
+    # stays in this thread)
+    for count, values in prefetched(converted(), depth=1):
         conn.executemany(statement, zip(*values))
-        rows += batch.num_rows
+        rows += count
     return rows
 
 
