@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -342,7 +343,9 @@ def _resolve_selection(selection: str, tier: str = "", data_dir: str = "") -> tu
     from crm_mock.sinks.parquet import TableStore
 
     graph = defs().resolve_asset_graph()
-    keys = dg.AssetSelection.from_string(selection).resolve(graph)
+    with warnings.catch_warnings():  # Dagster's own parser of 'group:…' warns about a beta parameter it passes
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        keys = dg.AssetSelection.from_string(selection).resolve(graph)
     if not keys:
         raise ValueError("it selects no asset")
     store = TableStore(_data_dir(Path(data_dir) if data_dir else None))
