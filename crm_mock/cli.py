@@ -324,8 +324,9 @@ def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
         print(f"crm-mock: tier {tier!r} FAILED after {total:.1f}s"
               + (f"; failed steps: {', '.join(failures)}" if failures else ""), file=sys.stderr)
         return EXIT_FAILED
-    print(f"crm-mock: tier {tier!r} done in {total:.1f}s; service databases: "
-          + ", ".join(f"{service} {rows:,} rows" for service, rows in sorted(loaded.items())))
+    databases = ", ".join(f"{service} {rows:,} rows" for service, rows in sorted(loaded.items()))
+    print(f"crm-mock: tier {tier!r} done in {total:.1f}s; "
+          + (f"service databases: {databases}" if databases else "no service database in the selection"))
     return EXIT_OK
 
 
