@@ -32,7 +32,7 @@ class LoadedRowsCheck:
     def evaluate(self, inputs: CheckInputs) -> dg.AssetCheckResult:
         problems = []
         for t in self.tables:
-            expected = inputs.store.read(inputs.tier, (t.service, t.name), [t.primary_key[0]]).num_rows
+            expected = inputs.store.num_rows(inputs.tier, (t.service, t.name))  # from the footer: no column read
             expected -= dropped_rows(inputs.plan, t.qualified_name)  # drift planted on purpose
             actual = inputs.databases.count_rows(inputs.tier, self.service, t.name)
             if actual != expected:
