@@ -27,7 +27,7 @@ from crm_mock.generate import GENERATORS
 from crm_mock.generate.progress import active, phase
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import arrow_schema
-from crm_mock.sinks.parquet import TableStore
+from crm_mock.sinks.parquet import TableStore, read_batches
 
 
 def shard_blocks(count: int, shard: int, shards: int) -> range:
@@ -52,7 +52,7 @@ def join_parts(store: TableStore, tier: str, table: Table, shards: int) -> tuple
 
     def pieces():
         for path in paths:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 30):  # a row group at a time
+            for batch in read_batches(path, batch_size=1 << 30):  # a row group at a time
                 progress.advance(batch.num_rows)
                 yield pa.Table.from_batches([batch]).cast(schema)  # Parquet keeps seconds as milliseconds
 
