@@ -38,8 +38,10 @@ def test_side_by_side_gives_the_results_of_one_after_another(live, workers: int)
         opened.append(threading.current_thread().name)
         return DatabaseSource(databases, "smoke")
 
-    together = run_rules_side_by_side(open_source, plan, LIVE_RULES, workers)
+    finished: list[int] = []
+    together = run_rules_side_by_side(open_source, plan, LIVE_RULES, workers, on_result=lambda: finished.append(1))
     assert _outcome(together) == _outcome(alone) and len(together) == len(LIVE_RULES) > 30
+    assert len(finished) == len(LIVE_RULES)  # each rule heard once as it finishes (the step's progress)
     assert len(opened) == workers  # one source per thread, opened in that thread
     if workers > 1:
         assert threading.main_thread().name not in opened

@@ -39,15 +39,20 @@ def run_rules(source: Source, plan: TierPlan, rules: Iterable[Rule] | None = Non
 
 
 def run_rules_side_by_side(open_source: Callable[[], Source], plan: TierPlan, rules: Iterable[Rule],
-                           workers: int = 2) -> list[RuleResult]:
+                           workers: int = 2, on_result: Callable[[], None] = lambda: None) -> list[RuleResult]:
     """``run_rules`` on ``workers`` threads, each with a source of its own (its own connections), taking the
     next rule as it finishes one; the results come back in the rules' order. The databases do the heavy part
     of most rules (scans, joins, sorts) without holding the interpreter, so two cores check about twice as
-    fast. A rule that raises stops the others after their current rule and is raised here."""
+    fast. A rule that raises stops the others after their current rule and is raised here. ``on_result`` is
+    called (from the worker's thread) as each rule finishes."""
     rules = list(rules)
     if workers <= 1 or len(rules) <= 1:
         with open_source() as source:
-            return run_rules(source, plan, rules)
+            results = []
+            for rule in rules:
+                results.append(rule.run(source, plan))
+                on_result()
+            return results
     pending: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(rules)):
         pending.put(index)
@@ -63,6 +68,7 @@ def run_rules_side_by_side(open_source: Callable[[], Source], plan: TierPlan, ru
                     except queue.Empty:
                         return
                     results[index] = rules[index].run(source, plan)
+                    on_result()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
             failures.append(exc)
 

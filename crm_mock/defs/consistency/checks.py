@@ -24,6 +24,7 @@ from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource
 from crm_mock.scenario import TierPlan
 from crm_mock.defs.tables import database_key, table_key
+from crm_mock.generate.progress import active, phase
 from crm_mock.mapping.rules import rules_for
 from crm_mock.model import SERVICES
 
@@ -45,8 +46,9 @@ def evaluate_tier(databases: ServiceDatabaseResource, plan: TierPlan) -> list[tu
     """Every rule of a tier on its live databases; raises Unreachable when one is missing or unreachable."""
     port = databases.port()  # through a mapping: the rules on what it loads
     rules = rules_for(port, LIVE_RULES, keep_skipped=True)
+    checked = phase("rules", len(rules), unit="rules")  # in a step: rules done of all, rate and ETA
     return list(zip(LIVE_RULES, run_rules_side_by_side(lambda: DatabaseSource(port, plan.tier), plan, rules,
-                                                       RULE_WORKERS)))
+                                                       RULE_WORKERS, on_result=lambda: checked.advance(1))))
 
 
 def live_metadata(rule: Rule) -> dict:
@@ -101,7 +103,8 @@ def _markdown(results: Sequence[tuple[Rule, RuleResult]]) -> str:
 def live_report(context: dg.AssetExecutionContext, scenario: ScenarioResource,
                 databases: ServiceDatabaseResource) -> dg.MaterializeResult:
     tier = context.partition_key
-    with step_tracker(context):  # a heartbeat in the run's logs while the rules read the databases
+    # rules done of all, with rate and ETA, in the run's logs and the CLI while they read the databases
+    with step_tracker(context) as tracker, active(tracker):
         results = evaluate_tier(databases, scenario.plan(tier))
     failing = [(rule, r) for rule, r in results if not r.passed]
     return dg.MaterializeResult(value=report_table(results), metadata={
