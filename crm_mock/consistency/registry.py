@@ -34,8 +34,14 @@ def rules_on(table: str) -> tuple[Rule, ...]:
     return tuple(r for r in registry() if r.table.qualified_name == table)
 
 
-def run_rules(source: Source, plan: TierPlan, rules: Iterable[Rule] | None = None) -> list[RuleResult]:
-    return [r.run(source, plan) for r in (registry() if rules is None else rules)]
+def run_rules(source: Source, plan: TierPlan, rules: Iterable[Rule] | None = None,
+              on_result: Callable[[], None] = lambda: None) -> list[RuleResult]:
+    """The rules one after another; ``on_result`` is called as each finishes."""
+    results = []
+    for rule in registry() if rules is None else rules:
+        results.append(rule.run(source, plan))
+        on_result()
+    return results
 
 
 def run_rules_side_by_side(open_source: Callable[[], Source], plan: TierPlan, rules: Iterable[Rule],
@@ -48,11 +54,7 @@ def run_rules_side_by_side(open_source: Callable[[], Source], plan: TierPlan, ru
     rules = list(rules)
     if workers <= 1 or len(rules) <= 1:
         with open_source() as source:
-            results = []
-            for rule in rules:
-                results.append(rule.run(source, plan))
-                on_result()
-            return results
+            return run_rules(source, plan, rules, on_result)
     pending: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(rules)):
         pending.put(index)

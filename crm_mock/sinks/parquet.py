@@ -106,4 +106,3 @@ def read_batches(path: Path, batch_size: int = BATCH_ROWS) -> Iterator[pa.Record
     would coalesce the reads of every row group asked for, here the whole file, and hold them to the end:
     790 MB for the stress tier's stock movements."""
     yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size)
-

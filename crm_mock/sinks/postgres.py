@@ -22,10 +22,10 @@ from sqlalchemy.engine import make_url
 
 from crm_mock.model import CATALOG
 from crm_mock.model.ddl import service_metadata
-from crm_mock.sinks.prefetch import prefetched
 from crm_mock.sinks.postgres_refresh import (
     RefreshPlan, materialized_views_reading, plan_refresh, read_dependents, read_live_tables,
 )
+from crm_mock.sinks.prefetch import prefetched
 from crm_mock.sinks.sqlite import BatchSource, fk_indexes
 
 SESSION_OPTIONS = "-c TimeZone=UTC"
