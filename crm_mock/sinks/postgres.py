@@ -13,6 +13,8 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 import psycopg
 import pyarrow as pa
@@ -20,8 +22,9 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from crm_mock.model import CATALOG
+from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import service_metadata
+from crm_mock.sinks.pg_binary import BinaryCopy, binary_batch
 from crm_mock.sinks.postgres_refresh import (
     RefreshPlan, materialized_views_reading, plan_refresh, read_dependents, read_live_tables,
 )
@@ -195,22 +198,41 @@ def _validate_foreign_keys(target: PostgresTarget, constraints: list[tuple[str, 
 
 def _copy(conn: psycopg.Connection, schema: str, service: str, name: str, batches: Iterable[pa.RecordBatch]) -> int:
     model = CATALOG[f"{service}.{name}"]
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in model.column_names)
     # FREEZE: the table was created or truncated in this transaction, so rows can be written already frozen
-    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
-        sql.Identifier(schema), sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in model.column_names))
-
-    def encoded() -> Iterator[tuple[int, bytes]]:
-        for batch in batches:
-            if batch.schema.names != list(model.column_names):
-                raise ValueError(f"{model.qualified_name}: batch columns {batch.schema.names} differ from the model")
-            yield batch.num_rows, _csv(batch)
-
+    statements = {form: sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT {}, FREEZE)").format(
+        sql.Identifier(schema), sql.Identifier(name), columns, sql.SQL(form)) for form in ("binary", "csv")}
     rows = 0
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for count, data in prefetched(encoded()):
-            copy.write(data)
-            rows += count
+    for form, run in groupby(prefetched(encoded_for_copy(model, batches)), key=itemgetter(0)):
+        # each run of batches in one format is a COPY of its own
+        with conn.cursor() as cursor, cursor.copy(statements[form]) as copy:
+            for _, count, data in run:
+                if data:
+                    copy.write(data)
+                rows += count
     return rows
+
+
+def encoded_for_copy(model: Table, batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[str, int, bytes]]:
+    """(format, rows, bytes) for COPY: batches in PostgreSQL's binary form where every value has one, CSV
+    where one does not; a change of format closes the run before it (the binary trailer included)."""
+    stream: BinaryCopy | None = None
+    for batch in batches:
+        if batch.schema.names != list(model.column_names):
+            raise ValueError(f"{model.qualified_name}: batch columns {batch.schema.names} differ from the model")
+        converted = binary_batch(model, batch)
+        if converted is None:
+            if stream is not None:
+                yield "binary", 0, stream.trailer()
+                stream = None
+            yield "csv", batch.num_rows, _csv(batch)
+            continue
+        if stream is None:
+            stream = BinaryCopy(converted.schema)
+            yield "binary", 0, stream.header()
+        yield "binary", batch.num_rows, stream.batch(converted)
+    if stream is not None:
+        yield "binary", 0, stream.trailer()
 
 
 def connect(template: str, tier: str, service: str) -> tuple[psycopg.Connection, str]:
