@@ -57,7 +57,7 @@ def _lead_block(plan: TierPlan, funnel: FunnelPlan, accounts: AccountPlan, emplo
 
     names = list(OPEN_LEADS)
     open_status, created = aged(plan, OPEN_LEADS, n, rng)
-    status = np.array([v.LEAD_STATUS.index(names[s]) for s in open_status], dtype=np.int64)
+    status = np.array([v.LEAD_STATUS.index(name) for name in names], dtype=np.int64)[open_status]
     status[converted] = v.LEAD_STATUS.index("CONVERTED")
     days = plan.commercial.lead_conversion_days
     lag = SECONDS_PER_DAY * (days.min + rng.uniform(int(converted.sum())) * (days.max - days.min))

@@ -264,23 +264,29 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     account[golden] = GOLDEN_HOLD_ACCOUNT
     segment = accounts.segment[account]
     currency = accounts.currency[account]
-    line_parts = [_lines(plan, segment[b.start:b.stop], currency[b.start:b.stop],
+    line_parts = [list(_lines(plan, segment[b.start:b.stop], currency[b.start:b.stop],
                          kinds[b.start:b.stop] == KIND["BACKORDERED"], products,
-                         Stream(plan.seed, ORDER_LINES, "rows", block=b.index))
+                         Stream(plan.seed, ORDER_LINES, "rows", block=b.index)))
                   for b in blocks_of(n, plan.block_rows)]
-    offsets = [0]
-    for part in line_parts:
-        offsets.extend(offsets[-1] + part[0][1:])
-    offsets = np.array(offsets, dtype=np.int64)
-    product = np.concatenate([p[1] for p in line_parts])
-    quantity = np.concatenate([p[2] for p in line_parts])
-    price = np.concatenate([p[3] for p in line_parts])
-    discount = np.concatenate([p[4] for p in line_parts])
+    lines_per_block = np.array([part[0][-1] for part in line_parts], dtype=np.int64)
+    first_line = np.cumsum(lines_per_block) - lines_per_block
+    offsets = np.concatenate([[0], *(start + part[0][1:] for start, part in zip(first_line, line_parts))]
+                             ).astype(np.int64)
+    product, quantity, price, discount = (_joined(line_parts, column) for column in range(1, 5))
     plants = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, discount, products, currency)
     return OrderPlan(kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
                      line_offsets=offsets, line_product=product, line_quantity=quantity, line_price_cents=price,
                      line_discount=discount, currency=currency, number=document_numbers("SO", placed),
                      golden_orders=golden, plants=plants)
+
+
+def _joined(parts: list[list[np.ndarray]], column: int) -> np.ndarray:
+    """One column of the blocks' line arrays, each block's part let go once copied (the parts and the whole
+    never all live at once)."""
+    joined = np.concatenate([part[column] for part in parts])
+    for part in parts:
+        part[column] = None
+    return joined
 
 
 def _golden_orders(plan: TierPlan, kinds: np.ndarray, placed: np.ndarray) -> np.ndarray:

@@ -16,7 +16,9 @@ import pyarrow as pa
 
 from crm_mock.generate.catalogue import KINDS
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
-from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money, occurrence_rank
+from crm_mock.generate.frame import (
+    Block, Blocks, blocked, build_table, cents_to_money, concat_ranges, occurrence_rank, sorted_codes,
+)
 from crm_mock.generate.hr import employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
@@ -131,13 +133,13 @@ def funnel_plan(plan: TierPlan) -> FunnelPlan:
     other_created = np.maximum(other_created, accounts.created_at[other_account])
     names = list(shares)
     status = np.concatenate([np.full(accepted, v.QUOTE_STATUS.index("ACCEPTED")),
-                             np.array([v.QUOTE_STATUS.index(names[s]) for s in other_status], dtype=np.int64)])
+                             np.array([v.QUOTE_STATUS.index(name) for name in names], dtype=np.int64)[other_status]])
     quote_account = np.concatenate([account, other_account])
     quote_created = np.concatenate([created, other_created])
     currency = accounts.currency[quote_account]
 
     starts, stops = orders.line_offsets[backed], orders.line_offsets[backed + 1]
-    taken = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)]) if accepted else np.zeros(0, np.int64)
+    taken = concat_ranges(starts, stops)
     offsets, product, quantity, price, discount = _lines(plan, accounts.segment[other_account], currency[accepted:],
                                                          np.zeros(len(other_account), bool), products,
                                                          Stream(plan.seed, QUOTE_LINES, "rows"))
@@ -174,8 +176,8 @@ def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarr
     extra_account = _accounts_for(plan, accounts, extra_created, rng)
     extra_created = np.maximum(extra_created, accounts.created_at[extra_account])
     stage = np.concatenate([
-        [v.OPPORTUNITY_STAGE.index(QUOTE_STAGE[v.QUOTE_STATUS[s]]) for s in quote_status],
-        [v.OPPORTUNITY_STAGE.index(names[s]) for s in extra_stage],
+        np.array([v.OPPORTUNITY_STAGE.index(QUOTE_STAGE[status]) for status in v.QUOTE_STATUS])[quote_status],
+        np.array([v.OPPORTUNITY_STAGE.index(name) for name in names])[extra_stage],
     ]).astype(np.int64)
     account = np.concatenate([quote_account, extra_account])
     created_all = np.concatenate([created, extra_created])
@@ -252,13 +254,13 @@ def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, clo
     label = rng.integers(0, len(DEAL_LABELS), len(account))
     quarter = (close.astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1
     year = close.astype("datetime64[Y]").astype(np.int64) + 1970
-    categories, category_code = np.unique(category.astype(str), return_inverse=True)
+    categories, category_code = sorted_codes(category)
     # two names are alike exactly when these codes are (accounts with the same name, planted ones included,
     # share a code)
     same_name = pa.array(accounts.name, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
     alike = (((same_name[account].astype(np.int64) * len(categories) + category_code.ravel()) * len(DEAL_LABELS)
               + label) * 4 + quarter - 1) * 1000 + (year - year.min(initial=0))
-    return OpportunityNames(accounts, account, categories.astype(object), category_code.ravel().astype(np.int16),
+    return OpportunityNames(accounts, account, categories, category_code.astype(np.int16),
                             label.astype(np.int8), quarter.astype(np.int8), year.astype(np.int16),
                             occurrence_rank(alike))
 
