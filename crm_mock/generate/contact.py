@@ -202,15 +202,15 @@ def _account_edges(plan: TierPlan, status: np.ndarray, created_at: np.ndarray) -
         return ()
     leap = leap_day_moment(plan)
     order = Stream(plan.seed, "edge_cases", ACCOUNTS, "business").permutation(plan.accounts)
-    active = [int(i) for i in order if status[i] == STATUS["ACTIVE"] and i > GOLDEN_HOLD_ACCOUNT]
+    active = order[(status[order] == STATUS["ACTIVE"]) & (order > GOLDEN_HOLD_ACCOUNT)]
     plants = []
-    later = [i for i in active if created_at[i] > leap]
-    if later:
-        plants.append(Plant("leap_day_account", ACCOUNTS, later[0], "created_at"))
+    later = active[created_at[active] > leap]
+    if len(later):
+        plants.append(Plant("leap_day_account", ACCOUNTS, int(later[0]), "created_at"))
         created_at[later[0]] = leap  # moving a creation earlier keeps every later event after it
-    rest = [i for i in active if i not in {p.row for p in plants}]
-    if rest:
-        plants.append(Plant("account_without_orders", ACCOUNTS, rest[0]))
+    rest = active[~np.isin(active, [p.row for p in plants])]
+    if len(rest):
+        plants.append(Plant("account_without_orders", ACCOUNTS, int(rest[0])))
     return tuple(plants)
 
 

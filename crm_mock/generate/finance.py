@@ -18,7 +18,7 @@ import pyarrow as pa
 from crm_mock.generate.contact import (
     AccountPlan, account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on,
 )
-from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money, concat_ranges
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
@@ -270,7 +270,7 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
     parts = rng.integers(1, 4, len(partial))
     share = 0.2 + 0.6 * rng.uniform(len(partial))
     part_invoice = np.repeat(partial, parts)
-    part_index = np.concatenate([np.arange(k) for k in parts]) if len(parts) else np.zeros(0, np.int64)
+    part_index = concat_ranges(np.zeros(len(parts), np.int64), parts)
     part_units = np.floor(total[partial] * share / unit[partial]).astype(np.int64)  # whole minor units
     base = np.repeat(part_units // parts, parts)
     remainder = np.repeat(part_units - (part_units // parts) * parts, parts)

@@ -49,8 +49,10 @@ def ledger(plan: TierPlan) -> Ledger:
         entries.append((rows, np.full(len(rows), order), np.full(len(rows), gl[account]),
                         debit[rows] if debit is not None else zeros, credit[rows] if credit is not None else zeros))
     invoice_rows = [np.concatenate(parts) for parts in zip(*entries)]
+    del entries
     sort = np.lexsort((invoice_rows[1], invoice_rows[0]))
-    invoice_part = [a[sort] for a in invoice_rows]
+    invoice_part = [invoice_rows.pop(0)[sort] for _ in range(len(invoice_rows))]  # each unsorted one let go
+    del sort
 
     payments = np.arange(len(inv.payment_cents))
     amount = inv.payment_cents
@@ -59,14 +61,15 @@ def ledger(plan: TierPlan) -> Ledger:
     pay_debit = np.stack([amount, np.zeros_like(amount)], 1).ravel()
     pay_credit = np.stack([np.zeros_like(amount), amount], 1).ravel()
     pay_index = np.repeat(payments, 2)
+    # indexes and codes narrowed: at the stress tier's 12 M entries the plan is 440 MB instead of 740 MB
     return Ledger(
-        journal_entity=np.concatenate([np.zeros(len(invoice_part[0]), np.int64), np.ones(len(pay_index), np.int64)]),
-        journal_index=np.concatenate([invoice_part[0], pay_index]),
-        gl_account=np.concatenate([invoice_part[2], pay_gl]),
+        journal_entity=np.concatenate([np.zeros(len(invoice_part[0]), np.int8), np.ones(len(pay_index), np.int8)]),
+        journal_index=np.concatenate([invoice_part[0], pay_index]).astype(np.int32),
+        gl_account=np.concatenate([invoice_part[2], pay_gl]).astype(np.int8),
         debit_cents=np.concatenate([invoice_part[3], pay_debit]),
         credit_cents=np.concatenate([invoice_part[4], pay_credit]),
-        invoice=np.concatenate([invoice_part[0], inv.payment_invoice[pay_index]]),
-        payment=np.concatenate([np.full(len(invoice_part[0]), -1), pay_index]),
+        invoice=np.concatenate([invoice_part[0], inv.payment_invoice[pay_index]]).astype(np.int32),
+        payment=np.concatenate([np.full(len(invoice_part[0]), -1), pay_index]).astype(np.int32),
         posted_on=np.concatenate([inv.issue[invoice_part[0]], to_date(inv.payment_at[pay_index])]),
     )
 
