@@ -49,6 +49,12 @@ class Sql:
                 return f"NOT (typeof({expr}) = 'blob' AND length({expr}) = 16)"
         return f"NOT ({expr} GLOB '{_UUID_GLOB}')"
 
+    def order_of_few(self, *exprs: str) -> str:
+        """ORDER BY terms for a query that keeps few of the rows it scans. SQLite would walk the key's index
+        and fetch every row through it (the load tier's 2 M stock movements: 2 M random reads); a plain scan
+        and a sort of the rows kept takes a quarter of the time. A unary '+' keeps it from the index."""
+        return ", ".join(f"+{e}" if self.dialect == "sqlite" else e for e in exprs)
+
     @staticmethod
     def quoted(values) -> str:
         return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)

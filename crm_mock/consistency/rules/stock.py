@@ -50,16 +50,15 @@ def stock_rules(ctx: RuleContext, found: Findings) -> None:
         tally.add(place(row))
 
 
-MOVED = ("(SELECT product_uuid, warehouse_uuid, SUM(quantity) AS moved FROM stock_movements "
-         "GROUP BY product_uuid, warehouse_uuid) m")
-# stock levels their movements do not add up to, and places with movements but no stock level
+# stock levels their movements do not add up to, and places with movements but no stock level: movements
+# and levels grouped by place in one pass (a join of the grouped movements to the levels, both ways, grouped
+# the 2 M movements of the load tier twice)
 UNBALANCED_PLACES = (
-    f"SELECT s.product_uuid, s.warehouse_uuid FROM stock_levels s LEFT JOIN {MOVED} "
-    "ON m.product_uuid = s.product_uuid AND m.warehouse_uuid = s.warehouse_uuid "
-    "WHERE COALESCE(m.moved, 0) <> s.quantity_on_hand "
-    f"UNION ALL SELECT m.product_uuid, m.warehouse_uuid FROM {MOVED} LEFT JOIN stock_levels s "
-    "ON m.product_uuid = s.product_uuid AND m.warehouse_uuid = s.warehouse_uuid WHERE s.product_uuid IS NULL "
-    "ORDER BY 1, 2")
+    "SELECT product_uuid, warehouse_uuid FROM (SELECT product_uuid, warehouse_uuid, SUM(moved) AS moved, "
+    "SUM(on_hand) AS on_hand, MAX(has_level) AS has_level FROM ("
+    "SELECT product_uuid, warehouse_uuid, quantity AS moved, 0 AS on_hand, 0 AS has_level FROM stock_movements "
+    "UNION ALL SELECT product_uuid, warehouse_uuid, 0, quantity_on_hand, 1 FROM stock_levels) places "
+    "GROUP BY product_uuid, warehouse_uuid) totals WHERE has_level = 0 OR moved <> on_hand ORDER BY 1, 2")
 # the balance of each place after each movement, in time order; at the same moment receipts count first
 NEGATIVE_BALANCES = (
     "SELECT stock_movement_uuid FROM (SELECT stock_movement_uuid, SUM(quantity) OVER (PARTITION BY product_uuid, "
