@@ -47,7 +47,7 @@ class _Draft:
     own: str
     refs: list[str]
     stock: list[str]
-    record: dict
+    body: str  # the record in wire form, written out at once: millions of events as dicts did not fit
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _drafts(store: TableStore, tier: str, event: EventType) -> list[_Draft]:
         drafts.append(_Draft(
             event, key, as_moment(at) if at is not None else None, f"{own_table}:{key}",
             [f"{target}:{row[column]}" for column, target in refs if row[column] is not None],
-            sorted(stock), row,
+            sorted(stock), dumps(row),
         ))
     return drafts
 
@@ -161,7 +161,7 @@ def build_plan(store: TableStore, tier: str) -> Plan:
     digest = hashlib.sha256(f"crm_mock replay plan v1\n{tier}\n".encode())
     bodies = []
     for seq, d in enumerate(drafts):
-        body = dumps(d.record)
+        body = d.body
         bodies.append(body)
         keys = [d.own, *d.refs, *d.stock]
         digest.update(f"{seq}\t{d.at.isoformat()}\t{d.event.event_id}\t{d.key}\t{dumps(keys)}\t{body}\n".encode())
