@@ -31,9 +31,10 @@ def output_digests(tier: str = TIER) -> dict[str, dict]:
     digests = {}
     for name in sorted(GENERATORS):
         table = GENERATORS[name](plan)
-        digests[name] = {"rows": table.num_rows,
-                         "columns": {column: _digest(table.column(column).to_pylist()) for column in table.column_names}}
-    digests["manifest"] = {"rows": len(records := manifest(plan)), "digest": _digest([p.as_dict() for p in records])}
+        columns = {column: _digest(table.column(column).to_pylist()) for column in table.column_names}
+        digests[name] = {"rows": table.num_rows, "columns": columns}
+    records = manifest(plan)
+    digests["manifest"] = {"rows": len(records), "digest": _digest([p.as_dict() for p in records])}
     return digests
 
 

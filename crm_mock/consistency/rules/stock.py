@@ -52,7 +52,7 @@ def stock_rules(ctx: RuleContext, found: Findings) -> None:
 
 # stock levels their movements do not add up to, and places with movements but no stock level: movements
 # and levels grouped by place in one pass (a join of the grouped movements to the levels, both ways, grouped
-# the 2 M movements of the load tier twice)
+# the 1.6 M movements of the load tier twice)
 UNBALANCED_PLACES = (
     "SELECT product_uuid, warehouse_uuid FROM (SELECT product_uuid, warehouse_uuid, SUM(moved) AS moved, "
     "SUM(on_hand) AS on_hand, MAX(has_level) AS has_level FROM ("
