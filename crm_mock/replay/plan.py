@@ -159,12 +159,9 @@ def build_plan(store: TableStore, tier: str) -> Plan:
     drafts.sort(key=lambda d: (d.at, RANK[d.event.event_id], d.key))
 
     digest = hashlib.sha256(f"crm_mock replay plan v1\n{tier}\n".encode())
-    bodies = []
     for seq, d in enumerate(drafts):
-        body = d.body
-        bodies.append(body)
         keys = [d.own, *d.refs, *d.stock]
-        digest.update(f"{seq}\t{d.at.isoformat()}\t{d.event.event_id}\t{d.key}\t{dumps(keys)}\t{body}\n".encode())
+        digest.update(f"{seq}\t{d.at.isoformat()}\t{d.event.event_id}\t{d.key}\t{dumps(keys)}\t{d.body}\n".encode())
     plan_hash = digest.hexdigest()
     table = pa.table({
         "seq": pa.array(range(len(drafts)), pa.int64()),
@@ -174,7 +171,7 @@ def build_plan(store: TableStore, tier: str) -> Plan:
         "key": [d.key for d in drafts],
         "keys": pa.array([[d.own, *d.refs, *d.stock] for d in drafts], pa.list_(pa.string())),
         "idempotency_key": [idempotency_key(plan_hash, d.event.event_id, d.key) for d in drafts],
-        "record": bodies,
+        "record": [d.body for d in drafts],
     }, schema=SCHEMA)
     return Plan(tier, plan_hash, table)
 

@@ -15,7 +15,6 @@ batch as CSV, so PostgreSQL accepts, rounds or rejects it exactly as before.
 from __future__ import annotations
 
 import numpy as np
-import pgpq
 import pyarrow as pa
 
 from crm_mock.model import Kind, Table
@@ -103,19 +102,3 @@ def binary_batch(model: Table, batch: pa.RecordBatch) -> pa.RecordBatch | None:
         columns.append(values)
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
-
-class BinaryCopy:
-    """One binary COPY stream: the header, then each converted batch, then the trailer."""
-
-    def __init__(self, schema: pa.Schema) -> None:
-        self._encoder = pgpq.ArrowToPostgresBinaryEncoder(schema)
-        self.schema = schema
-
-    def header(self) -> bytes:
-        return self._encoder.write_header()
-
-    def batch(self, batch: pa.RecordBatch) -> bytes:
-        return self._encoder.write_batch(batch)
-
-    def trailer(self) -> bytes:
-        return self._encoder.finish()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 
+import pgpq
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -24,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import service_metadata
-from crm_mock.sinks.pg_binary import BinaryCopy, binary_batch
+from crm_mock.sinks.pg_binary import binary_batch
 from crm_mock.sinks.postgres_refresh import (
     RefreshPlan, materialized_views_reading, plan_refresh, read_dependents, read_live_tables,
 )
@@ -216,23 +217,23 @@ def _copy(conn: psycopg.Connection, schema: str, service: str, name: str, batche
 def encoded_for_copy(model: Table, batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[str, int, bytes]]:
     """(format, rows, bytes) for COPY: batches in PostgreSQL's binary form where every value has one, CSV
     where one does not; a change of format closes the run before it (the binary trailer included)."""
-    stream: BinaryCopy | None = None
+    stream: pgpq.ArrowToPostgresBinaryEncoder | None = None
     for batch in batches:
         if batch.schema.names != list(model.column_names):
             raise ValueError(f"{model.qualified_name}: batch columns {batch.schema.names} differ from the model")
         converted = binary_batch(model, batch)
         if converted is None:
             if stream is not None:
-                yield "binary", 0, stream.trailer()
+                yield "binary", 0, stream.finish()
                 stream = None
             yield "csv", batch.num_rows, _csv(batch)
             continue
         if stream is None:
-            stream = BinaryCopy(converted.schema)
-            yield "binary", 0, stream.header()
-        yield "binary", batch.num_rows, stream.batch(converted)
+            stream = pgpq.ArrowToPostgresBinaryEncoder(converted.schema)
+            yield "binary", 0, stream.write_header()
+        yield "binary", batch.num_rows, stream.write_batch(converted)
     if stream is not None:
-        yield "binary", 0, stream.trailer()
+        yield "binary", 0, stream.finish()
 
 
 def connect(template: str, tier: str, service: str) -> tuple[psycopg.Connection, str]:
