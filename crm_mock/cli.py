@@ -245,7 +245,25 @@ def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str =
     it), or the part of it ``selection`` picks. The other arguments are the command's configuration, which
     the definitions read from the environment: they key Dagster's cache of reconstructed jobs (a second run in
     the same process with another configuration gets its own), and a Celery worker, reconstructing the job
-    for a step, takes them over, so its steps read and write the tables the command was told to."""
+    for a step, takes them over, so its steps read and write the tables the command was told to.
+
+    Dagster reconstructs the job again and again in one run (its cache holds one job, and the run alternates
+    between the job and its subsets): each job is built once per configuration, environment and scenario text.
+    """
+    arguments = (data_dir, scenario, sqlite_uuid_storage, selection, tier, shards)
+    key = (arguments, tuple(sorted(os.environ.items())), Path(scenario).read_bytes() if scenario else b"")
+    if key not in _jobs:
+        _jobs[key] = _materialize_all_job(*arguments)
+        while len(_jobs) > 4:
+            _jobs.pop(next(iter(_jobs)))
+    return _jobs[key]
+
+
+_jobs: dict[tuple, object] = {}
+
+
+def _materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str, selection: str, tier: str,
+                         shards: str):
     from crm_mock.definitions import defs
     from crm_mock.defs.jobs import MATERIALIZE_ALL
     from crm_mock.defs.executors import SHARDS_ENV

@@ -10,7 +10,9 @@ import dagster as dg
 from dagster.components import load_defs
 
 import crm_mock.defs
-from crm_mock.defs.executors import CELERY, EXECUTOR_ENV, MULTIPROCESS, CelerySettings, executor_choice, shard_count
+from crm_mock.defs.executors import (
+    CELERY, EXECUTOR_ENV, MULTIPROCESS, CelerySettings, executor_choice, fork_server_start_method, shard_count,
+)
 from crm_mock.defs.resources import (
     DATA_DIR_ENV, DATABASE_URL_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV, resources_from_environment,
 )
@@ -41,7 +43,8 @@ def executor() -> dg.ExecutorDefinition:
     core works); with CRM_MOCK_EXECUTOR=celery the steps go to Celery workers (see crm_mock/celery_worker.py)."""
     choice = executor_choice()
     if choice == MULTIPROCESS:  # a process per step, as many at once as there are cores
-        return dg.multiprocess_executor.configured({"max_concurrent": os.cpu_count() or 2})
+        return dg.multiprocess_executor.configured({"max_concurrent": os.cpu_count() or 2,
+                                                     "start_method": fork_server_start_method()})
     if choice != CELERY:
         return dg.in_process_executor
     # the optional [celery] extra: imported only by those who chose it
@@ -55,8 +58,27 @@ def executor() -> dg.ExecutorDefinition:
     return celery_executor.configured(CelerySettings.from_environment().executor_config())
 
 
+# the definitions a step's process finds built (see crm_mock/step_server.py), with the environment they were
+# built under: the same environment gives the same definitions
+_prebuilt: tuple[dict[str, str], dg.Definitions] | None = None
+
+
+def prebuild() -> None:
+    """Build the definitions and the job every run executes, once, in the multiprocess executor's fork server."""
+    global _prebuilt
+    built = build_definitions()
+    built.get_repository_def().get_all_jobs()  # resolved once, then cached on the definitions
+    _prebuilt = (dict(os.environ), built)
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
+    if _prebuilt is not None and _prebuilt[0] == dict(os.environ):
+        return _prebuilt[1]
+    return build_definitions()
+
+
+def build_definitions() -> dg.Definitions:
     refuse_a_bad_scenario()
     chosen = executor()  # a bad CRM_MOCK_EXECUTOR or CRM_MOCK_SHARDS is named here, before anything is built
     shard_count()

@@ -79,3 +79,22 @@ def test_an_unknown_sqlite_uuid_storage_is_refused(tmp_path, capsys):
         main(["materialize", "--tier", "smoke", "--data-dir", str(tmp_path / "data"), "--sqlite-uuid-storage", "b64"])
     assert caught.value.code == EXIT_USAGE and "--sqlite-uuid-storage" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
+
+
+def test_the_run_s_job_is_built_once_per_configuration(tmp_path, monkeypatch):
+    """Dagster reconstructs the command's job many times per run; it is built once for the same command,
+    environment and scenario text, and again when any of them changes."""
+    from crm_mock.cli import materialize_all_job
+
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(DEFAULT_SCENARIO.read_text())
+    command = (str(tmp_path / "data"), str(scenario), "", "", "smoke", "1")
+    first = materialize_all_job(*command)
+    assert materialize_all_job(*command) is first
+    assert materialize_all_job(str(tmp_path / "elsewhere"), *command[1:]) is not first
+    monkeypatch.setenv("CRM_MOCK_TEST_PROBE", "another environment")
+    assert materialize_all_job(*command) is not first
+    monkeypatch.delenv("CRM_MOCK_TEST_PROBE")
+    assert materialize_all_job(*command) is first
+    scenario.write_text(DEFAULT_SCENARIO.read_text().replace("accounts: 500", "accounts: 400"))
+    assert materialize_all_job(*command) is not first

@@ -9,6 +9,7 @@ executor, and crm_mock/celery_worker.py is the app the workers run. dagster-cele
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing.forkserver
 import os
 from dataclasses import dataclass
 
@@ -26,6 +27,11 @@ EXECUTORS = (IN_PROCESS, MULTIPROCESS, CELERY)
 # RabbitMQ's own default account on this machine; anything else comes from CRM_MOCK_CELERY_BROKER
 DEFAULT_BROKER = "amqp://guest@127.0.0.1:5672//"
 DEFAULT_QUEUE = "dagster"  # dagster-celery's own default queue
+
+
+# what the fork server of the multiprocess executor preloads: crm_mock's definitions, built
+STEP_SERVER_MODULE = "crm_mock.step_server"
+_environment_of_fork_server: dict[str, str] | None = None
 
 
 class ExecutorChoiceError(ValueError):
@@ -52,6 +58,29 @@ def shard_count() -> int:
     if not configured.isdigit() or not 1 <= int(configured) <= 64:
         raise ExecutorChoiceError(f"{SHARDS_ENV}={configured!r}: expected a whole number of shards from 1 to 64")
     return int(configured)
+
+
+def fork_server_start_method() -> dict:
+    """The multiprocess executor's `start_method`: a fork server that has crm_mock's definitions built
+    (crm_mock/step_server.py), each step's process a fork of it. Dagster's default, `spawn`, starts a new
+    interpreter per step that imports Dagster and crm_mock and builds the definitions (4.5 s here) before the
+    step does anything: at the staging tier, longer than the steps' own work.
+
+    A fork server keeps the environment it started with, and Python keeps one per process: a process that runs
+    several multiprocess runs (a script, a test session) and changes, say, CRM_MOCK_DATA_DIR between them would
+    run its later steps with the first run's settings. So a server started under another environment is
+    stopped here, and the run starts one of its own (on a Python without that stop hook, `spawn`: slower, right).
+    """
+    global _environment_of_fork_server
+    environment = dict(os.environ)
+    server = multiprocessing.forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is not None and _environment_of_fork_server != environment:
+        stop = getattr(server, "_stop", None)
+        if stop is None:
+            return {"spawn": {}}
+        stop()
+    _environment_of_fork_server = environment
+    return {"forkserver": {"preload_modules": [STEP_SERVER_MODULE]}}
 
 
 @dataclass(frozen=True)
