@@ -105,6 +105,8 @@ def main() -> int:
                         help="where the run's data and instance go (default: a temporary directory, removed after)")
     parser.add_argument("--min-ratio", type=float, default=0.5)
     args = parser.parse_args()
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="crm-mock-bench-", dir=args.work_dir) as work:
         work_dir = Path(work)
         (work_dir / "home").mkdir()

@@ -9,7 +9,7 @@ executor, and crm_mock/celery_worker.py is the app the workers run. dagster-cele
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing.forkserver
+import multiprocessing
 import os
 from dataclasses import dataclass
 
@@ -69,11 +69,16 @@ def fork_server_start_method() -> dict:
     A fork server keeps the environment it started with, and Python keeps one per process: a process that runs
     several multiprocess runs (a script, a test session) and changes, say, CRM_MOCK_DATA_DIR between them would
     run its later steps with the first run's settings. So a server started under another environment is
-    stopped here, and the run starts one of its own (on a Python without that stop hook, `spawn`: slower, right).
+    stopped here, and the run starts one of its own (on a Python without that stop hook, `spawn`: slower, right;
+    likewise where there is no fork server, on Windows).
     """
     global _environment_of_fork_server
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
+        return {"spawn": {}}
+    from multiprocessing import forkserver
+
     environment = dict(os.environ)
-    server = multiprocessing.forkserver._forkserver
+    server = forkserver._forkserver
     if getattr(server, "_forkserver_pid", None) is not None and _environment_of_fork_server != environment:
         stop = getattr(server, "_stop", None)
         if stop is None:
