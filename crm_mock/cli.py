@@ -251,7 +251,8 @@ def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str =
     between the job and its subsets): each job is built once per configuration, environment and scenario text.
     """
     arguments = (data_dir, scenario, sqlite_uuid_storage, selection, tier, shards)
-    key = (arguments, tuple(sorted(os.environ.items())), Path(scenario).read_bytes() if scenario else b"")
+    text = Path(scenario).read_bytes() if scenario and Path(scenario).is_file() else b""  # else: refused below
+    key = (arguments, tuple(sorted(os.environ.items())), text)
     if key not in _jobs:
         _jobs[key] = _materialize_all_job(*arguments)
         while len(_jobs) > 4:
