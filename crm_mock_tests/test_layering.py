@@ -26,6 +26,7 @@ RANKS = {
     "definitions": 8,
     "instance": 8,
     "celery_worker": 8,  # the Celery workers' entry point, beside the Dagster root it loads steps from
+    "step_server": 8,  # what the multiprocess executor's fork server loads, beside the Dagster root it builds
     "cli": 9,
     "terminal": 9,  # what `crm-mock materialize` prints while a run goes on
 }
