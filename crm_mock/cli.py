@@ -9,6 +9,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from crm_mock.mapping.cli import add_mapping_option, add_mapping_parser, apply_mapping_option, mapping_command
@@ -250,21 +251,15 @@ def materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str =
     Dagster reconstructs the job again and again in one run (its cache holds one job, and the run alternates
     between the job and its subsets): each job is built once per configuration, environment and scenario text.
     """
-    arguments = (data_dir, scenario, sqlite_uuid_storage, selection, tier, shards)
     text = Path(scenario).read_bytes() if scenario and Path(scenario).is_file() else b""  # else: refused below
-    key = (arguments, tuple(sorted(os.environ.items())), text)
-    if key not in _jobs:
-        _jobs[key] = _materialize_all_job(*arguments)
-        while len(_jobs) > 4:
-            _jobs.pop(next(iter(_jobs)))
-    return _jobs[key]
+    return _built_job(data_dir, scenario, sqlite_uuid_storage, selection, tier, shards,
+                      tuple(sorted(os.environ.items())), text)
 
 
-_jobs: dict[tuple, object] = {}
-
-
-def _materialize_all_job(data_dir: str, scenario: str, sqlite_uuid_storage: str, selection: str, tier: str,
-                         shards: str):
+@lru_cache(maxsize=4)
+def _built_job(data_dir: str, scenario: str, sqlite_uuid_storage: str, selection: str, tier: str, shards: str,
+               environment: tuple, scenario_text: bytes):
+    """The job for one command; ``environment`` and ``scenario_text`` only key the cache."""
     from crm_mock.definitions import defs
     from crm_mock.defs.jobs import MATERIALIZE_ALL
     from crm_mock.defs.executors import SHARDS_ENV
