@@ -303,4 +303,4 @@ def test_phones_stay_unique_at_the_load_tier(mode: str):
     for c in range(len(accounts.countries)):  # each country's slots are 0, 1, 2, … without gaps
         assert np.array_equal(np.sort(slots[country == c]), np.arange(int((country == c).sum())))
     numbers = phone_numbers(plan.seed, accounts.countries, country, slots, mode)
-    assert len(numbers) == 250_000 and len(set(numbers)) == len(numbers)
+    assert len(numbers) == 250_000 and len(set(numbers.to_pylist())) == len(numbers)

@@ -68,9 +68,9 @@ class AccountLayout:
     contact_offsets: np.ndarray
 
     def contact_countries(self, plan: TierPlan) -> np.ndarray:
-        codes = np.array(tuple(plan.country_shares), dtype=object)
+        """Each contact's country, as an index into the plan's countries."""
         account = np.searchsorted(self.contact_offsets, np.arange(plan.contacts), side="right") - 1
-        return codes[self.country[account]]
+        return self.country[account]
 
 
 def account_layout(plan: TierPlan) -> AccountLayout:
@@ -87,10 +87,11 @@ def cached_account_layout(plan: TierPlan) -> AccountLayout:
 
 
 def row_countries(plan: TierPlan, table: str) -> np.ndarray | None:
-    """The country code of each row of ``table``, for the tables whose rows have one before planting."""
+    """The country of each row of ``table`` (an index into the plan's countries), for the tables whose rows
+    have one before planting."""
     layout = cached_account_layout(plan)
     if table == ACCOUNTS:
-        return np.array(tuple(plan.country_shares), dtype=object)[layout.country]
+        return layout.country
     if table == CONTACTS:
         return layout.contact_countries(plan)
     return None

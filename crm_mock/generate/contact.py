@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_mock.generate.account_layout import (
     ACCOUNTS, ACME_COUNTRY, CONTACTS, contact_counts, countries_of_block, segments,
 )
 from crm_mock.generate.companies import Companies, compose, distinct, slug
-from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table, concat
+from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table, join_strings
 from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import memoised
@@ -72,6 +74,18 @@ class AccountPlan:
 
     def names(self, accounts: np.ndarray) -> np.ndarray:
         return self.name[accounts]
+
+    @cached_property
+    def arrow_names(self) -> pa.StringArray:
+        return pa.array(self.name, pa.string())
+
+    @cached_property
+    def arrow_domains(self) -> pa.StringArray:
+        return pa.array(self.domain, pa.string())
+
+    @cached_property
+    def arrow_currencies(self) -> pa.StringArray:
+        return pa.array(self.currency, pa.string())
 
     def domains(self, accounts: np.ndarray) -> np.ndarray:
         return self.domain[accounts]
@@ -234,27 +248,33 @@ def cached_account_plan(plan: TierPlan) -> AccountPlan:
 
 def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
+    index = np.arange(block.start, block.stop)  # taken, not sliced: a slice would keep the whole plan's buffers
     pools = CountryPools(plan.seed, accounts.countries)
     country = accounts.country[rows]
     address = accounts.address[rows]
     return build_table(ACCOUNTS, {
         "account_uuid": derive_uuids(plan.ids, ACCOUNT_ENTITY, block.start, block.stop),
-        "name": accounts.name[rows],
-        "segment": np.array(v.ACCOUNT_SEGMENT, dtype=object)[accounts.segment[rows]],
-        "industry": np.array(v.INDUSTRY, dtype=object)[accounts.industry[rows]],
-        "status": np.array(v.ACCOUNT_STATUS, dtype=object)[accounts.status[rows]],
-        "street": pools.values("streets")[address],
-        "city": pools.values("cities")[address],
-        "region": pools.values("regions")[address],
-        "postal_code": pools.values("postcodes")[address],
-        "country_code": np.array(accounts.countries, dtype=object)[country],
-        "currency_code": accounts.currency[rows],
+        "name": accounts.arrow_names.take(index),
+        "segment": _codes(v.ACCOUNT_SEGMENT, accounts.segment[rows]),
+        "industry": _codes(v.INDUSTRY, accounts.industry[rows]),
+        "status": _codes(v.ACCOUNT_STATUS, accounts.status[rows]),
+        "street": pools.take("streets", address),
+        "city": pools.take("cities", address),
+        "region": pools.take("regions", address),
+        "postal_code": pools.take("postcodes", address),
+        "country_code": _codes(accounts.countries, country),
+        "currency_code": accounts.arrow_currencies.take(index),
         "phone": phone_numbers(plan.seed, accounts.countries, country, accounts.phone_slot[rows],
                                plan.contact_details),
-        "website": concat("https://www.", accounts.domain[rows]),
+        "website": join_strings("https://www.", accounts.arrow_domains.take(index)),
         "owner_employee_uuid": employee_uuids(plan, accounts.owner[rows]),
         "created_at": accounts.created_at[rows],
     })
+
+
+def _codes(vocabulary: tuple[str, ...], index: np.ndarray) -> pa.StringArray:
+    """Each row's word of a small vocabulary, by its index, as Arrow strings."""
+    return pa.array(vocabulary, pa.string()).take(np.asarray(index, dtype=np.int64))
 
 
 @blocked
@@ -280,20 +300,25 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     account = contact_accounts(accounts, block.start, block.stop)
     country = accounts.country[account]
     first, last = contact_names(plan, accounts, pools, account, np.arange(block.start, block.stop))
-    first_ascii, last_ascii = pools.values("first_ascii")[first], pools.values("last_ascii")[last]
+    spellings = {"first_name": pools.take("first_ascii", first), "last_name": pools.take("last_ascii", last)}
     planted = planted_cells(plan).get(CONTACTS, {})
-    for column, spelled in (("first_name", first_ascii), ("last_name", last_ascii)):
-        for row, (_, value) in planted.get(column, {}).items():  # a planted name is spelled in the address too
-            if block.start <= row < block.stop and value and ascii_slug(value):
-                spelled[row - block.start] = ascii_slug(value)[:MAX_NAME_IN_ADDRESS]
-    email = concat(first_ascii, ".", last_ascii, "@", accounts.domains(account))
-    titles = np.array(CONTACT_TITLES, dtype=object)[rng.integers(0, len(CONTACT_TITLES), n)]
-    titles[rng.bernoulli(0.1, n)] = None
+    for column, spelled in spellings.items():  # a planted name is spelled in the address too
+        hits = {row - block.start: ascii_slug(value)[:MAX_NAME_IN_ADDRESS]
+                for row, (_, value) in sorted(planted.get(column, {}).items())
+                if block.start <= row < block.stop and value and ascii_slug(value)}
+        if hits:
+            mask = np.zeros(n, dtype=bool)
+            mask[list(hits)] = True
+            spellings[column] = pc.replace_with_mask(spelled, pa.array(mask), pa.array(list(hits.values()), pa.string()))
+    email = join_strings(spellings["first_name"], ".", spellings["last_name"], "@", accounts.arrow_domains.take(account))
+    title = rng.integers(0, len(CONTACT_TITLES), n)
+    titled = ~rng.bernoulli(0.1, n)
+    titles = pc.replace_with_mask(pa.nulls(n, pa.string()), pa.array(titled), _codes(CONTACT_TITLES, title[titled]))
     return build_table(CONTACTS, {
         "contact_uuid": derive_uuids(plan.ids, CONTACT_ENTITY, block.start, block.stop),
         "account_uuid": account_uuids(plan, account),
-        "first_name": pools.values("first_names")[first],
-        "last_name": pools.values("last_names")[last],
+        "first_name": pools.take("first_names", first),
+        "last_name": pools.take("last_names", last),
         "email": email,
         "phone": phone_numbers(plan.seed, accounts.countries, country,
                                contact_phone_slots(accounts, account, block), plan.contact_details),

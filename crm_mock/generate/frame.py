@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_mock.generate.progress import phase
 from crm_mock.model import CATALOG, Table
@@ -43,6 +44,22 @@ def concat(*parts) -> np.ndarray:
     for part in parts[1:]:
         out = out + (np.asarray(part, dtype=object) if not isinstance(part, str) else part)
     return out
+
+
+def join_strings(*parts: pa.Array | str) -> pa.StringArray:
+    """Element-wise concatenation of Arrow string arrays and plain strings (``concat`` without Python objects);
+    every part must be free of nulls."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def fixed_width_strings(text: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
+    """Row i of a (rows, width) uint8 matrix of ASCII, cut to ``lengths[i]`` bytes, as Arrow strings built
+    straight from the bytes."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    data = text[np.arange(text.shape[1]) < lengths[:, None]]
+    return pa.Array.from_buffers(pa.string(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 @dataclass(frozen=True)

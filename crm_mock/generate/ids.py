@@ -18,9 +18,11 @@ from crm_mock.scenario import IdScheme
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-# byte positions of the 32 hex digits inside the 36-character canonical form
-_DIGIT_POSITIONS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+# each byte's two lower-case hex digits as one little-endian uint16, so their bytes lie in reading order
+_HEX_PAIRS = np.array([ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], dtype="<u2")
+# the canonical form's 8-4-4-4-12 groups: (first digit, last digit + 1, where the group starts in the text)
+_GROUPS = ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24))
+_DASHES = [8, 13, 18, 23]
 # the version nibble, in the high half of byte 6
 _VERSION_BITS = {"v4": 0x40, "v8": 0x80}
 
@@ -39,25 +41,24 @@ def uuid_bytes(ids: IdScheme, entity: str, indices: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         high = _mix(index + k1)
         low = _mix(index ^ k2)
-    out = np.empty((len(index), 16), dtype=np.uint8)
-    for i in range(6):  # bytes 0-5: top 48 bits of high
-        out[:, i] = (high >> np.uint64(56 - 8 * i)) & np.uint64(0xFF)
-    out[:, 6] = _VERSION_BITS[ids.layout] | ((high >> np.uint64(12)) & np.uint64(0x0F)).astype(np.uint8)
-    out[:, 7] = ((high >> np.uint64(4)) & np.uint64(0xFF)).astype(np.uint8)
-    # the variant (binary 10) and the last 4 bits of high
-    out[:, 8] = (0x80 | ((high & np.uint64(0x0F)) << np.uint64(2)) | (low >> np.uint64(62))).astype(np.uint8)
-    for i in range(9, 16):  # bytes 9-15: low 56 bits of low
-        out[:, i] = (low >> np.uint64(8 * (15 - i))) & np.uint64(0xFF)
-    return out
+    # the 128 bits as two big-endian words: bytes 0-5 the top 48 bits of high, the version nibble, the next
+    # 12 bits of high; the variant (binary 10), the last 4 bits of high, the top 2 bits of low, its low 56 bits
+    words = np.empty((len(index), 2), dtype=">u8")
+    words[:, 0] = ((high & np.uint64(0xFFFF_FFFF_FFFF_0000)) | np.uint64(_VERSION_BITS[ids.layout] << 8)
+                   | (((high >> np.uint64(12)) & np.uint64(0x0F)) << np.uint64(8))
+                   | ((high >> np.uint64(4)) & np.uint64(0xFF)))
+    words[:, 1] = (((np.uint64(0x80) | ((high & np.uint64(0x0F)) << np.uint64(2)) | (low >> np.uint64(62)))
+                    << np.uint64(56)) | (low & np.uint64(0x00FF_FFFF_FFFF_FFFF)))
+    return words.view(np.uint8).reshape(len(index), 16)
 
 
 def format_uuids(raw: np.ndarray) -> pa.StringArray:
     """(n, 16) bytes to canonical lower-case UUID text, built straight into an Arrow buffer."""
-    digits = np.empty((len(raw), 32), dtype=np.uint8)
-    digits[:, 0::2] = _HEX[raw >> 4]
-    digits[:, 1::2] = _HEX[raw & 0x0F]
-    text = np.full((len(raw), 36), ord("-"), dtype=np.uint8)
-    text[:, _DIGIT_POSITIONS] = digits
+    digits = _HEX_PAIRS[raw].view(np.uint8)  # (n, 32): each byte's two hex digits, in order
+    text = np.empty((len(raw), 36), dtype=np.uint8)
+    for first, stop, target in _GROUPS:
+        text[:, target:target + stop - first] = digits[:, first:stop]
+    text[:, _DASHES] = ord("-")
     offsets = np.arange(0, 36 * (len(raw) + 1), 36, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(text)])
 

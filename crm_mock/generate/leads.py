@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_mock.generate.companies import compose
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
-from crm_mock.generate.frame import Block, Blocks, blocked, build_table, concat
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, join_strings
 from crm_mock.generate.hr import EmployeePlan, cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.pools import CountryPools, web_domains
@@ -64,13 +65,14 @@ def _lead_block(plan: TierPlan, funnel: FunnelPlan, accounts: AccountPlan, emplo
     created[converted] = funnel.opportunity_created[opportunity] - lag.astype(np.int64).astype("timedelta64[s]")
     owner = employees.pick("SALES", created, rng.uniform(n))
     owner[converted] = accounts.owner[account[converted]]
-    account_ids = account_uuids(plan, account).to_numpy(zero_copy_only=False).astype(object)
-    account_ids[~converted] = None
+    account_ids = pc.replace_with_mask(pa.nulls(n, pa.string()), pa.array(converted),
+                                       account_uuids(plan, account[converted]))
     return build_table(LEADS, {
         "lead_uuid": derive_uuids(plan.ids, "lead", block.start, block.stop),
         "company_name": company,
-        "contact_name": concat(pools.values("first_names")[first], " ", pools.values("last_names")[last]),
-        "email": concat(pools.values("first_ascii")[first], ".", pools.values("last_ascii")[last], "@", domains),
+        "contact_name": join_strings(pools.take("first_names", first), " ", pools.take("last_names", last)),
+        "email": join_strings(pools.take("first_ascii", first), ".", pools.take("last_ascii", last), "@",
+                              pa.array(domains, pa.string())),
         "source": np.array(v.LEAD_SOURCE, dtype=object)[rng.choice(n, [35, 20, 15, 20, 10])],
         "status": np.array(v.LEAD_STATUS, dtype=object)[status],
         "owner_employee_uuid": employee_uuids(plan, owner),

@@ -14,7 +14,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
 
+from crm_mock.generate.frame import fixed_width_strings
 from crm_mock.generate.phone_plans import FICTIONAL, ORDINARY, NumberBlock
 from crm_mock.generate.random import stream_key
 
@@ -22,6 +24,7 @@ FEISTEL_ROUNDS = 4
 FIRST_EXTENSION = 100  # the slots of the n-th wrap round carry "ext. 100+n"
 _FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_SHIFT = np.uint64(33)
 
 
 def number_blocks(country: str, contact_details: str) -> list[NumberBlock]:
@@ -35,14 +38,15 @@ class NumberSpace:
     """A country's numbers in one sequence: position p is a number of block b, digits p - start[b]."""
 
     def __init__(self, blocks: list[NumberBlock]) -> None:
-        width = max(len(b.template) for b in blocks)
+        # one spare column past the longest template: the digits a shorter block does not use are written there
+        width = max(len(b.template) for b in blocks) + 1
         digits = max(b.template.count("#") for b in blocks)
         self.templates = np.zeros((len(blocks), width), dtype=np.uint8)
         self.lengths = np.array([len(b.template) for b in blocks], dtype=np.int64)
         self.digit_counts = np.array([b.template.count("#") for b in blocks], dtype=np.int64)
         # column of each free digit, right-aligned (the last '#' in the last column) so that digit j of
-        # every block has the same place value 10**(digits-1-j); unused columns point at column 0
-        self.digit_columns = np.zeros((len(blocks), digits), dtype=np.int64)
+        # every block has the same place value 10**(digits-1-j); unused ones point at the spare column
+        self.digit_columns = np.full((len(blocks), digits), width - 1, dtype=np.int64)
         for i, block in enumerate(blocks):
             self.templates[i, :len(block.template)] = np.frombuffer(block.template.encode("ascii"), dtype=np.uint8)
             columns = [c for c, ch in enumerate(block.template) if ch == "#"]
@@ -54,18 +58,23 @@ class NumberSpace:
 
     def render(self, positions: np.ndarray) -> np.ndarray:
         """The numbers at ``positions`` (each in [0, size)) as an object array of str."""
+        return self.render_arrow(positions).to_numpy(zero_copy_only=False)
+
+    def render_arrow(self, positions: np.ndarray) -> pa.StringArray:
+        return fixed_width_strings(*self.render_bytes(positions))
+
+    def render_bytes(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The numbers at ``positions`` as ASCII, one row of a uint8 matrix each, with each number's length."""
         positions = np.asarray(positions, dtype=np.int64)
         block = np.searchsorted(self.starts, positions, side="right") - 1
         value = positions - self.starts[block] + self.firsts[block]
         text = self.templates[block]
-        rows = np.arange(len(positions))
         digits = self.digit_columns.shape[1]
-        for j in range(digits):
-            used = j >= digits - self.digit_counts[block]
-            digit = (value // 10 ** (digits - 1 - j)) % 10
-            text[rows[used], self.digit_columns[block[used], j]] = ord("0") + digit[used]
-        # fixed-width bytes drop their trailing NULs, so shorter templates come out at their own length
-        return text.view(f"S{text.shape[1]}").ravel().astype(str).astype(object)
+        place = 10 ** np.arange(digits - 1, -1, -1, dtype=np.int64)
+        cells = self.digit_columns[block]
+        cells += (np.arange(len(positions)) * text.shape[1])[:, None]
+        text.ravel()[cells.ravel()] = (ord("0") + (value[:, None] // place) % 10).ravel()
+        return text, self.lengths[block]
 
 
 @lru_cache(maxsize=64)
@@ -73,13 +82,32 @@ def number_space(country: str, contact_details: str) -> NumberSpace:
     return NumberSpace(number_blocks(country, contact_details))
 
 
-def _round(half: np.ndarray, key: np.uint64) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser of the keyed half-word: the Feistel round function."""
+@lru_cache(maxsize=64)
+def _joint_space(countries: tuple[str, ...], contact_details: str) -> NumberSpace:
+    """The countries' number spaces one after another, so the numbers of rows of every country render at once
+    (a country's position p is the joint space's ``starts_of_country[c] + p``)."""
+    return NumberSpace([b for c in countries for b in number_blocks(c, contact_details)])
+
+
+def _country_starts(countries: tuple[str, ...], contact_details: str) -> np.ndarray:
+    sizes = np.array([number_space(c, contact_details).size for c in countries], dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+
+def _round(half: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser of the keyed half-word: the Feistel round function (in place on a new
+    array: each step of a block's rows allocates nothing more)."""
+    z = half ^ key
+    shifted = z >> _SHIFT
     with np.errstate(over="ignore"):
-        z = half ^ key
-        z = (z ^ (z >> np.uint64(33))) * _FMIX1
-        z = (z ^ (z >> np.uint64(33))) * _FMIX2
-    return z ^ (z >> np.uint64(33))
+        z ^= shifted
+        z *= _FMIX1
+        np.right_shift(z, _SHIFT, out=shifted)
+        z ^= shifted
+        z *= _FMIX2
+    np.right_shift(z, _SHIFT, out=shifted)
+    z ^= shifted
+    return z
 
 
 def permute(values: np.ndarray, size: int, keys: np.ndarray) -> np.ndarray:
@@ -95,18 +123,27 @@ def permute_rows(values: np.ndarray, sizes: np.ndarray, keys: np.ndarray) -> np.
     the rows of every country and wrap of a block go through the network together, so its cost is a few
     array operations per round rather than per country. Values still out of range walk on; the others
     leave the working arrays, which shrink every pass."""
+    return _permute(values, sizes, [np.ascontiguousarray(keys[:, r], dtype=np.uint64) for r in range(keys.shape[1])])
+
+
+def _permute(values: np.ndarray, sizes: np.ndarray, round_keys: list[np.ndarray]) -> np.ndarray:
+    """``permute_rows`` with the round keys given one array per round."""
     sizes = np.asarray(sizes, dtype=np.int64)
     half_bits = np.maximum(1, (_bit_length(np.maximum(sizes - 1, 0)) + 1) // 2).astype(np.uint64)
     out = np.asarray(values, dtype=np.uint64).copy()
     rows = np.arange(len(out))
     x, shift, limit = out.copy(), half_bits, sizes.astype(np.uint64)
     mask = (np.uint64(1) << shift) - np.uint64(1)
-    round_keys = [np.ascontiguousarray(keys[:, r], dtype=np.uint64) for r in range(keys.shape[1])]
     while len(rows):
         left, right = x >> shift, x & mask
         for key in round_keys:
-            left, right = right, left ^ (_round(right, key) & mask)
-        x = (left << shift) | right
+            mixed = _round(right, key)
+            mixed &= mask
+            mixed ^= left
+            left, right = right, mixed
+        x = left
+        x <<= shift
+        x |= right
         out[rows] = x
         walk = x >= limit
         if not walk.any():
@@ -124,41 +161,49 @@ def _bit_length(values: np.ndarray) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _keys(seed: int, country: str, wrap: int) -> np.ndarray:
     return np.array([stream_key(seed, "phone", country, wrap, r)[0] for r in range(FEISTEL_ROUNDS)], dtype=np.uint64)
 
 
 def country_numbers(seed: int, country: str, slots: np.ndarray, contact_details: str) -> np.ndarray:
-    """The phone numbers of slots of one country: distinct slots, distinct numbers."""
+    """The phone numbers of slots of one country (an object array of str): distinct slots, distinct numbers."""
     slots = np.asarray(slots, dtype=np.int64)
-    return phone_numbers(seed, (country,), np.zeros(len(slots), dtype=np.int64), slots, contact_details)
+    return phone_numbers(seed, (country,), np.zeros(len(slots), dtype=np.int64), slots,
+                         contact_details).to_numpy(zero_copy_only=False)
 
 
 def phone_numbers(seed: int, countries: tuple[str, ...], country: np.ndarray, slots: np.ndarray,
-                  contact_details: str) -> np.ndarray:
+                  contact_details: str) -> pa.StringArray:
     """Numbers for rows of several countries: ``country`` indexes ``countries``; ``slots`` are each row's
     place among its country's rows (distinct slots of a country, distinct numbers)."""
     country = np.asarray(country, dtype=np.int64)
     slots = np.asarray(slots, dtype=np.int64)
-    present = np.unique(country)
-    spaces = {int(c): number_space(countries[c], contact_details) for c in present}
-    size = np.array([spaces[int(c)].size for c in present], dtype=np.int64)[np.searchsorted(present, country)]
+    sizes = np.array([number_space(c, contact_details).size for c in countries], dtype=np.int64)
+    size = sizes[country]
     wrap, within = np.divmod(slots, size)
     stride = int(wrap.max(initial=0)) + 1  # one code per (country, wrap): each has its own round keys
-    codes, inverse = np.unique(country * stride + wrap, return_inverse=True)
-    key_table = np.array([_keys(seed, countries[c // stride], int(c % stride)) for c in codes],
-                         dtype=np.uint64).reshape(len(codes), FEISTEL_ROUNDS)
-    positions = permute_rows(within, size, key_table[np.ravel(inverse)])
-    out = np.empty(len(country), dtype=object)
+    code = country * stride + wrap
+    present = np.flatnonzero(np.bincount(code, minlength=len(countries) * stride))
+    keys = np.zeros((len(countries) * stride, FEISTEL_ROUNDS), dtype=np.uint64)
     for c in present:
-        rows = country == c
-        numbers = spaces[int(c)].render(positions[rows])
-        wrapped = wrap[rows] > 0
-        if wrapped.any():
-            numbers[wrapped] = (numbers[wrapped] + " ext. "
-                                + (FIRST_EXTENSION + wrap[rows][wrapped]).astype(str).astype(object))
-        out[rows] = numbers
-    return out
+        keys[c] = _keys(seed, countries[c // stride], int(c % stride))
+    positions = _permute(within, size, [keys[:, r][code] for r in range(FEISTEL_ROUNDS)])
+    numbers, lengths = _joint_space(countries, contact_details).render_bytes(
+        _country_starts(countries, contact_details)[country] + positions)
+    wrapped = wrap > 0
+    extensions = np.char.add(b" ext. ", (FIRST_EXTENSION + wrap[wrapped]).astype("S")) if wrapped.any() \
+        else np.zeros(0, dtype="S1")
+    text = numbers if not len(extensions) else np.pad(numbers, ((0, 0), (0, extensions.dtype.itemsize)))
+    if len(extensions):  # the extension follows the number's last digit
+        rows = np.flatnonzero(wrapped)
+        suffix = extensions.view(np.uint8).reshape(len(extensions), extensions.dtype.itemsize)
+        suffix_lengths = np.char.str_len(extensions)
+        columns = lengths[rows][:, None] + np.arange(suffix.shape[1])
+        keep = np.arange(suffix.shape[1]) < suffix_lengths[:, None]
+        text[np.broadcast_to(rows[:, None], columns.shape)[keep], columns[keep]] = suffix[keep]
+        lengths[rows] += suffix_lengths
+    return fixed_width_strings(text, lengths)
 
 
 def slots_by_group(groups: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -57,25 +57,63 @@ def _cases(kind_or_table: str) -> list[EdgeCase]:
     return [c for c in load_catalog() if c.table == kind_or_table]
 
 
-def _row_order(plan: TierPlan, stream: str, table: str) -> np.ndarray:
-    """A deterministic order of the rows of ``table`` that plants may use (reserved rows left out)."""
+class RowOrder:
+    """A deterministic order of the rows of a table that plants may use (reserved rows left out): the rows
+    sorted by one uniform draw each. Plants take a handful of its first rows, so only the smallest draws are
+    sorted, not the whole table (at the stress tier, sorting every row for every planted column took seconds)."""
+
+    def __init__(self, draws: np.ndarray, reserved: set[int]) -> None:
+        self._draws = draws
+        self.reserved = np.array(sorted(reserved), dtype=np.int64)
+
+    def first(self, count: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """The first ``count`` rows of the order (fewer when the table has fewer), only ``allowed`` ones when
+        a mask is given."""
+        n = len(self._draws)
+        wanted = count + len(self.reserved) + 16
+        while True:
+            rows = _smallest(self._draws, min(wanted, n))
+            rows = rows[~np.isin(rows, self.reserved)]
+            if allowed is not None:
+                rows = rows[allowed[rows]]
+            if len(rows) >= count or wanted >= n:
+                return rows[:count]
+            wanted *= 4
+
+
+def _smallest(values: np.ndarray, m: int) -> np.ndarray:
+    """The first ``m`` indices of ``np.argsort(values, kind="stable")``, without sorting them all."""
+    if m >= len(values):
+        return np.argsort(values, kind="stable")
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    cut = np.partition(values, m - 1)[m - 1]
+    candidates = np.flatnonzero(values <= cut)  # ties with the cut included, in index order
+    return candidates[np.argsort(values[candidates], kind="stable")][:m]
+
+
+def _row_order(plan: TierPlan, stream: str, table: str) -> RowOrder:
     n = table_rows(plan, table)
     reserved = set(RESERVED_ROWS.get(table, ()))
     if table == "contact.contacts":
         reserved |= set(range(plan.acme_contacts))  # Acme's contacts come first
-    order = Stream(plan.seed, "edge_cases", stream).permutation(n)
-    return order[~np.isin(order, list(reserved))]
+    # the order Stream.permutation(n) gives, drawn the same way
+    return RowOrder(Stream(plan.seed, "edge_cases", stream).uniform(n), reserved)
 
 
-def _choose(plan: TierPlan, table: str, order: np.ndarray, countries: tuple[str, ...] | None, used: set[int],
+def _choose(plan: TierPlan, table: str, order: RowOrder, countries: tuple[str, ...] | None, used: set[int],
             k: int) -> list[int]:
     """The first ``k`` unused rows of ``order``, among the rows of ``countries`` when the tier has enough."""
     # a case that fits some countries lands on their rows (a French city in a French address)
-    codes = row_countries(plan, table) if countries else None
-    if codes is not None:
-        fitting = order[np.isin(codes[order], countries)]
-        order = fitting if len(fitting) >= k + len(used) else order
-    return list(islice((int(r) for r in order if int(r) not in used), k))
+    index = row_countries(plan, table) if countries else None
+    allowed = None
+    if index is not None:
+        codes = tuple(plan.country_shares)
+        fits = np.isin(index, [codes.index(c) for c in countries if c in codes])
+        fits[order.reserved] = False
+        allowed = fits if int(fits.sum()) >= k + len(used) else None
+    rows = order.first(k + len(used), allowed)
+    return list(islice((int(r) for r in rows if int(r) not in used), k))
 
 
 def _cells(plan: TierPlan) -> dict[str, dict[str, dict[int, tuple[str, object]]]]:
