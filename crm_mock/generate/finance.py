@@ -344,10 +344,10 @@ def generate_invoices(plan: TierPlan) -> Blocks:
 def generate_invoice_lines(plan: TierPlan) -> Blocks:
     """Blocks here are blocks of invoices; each yields the lines of its invoices."""
     invoices = cached_invoice_plan(plan)
-    totals = invoices.line_total_cents
+    unit = cents_per_unit(invoices.currency)
     return Blocks(lambda b: product_lines_block(plan, INVOICE_LINES, "invoice", invoices.line_offsets,
                                                   invoices.line_product, invoices.line_quantity,
-                                                  invoices.line_price_cents, invoices.line_discount, totals, b),
+                                                  invoices.line_price_cents, invoices.line_discount, unit, b),
                     plan.sales_orders, plan.block_rows, unit="invoices")
 
 

@@ -35,7 +35,6 @@ class ProductPlan:
 
     product_type: np.ndarray  # index into v.PRODUCT_TYPE
     kind: np.ndarray  # index into catalogue.KINDS
-    name: np.ndarray  # object
     discontinued: np.ndarray  # bool
     zero_stock: np.ndarray  # bool: stocked, and 0 on hand in every warehouse that stocks it
     unit_cost_cents: np.ndarray
@@ -94,14 +93,28 @@ def product_plan(plan: TierPlan) -> ProductPlan:
     # prices end in .99 above 10.00, like a real price list
     price = np.round(cost * markup).astype(np.int64)
     price = np.where(price >= 1_000, (price // 100) * 100 + 99, price)
-    return ProductPlan(product_type, kind, _names(plan, kind, product_type), discontinued, zero_stock, cost,
-                       np.minimum(price, MAX_PRICE_CENTS))
+    return ProductPlan(product_type, kind, discontinued, zero_stock, cost, np.minimum(price, MAX_PRICE_CENTS))
 
 
 def skus(product_type: np.ndarray, start: int) -> np.ndarray:
+    """The SKUs of products start, start + 1, … of the given types."""
+    return skus_at(product_type, np.arange(start, start + len(product_type)))
+
+
+def skus_at(product_type: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The SKUs of the products at ``index`` (their types given): the type's prefix and the product's number."""
     prefix = np.array([SKU_PREFIX[t] for t in v.PRODUCT_TYPE], dtype=object)[product_type]
-    numbers = np.char.zfill(np.arange(start + 1, start + len(product_type) + 1).astype(str), 7).astype(object)
+    numbers = np.char.zfill((np.asarray(index, dtype=np.int64) + 1).astype(str), 7).astype(object)
     return concat(prefix, "-", numbers)
+
+
+def product_names(plan: TierPlan) -> np.ndarray:
+    """Every product's name (object array), apart from the product plan: only the products table shows them,
+    and every transaction step reads the plan (at the stress tier the names are 1 M strings)."""
+    def build(p: TierPlan) -> np.ndarray:
+        products = cached_product_plan(p)
+        return _names(p, products.kind, products.product_type)
+    return memoised("product_names", plan, build)
 
 
 def _names(plan: TierPlan, kind: np.ndarray, product_type: np.ndarray) -> np.ndarray:
@@ -115,8 +128,8 @@ def _names(plan: TierPlan, kind: np.ndarray, product_type: np.ndarray) -> np.nda
         name[block.start:block.stop] = [
             " ".join(w for w in (k.brands[int(b * len(k.brands))], k.prefixes[int(p * len(k.prefixes))], k.noun) if w)
             + k.variants[int(x * len(k.variants))] for k, b, p, x in zip(kinds, u_brand, u_prefix, u_variant)]
-    repeat = occurrence_rank(name) > 0
-    name[repeat] = name[repeat] + " (" + skus(product_type, 0)[repeat] + ")"
+    repeat = np.flatnonzero(occurrence_rank(name) > 0)
+    name[repeat] = name[repeat] + " (" + skus_at(product_type[repeat], repeat) + ")"
     return name
 
 
@@ -124,10 +137,10 @@ def cached_product_plan(plan: TierPlan) -> ProductPlan:
     return memoised("products", plan, product_plan)
 
 
-def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Table:
+def _product_block(plan: TierPlan, products: ProductPlan, names: np.ndarray, block: Block) -> pa.Table:
     rows = slice(block.start, block.stop)
     kinds = [KINDS[i] for i in products.kind[rows]]
-    name = products.name[rows]
+    name = names[rows]
     type_names = np.array(v.PRODUCT_TYPE, dtype=object)[products.product_type[rows]]
     sku = skus(products.product_type[rows], block.start)
     unit = np.array([k.unit for k in kinds], dtype=object)
@@ -149,8 +162,8 @@ def _product_block(plan: TierPlan, products: ProductPlan, block: Block) -> pa.Ta
 
 @blocked
 def generate_products(plan: TierPlan) -> Blocks:
-    products = cached_product_plan(plan)
-    return Blocks(lambda b: plant_cells(plan, PRODUCTS, b.start, _product_block(plan, products, b)),
+    products, names = cached_product_plan(plan), product_names(plan)
+    return Blocks(lambda b: plant_cells(plan, PRODUCTS, b.start, _product_block(plan, products, names, b)),
                     plan.products, plan.block_rows)
 
 

@@ -369,8 +369,8 @@ def generate_sales_orders(plan: TierPlan) -> Blocks:
 def generate_order_lines(plan: TierPlan) -> Blocks:
     """Blocks here are blocks of orders; each yields the lines of its orders."""
     orders = cached_order_plan(plan)
-    totals = orders.line_total_cents  # once, not per block
+    unit = cents_per_unit(orders.currency)
     return Blocks(lambda b: product_lines_block(plan, ORDER_LINES, ORDER_ENTITY, orders.line_offsets, orders.line_product,
                                                 orders.line_quantity, orders.line_price_cents, orders.line_discount,
-                                                totals, b),
+                                                unit, b),
                     plan.sales_orders, plan.block_rows, unit="orders")

@@ -296,11 +296,11 @@ def generate_quotes(plan: TierPlan) -> Blocks:
 def generate_quote_lines(plan: TierPlan) -> Blocks:
     """Blocks here are blocks of quotes; each yields the lines of its quotes."""
     funnel = cached_funnel_plan(plan)
-    totals = funnel.quote_line_total_cents
+    unit = cents_per_unit(funnel.quote_currency)
     return Blocks(lambda b: product_lines_block(plan, QUOTE_LINES, "quote", funnel.quote_line_offsets,
                                                   funnel.quote_line_product, funnel.quote_line_quantity,
                                                   funnel.quote_line_price_cents, funnel.quote_line_discount,
-                                                  totals, b),
+                                                  unit, b),
                     len(funnel.quote_status), plan.block_rows, unit="quotes")
 
 

@@ -212,7 +212,8 @@ def _texts(plan: TierPlan, tickets: TicketPlan, drawn_from: tuple, rows: slice) 
     first, _ = contact_names(plan, accounts, pools, contact_accounts_of(accounts, np.maximum(contact, 0)),
                              np.maximum(contact, 0))
     signed = np.where(contact >= 0, pools.values("first_names")[first], "the purchasing team")
-    nouns = np.array([k.noun for k in KINDS], dtype=object)[cached_product_plan(plan).kind]
+    kind = cached_product_plan(plan).kind
+    noun_of_kind = [k.noun for k in KINDS]
     subjects, descriptions = [], []
     for category, order, product, name, pick in zip(tickets.category[rows], tickets.order[rows],
                                                      tickets.product[rows], signed, tickets.text_pick[rows]):
@@ -221,7 +222,7 @@ def _texts(plan: TierPlan, tickets: TicketPlan, drawn_from: tuple, rows: slice) 
             "order": orders.number[order] if order >= 0 else "",
             "invoice": (invoices.number[order] or "") if order >= 0 else "",
             "date": str(orders.placed_at[order].astype("datetime64[D]")) if order >= 0 else "",
-            "product": nouns[product] if product >= 0 else "",
+            "product": noun_of_kind[kind[product]] if product >= 0 else "",
             "name": name,
         }
         subject, description = texts[int(pick * len(texts))]
