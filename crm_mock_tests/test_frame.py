@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_mock.generate.frame import concat_ranges, occurrence_rank, sorted_codes
+from crm_mock.generate.frame import concat_ranges, occurrence_rank
 from crm_mock.generate.money import document_numbers
 from crm_mock.generate.sales import cached_funnel_plan
 from crm_mock.scenario import DEFAULT_SCENARIO, parse_scenario, plan_tier
@@ -25,16 +25,6 @@ def test_occurrence_rank_counts_the_equal_values_before_each(values: list[str]):
 
 def test_occurrence_rank_of_nothing():
     assert occurrence_rank(np.array([], dtype=object)).tolist() == []
-
-
-@settings(deadline=None)
-@given(st.lists(st.sampled_from(["a", "b", "Ä", "", "a ", "日本", "Z", "x" * 40]), max_size=60))
-def test_sorted_codes_are_what_np_unique_gives_without_the_fixed_width_copy(values: list[str]):
-    array = np.array(values, dtype=object)
-    distinct, codes = sorted_codes(array)
-    expected_distinct, expected_codes = np.unique(array.astype(str), return_inverse=True)
-    assert distinct.dtype == object and distinct.tolist() == expected_distinct.tolist()
-    assert codes.tolist() == expected_codes.ravel().tolist()
 
 
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), max_size=30))

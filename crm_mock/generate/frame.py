@@ -137,18 +137,6 @@ def concat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(starts, dtype=np.int64) - before, lengths) + np.arange(total, dtype=np.int64)
 
 
-def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct strings of an object array in sorted order, and each value's index among them: what
-    ``np.unique(values.astype(str), return_inverse=True)`` gives, without a fixed-width copy of every string
-    (at the stress tier that copy and its sort held 1 GB)."""
-    encoded = pa.array(values, pa.string()).dictionary_encode()
-    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
-    order = np.argsort(distinct, kind="stable")
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    return distinct[order], position[encoded.indices.to_numpy(zero_copy_only=False)]
-
-
 def occurrence_rank(values: np.ndarray) -> np.ndarray:
     """For each value, how many equal values come before it (0 for a first occurrence): strings are hashed
     by Arrow, so millions take a fraction of a second; integers are taken as codes."""

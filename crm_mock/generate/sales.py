@@ -17,7 +17,7 @@ import pyarrow as pa
 from crm_mock.generate.catalogue import KINDS
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import (
-    Block, Blocks, blocked, build_table, cents_to_money, concat_ranges, occurrence_rank, sorted_codes,
+    Block, Blocks, blocked, build_table, cents_to_money, concat_ranges, occurrence_rank,
 )
 from crm_mock.generate.hr import employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
@@ -114,6 +114,11 @@ def _validity(plan: TierPlan, status: np.ndarray, age_days: np.ndarray, accepted
     return np.where(expired, np.minimum(days, np.minimum(shorter, np.maximum(age_days - 1, 1))), days)
 
 
+# the product categories in sorted order, and each product kind's place among them
+CATEGORIES = tuple(sorted({k.category for k in KINDS}))
+KIND_CATEGORY = np.array([CATEGORIES.index(k.category) for k in KINDS], dtype=np.int64)
+
+
 def funnel_plan(plan: TierPlan) -> FunnelPlan:
     accounts = cached_account_plan(plan)
     products = cached_product_plan(plan)
@@ -152,7 +157,8 @@ def funnel_plan(plan: TierPlan) -> FunnelPlan:
     waited = np.zeros(n_quotes, np.int64)
     waited[:accepted] = (to_date(orders.placed_at[backed]) - to_date(created)).astype(np.int64)
     valid = _validity(plan, status, age, waited, rng.uniform(n_quotes))
-    category = np.array([KINDS[k].category for k in products.kind], dtype=object)[line_product[line_offsets[:-1]]]
+    # each quote's category (its first line's product's), as an index into CATEGORIES
+    category = KIND_CATEGORY[products.kind[line_product[line_offsets[:-1]]]]
     opportunities = _opportunities(plan, accounts, status, quote_account, quote_created, category, orders, backed, rng)
     return FunnelPlan(
         quote_status=status, quote_account=quote_account, quote_created=quote_created, quote_valid_days=valid,
@@ -198,8 +204,7 @@ def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarr
     median = np.array(SEGMENT_DEAL_CENTS)[accounts.segment[extra_account]] * rates(plan, currency)
     amount = np.concatenate([np.zeros(n_quotes, np.int64),
                              round_to(rng.lognormal(median, 0.8, n - n_quotes), unit)])
-    category = np.concatenate([quote_category, np.array(sorted({k.category for k in KINDS}), dtype=object)[
-        rng.integers(0, len({k.category for k in KINDS}), n - n_quotes)]])
+    category = np.concatenate([quote_category, rng.integers(0, len(CATEGORIES), n - n_quotes)])
     lead_opportunity = _converted(plan, account, created_all, rng)
     opportunity_lead = np.full(n, -1, dtype=np.int64)
     opportunity_lead[lead_opportunity] = np.arange(len(lead_opportunity))
@@ -251,10 +256,11 @@ class OpportunityNames:
 
 def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, close: np.ndarray,
            rng: Stream) -> OpportunityNames:
+    """``category``: each opportunity's index into CATEGORIES."""
     label = rng.integers(0, len(DEAL_LABELS), len(account))
     quarter = (close.astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1
     year = close.astype("datetime64[Y]").astype(np.int64) + 1970
-    categories, category_code = sorted_codes(category)
+    categories, category_code = np.array(CATEGORIES, dtype=object), category
     # two names are alike exactly when these codes are (accounts with the same name, planted ones included,
     # share a code)
     same_name = pa.array(accounts.name, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
