@@ -274,10 +274,23 @@ def order_plan(plan: TierPlan) -> OrderPlan:
                              ).astype(np.int64)
     product, quantity, price, discount = (_joined(line_parts, column) for column in range(1, 5))
     plants = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, discount, products, currency)
+    product, quantity, discount = compact_lines(product, quantity, discount)
     return OrderPlan(kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
                      line_offsets=offsets, line_product=product, line_quantity=quantity, line_price_cents=price,
                      line_discount=discount, currency=currency, number=document_numbers("SO", placed),
                      golden_orders=golden, plants=plants)
+
+
+def compact_lines(product: np.ndarray, quantity: np.ndarray, discount: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Line columns in the narrowest types that hold them (product index and quantity in int32, whole-percent
+    discount in int8): the plans of lines (orders, quotes, invoices) are the tier's largest, 7-9 M lines each
+    at the stress tier. Money stays int64, and ``discounted_total`` widens before it multiplies."""
+    narrowed = (np.asarray(product).astype(np.int32), np.asarray(quantity).astype(np.int32),
+                np.asarray(discount).astype(np.int8))
+    for wide, narrow in zip((product, quantity, discount), narrowed):
+        if len(wide) and not np.array_equal(wide, narrow):  # a scenario beyond these ranges keeps its values
+            raise OverflowError("a line column does not fit its compact type")
+    return narrowed
 
 
 def _joined(parts: list[list[np.ndarray]], column: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
 )
-from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan
+from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan, compact_lines
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, to_date
 from crm_mock.model import vocabularies as v
@@ -150,7 +150,10 @@ def funnel_plan(plan: TierPlan) -> FunnelPlan:
                                                          Stream(plan.seed, QUOTE_LINES, "rows"))
     accepted_offsets = np.concatenate([[0], np.cumsum(stops - starts)])
     line_offsets = np.concatenate([accepted_offsets, accepted_offsets[-1] + offsets[1:]])
-    line_product = np.concatenate([orders.line_product[taken], product])
+    line_product, quote_quantity, quote_discount = compact_lines(
+        np.concatenate([orders.line_product[taken], product]), np.concatenate([orders.line_quantity[taken], quantity]),
+        np.concatenate([orders.line_discount[taken], discount]))
+    del product, quantity, discount
 
     reference_day = np.datetime64(plan.reference_date, "D")
     age = (reference_day - to_date(quote_created)).astype(np.int64)
@@ -164,9 +167,9 @@ def funnel_plan(plan: TierPlan) -> FunnelPlan:
         quote_status=status, quote_account=quote_account, quote_created=quote_created, quote_valid_days=valid,
         quote_currency=currency, quote_number=document_numbers("Q", quote_created),
         quote_line_offsets=line_offsets, quote_line_product=line_product,
-        quote_line_quantity=np.concatenate([orders.line_quantity[taken], quantity]),
+        quote_line_quantity=quote_quantity,
         quote_line_price_cents=np.concatenate([orders.line_price_cents[taken], price]),
-        quote_line_discount=np.concatenate([orders.line_discount[taken], discount]),
+        quote_line_discount=quote_discount,
         **opportunities,
     )
 
