@@ -579,3 +579,27 @@ def test_generation_is_identical_in_a_fresh_process(staging: Tables, fresh_table
     from a set: pools.py sorts them), for every generated table, transactions included."""
     for name in GENERATORS:
         assert fresh_tables[name].equals(staging[name]), name
+
+
+def test_line_plans_keep_compact_types_and_refuse_values_that_do_not_fit():
+    from crm_mock.generate.orders import compact_lines
+
+    product, quantity, discount = compact_lines(np.array([0, 999_999]), np.array([1, 2**31 - 1]), np.array([0, 100]))
+    assert (product.dtype, quantity.dtype, discount.dtype) == (np.int32, np.int32, np.int8)
+    assert quantity.tolist() == [1, 2**31 - 1] and discount.tolist() == [0, 100]
+    with pytest.raises(OverflowError):
+        compact_lines(np.array([0]), np.array([2**31]), np.array([0]))
+    with pytest.raises(OverflowError):
+        compact_lines(np.array([0]), np.array([1]), np.array([200]))
+
+
+def test_line_totals_widen_compact_columns_before_multiplying(staging_plan: TierPlan):
+    from crm_mock.generate.money import discounted_total
+    from crm_mock.generate.orders import cached_order_plan
+
+    orders = cached_order_plan(staging_plan)
+    assert orders.line_quantity.dtype == np.int32 and orders.line_discount.dtype == np.int8
+    # a large quantity at a high price, discounted: beyond int32 (and int8 × anything), exact in int64
+    total = discounted_total(np.array([50_000], np.int32), np.array([999_999_999]), np.array([15], np.int8),
+                             np.array([1]))
+    assert total.tolist() == [50_000 * 999_999_999 * 85 // 100]
