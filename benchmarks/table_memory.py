@@ -1,0 +1,74 @@
+"""Peak memory of generating each table of a tier on its own, as a step of the multiprocess executor (or a Celery
+worker) does: one fresh process per table, which builds the plans the table is drawn from and streams its blocks
+without keeping them. Prints rows, seconds and the process's peak RSS per table, largest first.
+
+    .venv/bin/python benchmarks/table_memory.py --tier stress
+    .venv/bin/python benchmarks/table_memory.py --tier load --tables orders.order_lines,sales.leads --json peaks.json
+
+Exit 1 when a table's peak exceeds ``--max-mib`` (none by default). The in-process executor keeps plans between
+steps within a budget (``crm_mock/generate/memo.py``), so a whole run's peak is at least the largest of these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from crm_mock.generate import GENERATORS
+
+# the child: build the table's blocks one after another and drop each (what a step does before writing them)
+CHILD = """
+import sys
+from crm_mock.generate import GENERATORS
+from crm_mock.scenario import load_scenario, plan_tier
+plan = plan_tier(load_scenario(sys.argv[3] or None), sys.argv[2])
+print(sum(block.num_rows for block in GENERATORS[sys.argv[1]].blocks(plan).stream()))
+"""
+
+
+def measure(table: str, tier: str, scenario: str) -> dict:
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", CHILD, table, tier, scenario], stdout=subprocess.PIPE, text=True)
+    out = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest of all children so far
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{table}: the generating process failed (exit {child.returncode})")
+    return {"table": table, "rows": int(out.strip() or 0), "seconds": time.perf_counter() - started,
+            "peak_mib": usage.ru_maxrss / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tier", default="load")
+    parser.add_argument("--scenario", default="")
+    parser.add_argument("--tables", default="", help="comma-separated qualified names (default: every table)")
+    parser.add_argument("--max-mib", type=float, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    tables = [t for t in args.tables.split(",") if t] or sorted(GENERATORS)
+    if unknown := [t for t in tables if t not in GENERATORS]:
+        parser.error(f"unknown table(s) {unknown}")
+    results = []
+    for table in tables:
+        results.append(measure(table, args.tier, args.scenario))
+        r = results[-1]
+        print(f"{table:<30} {r['rows']:>12,} rows {r['seconds']:7.1f} s  peak {r['peak_mib']:7,.0f} MiB", flush=True)
+    print(f"\ntier {args.tier}, largest first:")
+    for r in sorted(results, key=lambda r: -r["peak_mib"]):
+        print(f"  {r['table']:<30} {r['peak_mib']:7,.0f} MiB")
+    if args.json:
+        args.json.write_text(json.dumps({"tier": args.tier, "results": results}, indent=1) + "\n")
+    over = [r for r in results if args.max_mib is not None and r["peak_mib"] > args.max_mib]
+    for r in over:
+        print(f"FAIL: {r['table']} peaked at {r['peak_mib']:,.0f} MiB (--max-mib {args.max_mib:g})", file=sys.stderr)
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
