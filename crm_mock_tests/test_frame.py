@@ -63,3 +63,49 @@ def test_opportunity_names_are_numbered_exactly_where_the_written_names_repeat(d
     base = np.array([n.rsplit(" (", 1)[0] if r else n for n, r in zip(written, names.repeat)], dtype=object)
     assert occurrence_rank(base).tolist() == names.repeat.tolist()
     assert len(set(written)) == len(written)
+
+
+@given(st.lists(st.text(alphabet="abc +-0123456789", max_size=12), max_size=40))
+def test_fixed_width_strings_cut_each_row_to_its_length(values: list[str]):
+    from crm_mock.generate.frame import fixed_width_strings
+
+    width = max((len(v) for v in values), default=0) + 3
+    text = np.full((len(values), width), ord("#"), dtype=np.uint8)  # bytes past a row's length are ignored
+    for i, value in enumerate(values):
+        text[i, :len(value)] = np.frombuffer(value.encode(), dtype=np.uint8)
+    assert fixed_width_strings(text, np.array([len(v) for v in values])).to_pylist() == values
+
+
+def test_join_strings_is_element_wise_concatenation():
+    import pyarrow as pa
+
+    from crm_mock.generate.frame import join_strings
+
+    first, last = pa.array(["ana", "łukasz"]), pa.array(["diaz", "nowak"])
+    assert join_strings(first, ".", last, "@", pa.array(["a.example", "b.example"])).to_pylist() == [
+        "ana.diaz@a.example", "łukasz.nowak@b.example"]
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=80), st.integers(0, 90))
+def test_the_smallest_draws_come_in_the_order_of_a_stable_argsort(draws: list[int], m: int):
+    from crm_mock.generate.planting import _smallest
+
+    values = np.array(draws, dtype=np.float64) / 7  # few distinct values: ties everywhere
+    assert _smallest(values, m).tolist() == np.argsort(values, kind="stable")[:m].tolist()
+
+
+@settings(deadline=None)
+@given(st.integers(1, 300), st.integers(0, 40), st.sets(st.integers(0, 299), max_size=10), st.booleans(),
+       st.integers(0, 2**32))
+def test_row_order_first_is_the_prefix_of_the_whole_order(n: int, count: int, reserved: set[int], masked: bool,
+                                                          seed: int):
+    from crm_mock.generate.planting import RowOrder
+
+    draws = np.random.default_rng(seed).integers(0, 50, n) / 50  # ties included
+    allowed = np.random.default_rng(seed + 1).random(n) < 0.3 if masked else None
+    whole = np.argsort(draws, kind="stable")
+    whole = whole[~np.isin(whole, list(reserved))]
+    if allowed is not None:
+        whole = whole[allowed[whole]]
+    assert RowOrder(draws, {r for r in reserved if r < n}).first(count, allowed).tolist() == whole[:count].tolist()
