@@ -67,21 +67,28 @@ def movement_plan(plan: TierPlan) -> Movements:
     received_row, received_qty, received_at = _receipts(
         plan, stock.on_hand, np.concatenate([ship_row, counted]), np.concatenate([-ship_qty, -loss]),
         np.concatenate([ship_at, loss_at]), start, reference, rng)
+    ship_order = line_order[lines].astype(np.int32)
+    del line_order, lines, shipped, product
 
+    # each column built narrow and each part let go once joined: at the stress tier's 16 M movements a wide
+    # column is 128 MB, and all of them beside their parts made this the tier's largest step
     receipt, shipment, adjustment = (v.MOVEMENT_TYPE.index(t) for t in ("RECEIPT", "SHIPMENT", "ADJUSTMENT"))
-    stock_row = np.concatenate([received_row, ship_row, counted])
-    movement_type = np.concatenate([np.full(len(received_row), receipt), np.full(len(lines), shipment),
-                                    np.full(len(counted), adjustment)])
+    counts = (len(received_row), len(ship_row), len(counted))
+    movement_type = np.repeat(np.array([receipt, shipment, adjustment], dtype=np.int8), counts)
+    stock_row = np.concatenate([received_row.astype(np.int32), ship_row.astype(np.int32), counted.astype(np.int32)])
+    del received_row, ship_row
     quantity = np.concatenate([received_qty, ship_qty, loss])
-    order = np.concatenate([np.full(len(received_row), -1), line_order[lines], np.full(len(counted), -1)])
+    del received_qty, ship_qty
+    order = np.concatenate([np.full(counts[0], -1, dtype=np.int32), ship_order, np.full(counts[2], -1, dtype=np.int32)])
+    del ship_order
     occurred = np.concatenate([received_at, ship_at, loss_at])
+    del received_at, ship_at
     sequence = np.lexsort((stock_row, movement_type, occurred))  # a journal in time order
-    # one column sorted (and narrowed) at a time, each unsorted one let go: at the stress tier's 16 M
-    # movements the plan is 400 MB, where all of it sorted beside all of it unsorted was 1.3 GB
-    stock_row = stock_row[sequence].astype(np.int32)
-    movement_type = movement_type[sequence].astype(np.int8)
+    # one column sorted at a time, each unsorted one let go
+    stock_row = stock_row[sequence]
+    movement_type = movement_type[sequence]
     quantity = quantity[sequence]
-    order = order[sequence].astype(np.int32)
+    order = order[sequence]
     return Movements(stock_row, movement_type, quantity, order, occurred[sequence])
 
 
@@ -104,7 +111,7 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
     # keeping every intermediate made this the largest step of the tier (1.2 GB)
     order = np.lexsort((at, row))
     e_row, e_out, e_at = row[order], out[order], at[order]
-    del order
+    del order, row, out, at  # the caller passed them as temporaries: these were the last references
     first = _within(e_row)
     cumulative = np.cumsum(e_out)
     del e_out
@@ -114,7 +121,10 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
     del cumulative, event_batch
     is_first = first == np.arange(len(e_row))
     del first
-    before = np.where(is_first, 0, np.roll(needed, 1))
+    before = np.empty_like(needed)  # the batches needed by the row's event before (none before its first)
+    before[1:] = needed[:-1]
+    before[:1] = needed[-1:]
+    before[is_first] = 0
     last_of_row = np.r_[e_row[1:] != e_row[:-1], True] if len(e_row) else np.zeros(0, bool)
     batches = np.zeros(rows, np.int64)
     batches[e_row[last_of_row]] = needed[last_of_row]
@@ -131,12 +141,15 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
     opening_at = start + np.minimum(early, np.maximum(opening_room, 0)).astype("timedelta64[s]")
     # replenishments: just before the event that needs them, after the one before it
     grew = np.flatnonzero(needed > before)
-    previous = np.where(is_first[grew], opening_at[e_row[grew]], np.roll(e_at, 1)[grew])
+    refill_qty = (needed[grew] - before[grew]) * batch[e_row[grew]]
+    del needed, before
+    previous = np.where(is_first[grew], opening_at[e_row[grew]], e_at[grew - 1])
+    del is_first
     # (a day or two before it, or earlier the same day; never before the movement before)
     ahead = (np.floor(rng.uniform(len(grew)) * 3) * SECONDS_PER_DAY + 60 + np.floor(rng.uniform(len(grew)) * 3600)).astype(np.int64)
     room = np.maximum((e_at[grew] - previous).astype(np.int64), 0)
     refill_at = e_at[grew] - np.minimum(ahead, room).astype("timedelta64[s]")
-    refill_qty = (needed[grew] - before[grew]) * batch[e_row[grew]]
+    del previous, ahead, room, e_at
     # the balance after the last movement is opening + batches − demand; land it on today's on hand
     ending = opening + batches * batch - total_out
     gap = on_hand - ending
