@@ -29,9 +29,26 @@ def round_to(cents: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return (np.floor(cents / unit + 0.5) * unit).astype(np.int64)
 
 
+# elements per slice of discounted_total: its intermediates are a few int64 arrays of this size, not of the
+# whole input (7-9 M lines at the stress tier made them 300 MB)
+TOTAL_SLICE = 1 << 20
+
+
 def discounted_total(quantity: np.ndarray, price_cents: np.ndarray, discount_percent: np.ndarray,
                      unit: np.ndarray) -> np.ndarray:
     """quantity × unit price × (100 − discount) / 100, in hundredths, rounded half up to the minor unit."""
+    parts = np.broadcast_arrays(np.asarray(quantity), np.asarray(price_cents), np.asarray(discount_percent),
+                                np.asarray(unit))
+    if parts[0].ndim != 1 or len(parts[0]) <= TOTAL_SLICE:
+        return _discounted_total(*parts)
+    out = np.empty(len(parts[0]), dtype=np.result_type(np.int64, parts[3]))
+    for start in range(0, len(out), TOTAL_SLICE):
+        out[start:start + TOTAL_SLICE] = _discounted_total(*(p[start:start + TOTAL_SLICE] for p in parts))
+    return out
+
+
+def _discounted_total(quantity: np.ndarray, price_cents: np.ndarray, discount_percent: np.ndarray,
+                      unit: np.ndarray) -> np.ndarray:
     exact = np.asarray(quantity, np.int64) * np.asarray(price_cents, np.int64) * (100 - np.asarray(discount_percent, np.int64))
     scale = 100 * np.asarray(unit, np.int64)
     return np.floor_divide(exact + scale // 2, scale) * unit
