@@ -58,10 +58,7 @@ class NumberSpace:
 
     def render(self, positions: np.ndarray) -> np.ndarray:
         """The numbers at ``positions`` (each in [0, size)) as an object array of str."""
-        return self.render_arrow(positions).to_numpy(zero_copy_only=False)
-
-    def render_arrow(self, positions: np.ndarray) -> pa.StringArray:
-        return fixed_width_strings(*self.render_bytes(positions))
+        return fixed_width_strings(*self.render_bytes(positions)).to_numpy(zero_copy_only=False)
 
     def render_bytes(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The numbers at ``positions`` as ASCII, one row of a uint8 matrix each, with each number's length."""

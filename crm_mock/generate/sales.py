@@ -263,13 +263,12 @@ def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, clo
     label = rng.integers(0, len(DEAL_LABELS), len(account))
     quarter = (close.astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1
     year = close.astype("datetime64[Y]").astype(np.int64) + 1970
-    categories, category_code = np.array(CATEGORIES, dtype=object), category
     # two names are alike exactly when these codes are (accounts with the same name, planted ones included,
     # share a code)
     same_name = pa.array(accounts.name, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    alike = (((same_name[account].astype(np.int64) * len(categories) + category_code.ravel()) * len(DEAL_LABELS)
+    alike = (((same_name[account].astype(np.int64) * len(CATEGORIES) + category) * len(DEAL_LABELS)
               + label) * 4 + quarter - 1) * 1000 + (year - year.min(initial=0))
-    return OpportunityNames(accounts, account, categories, category_code.astype(np.int16),
+    return OpportunityNames(accounts, account, np.array(CATEGORIES, dtype=object), category.astype(np.int16),
                             label.astype(np.int8), quarter.astype(np.int8), year.astype(np.int16),
                             occurrence_rank(alike))
 
