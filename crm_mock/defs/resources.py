@@ -12,7 +12,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
-from crm_mock.generate.memo import forget_plans
+from crm_mock.generate.memo import forget_plans, share_plans_through
 from crm_mock.mapping.port import with_mapping
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario import DEFAULT_SCENARIO, Scenario, TierPlan, load_scenario, plan_tier
@@ -83,12 +83,22 @@ class ScenarioResource(dg.ConfigurableResource):
 
 
 class StorageResource(dg.ConfigurableResource):
-    """The local working directory: Parquet tables and the embedded service databases."""
+    """The local working directory: Parquet tables, the embedded service databases, and the plans the run's
+    steps share (data/plans: each built once per run, not once per step's process; safe to delete)."""
 
     data_dir: str = Field(default="data", description="root of data/<tier>/…")
 
     def store(self) -> TableStore:
         return TableStore(self.data_dir)
+
+    def plans_dir(self) -> Path:
+        return Path(self.data_dir) / "plans"
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        share_plans_through(self.plans_dir())
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        share_plans_through(None)
 
 
 class TableStoreIOManager(dg.ConfigurableIOManager):

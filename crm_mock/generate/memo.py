@@ -4,6 +4,11 @@ Plans are numpy arrays sized by the tier. The memo keeps the most recently used 
 (192 MiB, or twice the largest plan held when that is more), so a process that builds every table of a tier
 holds a few plans, not all of them; a plan evicted is rebuilt when asked for again (each takes about a second
 at the load tier) with the same bytes.
+
+With a directory to share them through (`share_plans_through`, set by the steps' storage resource), a plan
+missing here is read from the file another process of the run wrote, or built and written for the others
+(`shared_plans`): a step of the multiprocess executor or a Celery worker no longer rebuilds every plan its
+table is drawn from, and the shards of a table build their plans once between them.
 """
 
 from __future__ import annotations
@@ -11,15 +16,24 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
+from crm_mock.generate.shared_plans import shared
 from crm_mock.scenario import TierPlan
 
 T = TypeVar("T")
 _MEMO: OrderedDict[tuple[str, str], object] = OrderedDict()
 BUDGET_BYTES = 192 * 2**20
+_SHARED_DIR: Path | None = None
+
+
+def share_plans_through(directory: Path | str | None) -> None:
+    """Share plans with the run's other processes through files in ``directory`` (None: this process only)."""
+    global _SHARED_DIR
+    _SHARED_DIR = Path(directory) if directory is not None else None
 
 
 def footprint(value: object) -> int:
@@ -40,7 +54,10 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
     if key in _MEMO:
         _MEMO.move_to_end(key)
         return _MEMO[key]  # type: ignore[return-value]
-    value = build(plan)
+    if _SHARED_DIR is None:
+        value = build(plan)
+    else:
+        value = shared(_SHARED_DIR, plan.tier, name, plan.cache_key, lambda: build(plan))
     _MEMO[key] = value
     sizes = {k: footprint(v) for k, v in _MEMO.items()}
     held = sum(sizes.values())

@@ -1,0 +1,142 @@
+"""Plans shared through files by the processes of a run (a multiprocess step, a Celery worker, the shards of
+one table), so each plan is built once per run instead of once per step.
+
+A plan is a pure function of the tier's plan and of the code and libraries that build it, so its file is named
+by a digest of both: another scenario, tier, reference date, crm_mock source or Faker/numpy/pyarrow release is
+another file, never a stale one. One version of each (tier, plan) is kept; writing a new one removes the old.
+
+Files are written aside and renamed (a reader never sees half a plan); a lock per (tier, plan) makes a process
+that needs a plan another is building wait for it instead of building it too. Plans are read back with an
+unpickler that only admits numpy's array constructors and crm_mock's own plan classes, so a file in the store
+cannot run code. Any failure to read or write falls back to building in memory: sharing is never a reason for a
+step to fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import importlib
+import logging
+import os
+import pickle
+import platform
+import sys
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import TypeVar
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: no lock, two processes may build the same plan
+    fcntl = None  # type: ignore[assignment]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+SUFFIX = ".plan"
+_PACKAGE = Path(__file__).resolve().parent.parent  # crm_mock/
+# the libraries whose release changes what a plan holds (Faker's pools, numpy's and Arrow's arithmetic)
+_LIBRARIES = ("faker", "numpy", "pyarrow")
+# what a plan file may construct: numpy and Arrow arrays, dates, and crm_mock's own classes (checked in find_class)
+_NUMPY_GLOBALS = {
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    # the Arrow copies of pools a plan keeps: an array rebuilt from its type and buffers
+    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "type_for_alias"), ("pyarrow.lib", "py_buffer"),
+    ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timedelta"),
+}
+_BUILTINS = {"frozenset", "set", "slice", "complex", "range"}
+_PLAN_MODULES = ("crm_mock.generate.", "crm_mock.scenario.", "crm_mock.model.")
+
+
+@cache
+def code_fingerprint() -> str:
+    """A digest of crm_mock's sources and data files and of the releases of the libraries plans depend on."""
+    digest = hashlib.sha256(f"{sys.version_info[:2]} {platform.machine()}".encode())
+    for library in _LIBRARIES:
+        digest.update(f"{library}=={metadata.version(library)}".encode())
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.suffix in {".py", ".yaml", ".yml", ".json", ".txt"} and path.is_file():
+            digest.update(str(path.relative_to(_PACKAGE)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def plan_file(directory: Path, tier: str, name: str, cache_key: str) -> Path:
+    key = hashlib.sha256(f"{code_fingerprint()}\n{name}\n{cache_key}".encode()).hexdigest()[:32]
+    return directory / f"{tier}.{name}.{key}{SUFFIX}"
+
+
+class _PlanUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) in _NUMPY_GLOBALS or (module == "builtins" and name in _BUILTINS):
+            return super().find_class(module, name)
+        if module.startswith(_PLAN_MODULES):
+            found = getattr(importlib.import_module(module), name, None)
+            # a plan's dataclass or an enum: constructing one only assigns its fields, never runs other code
+            if isinstance(found, type) and (dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)):
+                return found
+        raise pickle.UnpicklingError(f"a plan file may not construct {module}.{name}")
+
+
+def read_plan(path: Path) -> object:
+    with path.open("rb") as file:
+        return _PlanUnpickler(file).load()
+
+
+def write_plan(path: Path, value: object) -> None:
+    """Write aside and rename; then remove the other versions of the same (tier, plan)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("wb") as file:
+            pickle.dump(value, file, protocol=5)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    prefix = path.name.rsplit(".", 2)[0] + "."  # "<tier>.<name>."
+    for other in path.parent.glob(f"{prefix}*{SUFFIX}"):
+        if other != path and other.name.rsplit(".", 2)[0] + "." == prefix:
+            other.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Held while one process reads or builds the plan: the others wait, then read what it wrote."""
+    if fcntl is None:
+        yield
+        return
+    lock = path.parent / (path.name.rsplit(".", 2)[0] + ".lock")
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: build it here as well
+            pass
+        yield  # closing the handle releases the lock
+
+
+def shared(directory: Path, tier: str, name: str, cache_key: str, build: Callable[[], T]) -> T:
+    """The plan from its file when another process (or an earlier step) wrote it, else built and written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = plan_file(directory, tier, name, cache_key)
+    except OSError as error:
+        log.warning("plans are not shared (%s): building %s here", error.strerror or error, name)
+        return build()
+    with _locked(path):
+        if path.is_file():
+            try:
+                return read_plan(path)  # type: ignore[return-value]
+            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError) as error:
+                log.warning("could not read the shared %s plan (%s): building it again", name, error)
+        value = build()
+        try:
+            write_plan(path, value)
+        except (OSError, pickle.PicklingError) as error:
+            log.warning("could not share the %s plan (%s)", name, error)
+        return value

@@ -1,0 +1,142 @@
+"""Plans shared through files by a run's processes: a table drawn from plans read back from files is the table
+drawn from plans built in memory; one version per (tier, plan) is kept; a process that needs a plan another is
+building waits and reads it; a file that would run code is refused and the plan built instead; sharing never
+fails a step."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crm_mock.generate import GENERATORS, memo, shared_plans
+from crm_mock.scenario import load_scenario, plan_tier
+
+
+@pytest.fixture
+def empty_memo(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(memo, "_MEMO", type(memo._MEMO)())
+    yield memo._MEMO
+    memo.share_plans_through(None)
+
+
+def test_tables_drawn_from_plans_read_back_from_files_are_the_same(empty_memo, tmp_path: Path):
+    plan = plan_tier(load_scenario(), "smoke")
+    in_memory = {name: generate(plan) for name, generate in GENERATORS.items()}
+    memo.forget_plans()
+    memo.share_plans_through(tmp_path)
+    written = {name: generate(plan) for name, generate in GENERATORS.items()}  # built here, written for others
+    names = {p.name.split(".")[1] for p in tmp_path.glob("*.plan")}
+    assert {"accounts", "orders", "funnel", "invoices", "ledger", "movements", "tickets"} <= names
+    memo.forget_plans()
+
+    def refuse(_plan):
+        raise AssertionError("a plan was built although its file was there")
+
+    for name in names:  # every plan now comes from its file
+        assert memo.memoised(name, plan, refuse) is not None
+    read_back = {name: generate(plan) for name, generate in GENERATORS.items()}
+    for name, table in in_memory.items():
+        assert written[name].equals(table), name
+        assert read_back[name].equals(table), name
+
+
+def test_one_version_of_each_plan_is_kept_per_tier(empty_memo, tmp_path: Path):
+    memo.share_plans_through(tmp_path)
+    smoke, staging = plan_tier(load_scenario(), "smoke"), plan_tier(load_scenario(), "staging")
+    memo.memoised("draws", smoke, lambda p: np.arange(3))
+    memo.memoised("draws", staging, lambda p: np.arange(4))
+    memo.memoised("other", smoke, lambda p: np.arange(5))
+    first = sorted(p.name for p in tmp_path.glob("*.plan"))
+    assert [name.split(".")[:2] for name in first] == [["smoke", "draws"], ["smoke", "other"], ["staging", "draws"]]
+    memo.forget_plans()
+    changed = dataclasses.replace(smoke, seed=smoke.seed + 1)
+    assert list(memo.memoised("draws", changed, lambda p: np.arange(7))) == list(range(7))  # another key: built
+    after = sorted(p.name for p in tmp_path.glob("*.plan"))
+    assert len(after) == 3 and first[0] not in after and first[1] in after and first[2] in after
+
+
+def test_a_plan_file_that_would_run_code_is_refused_and_the_plan_built(empty_memo, tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture):
+    plan = plan_tier(load_scenario(), "smoke")
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    path = shared_plans.plan_file(tmp_path / "plans", plan.tier, "draws", plan.cache_key)
+    path.parent.mkdir()
+    path.write_bytes(pickle.dumps(Payload(), protocol=5))
+    memo.share_plans_through(tmp_path / "plans")
+    with caplog.at_level(logging.WARNING, logger=shared_plans.__name__):
+        value = memo.memoised("draws", plan, lambda p: np.arange(3))
+    assert list(value) == [0, 1, 2] and not marker.exists()
+    assert "may not construct posix.system" in caplog.text
+    assert isinstance(shared_plans.read_plan(path), np.ndarray)  # rewritten with the plan built
+
+
+def test_sharing_never_fails_a_step(empty_memo, tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    plan = plan_tier(load_scenario(), "smoke")
+    blocked = tmp_path / "not_a_directory"
+    blocked.write_text("a file where the plans' directory should be")
+    memo.share_plans_through(blocked)
+    with caplog.at_level(logging.WARNING, logger=shared_plans.__name__):
+        assert list(memo.memoised("draws", plan, lambda p: np.arange(2))) == [0, 1]
+    assert "plans are not shared" in caplog.text
+
+    memo.share_plans_through(tmp_path / "plans")
+    truncated = shared_plans.plan_file(tmp_path / "plans", plan.tier, "cut", plan.cache_key)
+    (tmp_path / "plans").mkdir()
+    truncated.write_bytes(pickle.dumps(np.arange(1000), protocol=5)[:100])
+    assert list(memo.memoised("cut", plan, lambda p: np.arange(4))) == [0, 1, 2, 3]
+
+
+def _build_slowly(directory: str, log_path: str, results: multiprocessing.Queue) -> None:
+    plan = plan_tier(load_scenario(), "smoke")
+
+    def build(_plan):
+        with open(log_path, "a") as log:
+            log.write(f"{os.getpid()}\n")
+        time.sleep(1.0)
+        return np.arange(10)
+
+    memo.share_plans_through(directory)
+    results.put(memo.memoised("slow", plan, build).tolist())
+
+
+def test_a_process_waits_for_the_plan_another_is_building(tmp_path: Path):
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    builds = tmp_path / "builds.log"
+    workers = [context.Process(target=_build_slowly, args=(str(tmp_path / "plans"), str(builds), results))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = [results.get(timeout=120) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+    assert outcomes == [list(range(10))] * 2
+    assert len(builds.read_text().split()) == 1  # built by one, read by the other
+
+
+def test_the_fingerprint_follows_the_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    (tmp_path / "generate").mkdir()
+    source = tmp_path / "generate" / "orders.py"
+    source.write_text("LINES = 3\n")
+    monkeypatch.setattr(shared_plans, "_PACKAGE", tmp_path)
+    before = shared_plans.code_fingerprint.__wrapped__()
+    assert shared_plans.code_fingerprint.__wrapped__() == before
+    source.write_text("LINES = 4\n")
+    assert shared_plans.code_fingerprint.__wrapped__() != before
