@@ -13,6 +13,7 @@ import yaml
 
 from crm_mock.defs.executors import EXECUTOR_ENV, SHARDS_ENV, ExecutorChoiceError, shard_count
 from crm_mock.defs.shards import shard_blocks
+from crm_mock.defs.tables import table_key
 from crm_mock.generate import TRANSACTION_GENERATORS
 from crm_mock.model import CATALOG
 from crm_mock.scenario import DEFAULT_SCENARIO
@@ -91,6 +92,13 @@ def test_a_sharded_graph_has_a_step_per_shard_and_keeps_every_check(tmp_path: Pa
         table = CATALOG[name]
         step = f"{table.service}__{table.name}"
         assert {f"{step}__shard_{k}" for k in range(3)} | {f"{step}__join"} <= ops
+        # shards draw from the plan alone and start with the run; the join waits for the upstream tables
+        join = sharded.graph.node_named(step).definition.node_named(f"{step}__join").definition
+        upstream = {"__".join(p.path) for p in single.asset_layer.asset_graph.get(table_key(table)).parent_keys}
+        assert {i.name for i in join.input_defs} == {f"shard_{k}" for k in range(3)} | upstream, step
+        for k in range(3):
+            shard = sharded.graph.node_named(step).definition.node_named(f"{step}__shard_{k}").definition
+            assert not shard.input_defs, step
     # the lineage and what the UI shows are the same: each sharded table depends on exactly what it did
     for key in single.asset_layer.asset_graph.get_all_asset_keys():
         one, cut = single.asset_layer.asset_graph.get(key), sharded.asset_layer.asset_graph.get(key)
@@ -122,4 +130,6 @@ def test_shards_on_the_multiprocess_executor_give_the_single_shot_bytes(small_bl
         assert step in output, output
     sharded = _digests(data_dir)
     assert set(sharded) == {"orders/order_lines.parquet", "finance/ledger_entries.parquet"}
+    # the step processes shared the plans: one file each, the order plan read by both tables' four shards
+    assert {"orders", "invoices", "accounts"} <= {p.name.split(".")[1] for p in (data_dir / "plans").glob("*.plan")}
     assert sharded == {name: single_shot[name] for name in sharded}

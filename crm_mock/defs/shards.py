@@ -6,6 +6,10 @@ file, and a join step streams the parts, in shard order, into the table's one fi
 its index and the row groups are cut the same way, so the file is byte for byte the single-shot one. The
 table's build checks run in a step of their own after the join (they read the store, not the shards).
 
+Shards draw from the tier's plan only, never from upstream tables, so they start as soon as the run does and
+run side by side with the steps of other tables; the join waits for the upstream tables (and their blocking
+checks), so a table still materialises after what it depends on, and not at all when one of those failed.
+
 K comes from the deployment (CRM_MOCK_SHARDS, see `shard_count`): with one shard a table is the plain
 one-step asset of `generated.py`.
 """
@@ -73,7 +77,7 @@ def sharded_table_asset(qualified_name: str, group: str, shards: int) -> list[dg
     upstream = ["__".join(key.path) for key in deps]
 
     def shard_op(k: int) -> dg.OpDefinition:
-        @dg.op(name=f"{step}__shard_{k}", ins={name: dg.In(dg.Nothing) for name in upstream}, out=dg.Out(dg.Nothing),
+        @dg.op(name=f"{step}__shard_{k}", out=dg.Out(dg.Nothing),
                description=f"blocks {k}/{shards} of {qualified_name} into a part file", tags={"service": table.service})
         def _shard(context: dg.OpExecutionContext, scenario: ScenarioResource, storage: StorageResource) -> None:
             tier = context.partition_key
@@ -86,7 +90,8 @@ def sharded_table_asset(qualified_name: str, group: str, shards: int) -> list[dg
 
         return _shard
 
-    @dg.op(name=f"{step}__join", ins={f"shard_{k}": dg.In(dg.Nothing) for k in range(shards)},
+    @dg.op(name=f"{step}__join", ins={**{f"shard_{k}": dg.In(dg.Nothing) for k in range(shards)},
+                                      **{name: dg.In(dg.Nothing) for name in upstream}},
            description=f"the {shards} parts of {qualified_name} into its table file", tags={"service": table.service})
     def _join(context: dg.OpExecutionContext, storage: StorageResource) -> dg.Output:
         with step_tracker(context) as tracker, active(tracker):
@@ -99,7 +104,7 @@ def sharded_table_asset(qualified_name: str, group: str, shards: int) -> list[dg
     @dg.graph_multi_asset(name=step, outs={"table": dg.AssetOut.from_spec(spec, io_manager_key="table_io_manager")},
                           ins=inputs, partitions_def=TIER_PARTITIONS, group_name=group)
     def _table(**after):
-        return _join(**{f"shard_{k}": shard_op(k)(**after) for k in range(shards)})
+        return _join(**{f"shard_{k}": shard_op(k)() for k in range(shards)}, **after)
 
     checks = checks_of(table)
     in_step = [c for c in checks if c.runs_in_step]
