@@ -2,7 +2,7 @@
 one table over every core or worker.
 
 A sharded table is a graph-backed asset: shard k of K streams its range of the generator's blocks into a part
-file, and a join step streams the parts, in shard order, into the table's one file. Every block depends only on
+file (Arrow IPC), and a join step streams the parts, in shard order, into the table's one file. Every block depends only on
 its index and the row groups are cut the same way, so the file is byte for byte the single-shot one. The
 table's build checks run in a step of their own after the join (they read the store, not the shards).
 
@@ -18,7 +18,6 @@ import shutil
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from crm_mock.defs.check_registry import checks_of
 from crm_mock.defs.checks import later_checks
@@ -31,7 +30,7 @@ from crm_mock.generate import GENERATORS
 from crm_mock.generate.progress import active, phase
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import arrow_schema
-from crm_mock.sinks.parquet import TableStore, read_batches
+from crm_mock.sinks.parquet import TableStore, part_batch_count, part_batches
 
 
 def shard_blocks(count: int, shard: int, shards: int) -> range:
@@ -46,19 +45,17 @@ def part_key(table: Table, shard: int) -> tuple[str, ...]:
 
 def join_parts(store: TableStore, tier: str, table: Table, shards: int) -> tuple[object, int, pa.Table]:
     """Stream the parts, in shard order, into the table's file; then remove them. Returns (path, rows, head)."""
-    paths = [store.path(tier, *part_key(table, k)) for k in range(shards)]
+    paths = [store.part_path(tier, *part_key(table, k)) for k in range(shards)]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"{table.qualified_name}: shard parts missing for tier {tier!r}: {missing[0]}")
-    total = sum(pq.read_metadata(p).num_rows for p in paths)
-    schema = arrow_schema(table)
-    progress = phase("join", total)
+    progress = phase("join", sum(part_batch_count(p) for p in paths), "batches")
 
     def pieces():
         for path in paths:
-            for batch in read_batches(path, batch_size=1 << 30):  # a row group at a time
-                progress.advance(batch.num_rows)
-                yield pa.Table.from_batches([batch]).cast(schema)  # Parquet keeps seconds as milliseconds
+            for batch in part_batches(path):  # one record batch in memory at a time
+                progress.advance(1)
+                yield pa.Table.from_batches([batch])
 
     path, rows, head = stream_into_store(store, tier, (table.service, table.name), table, pieces())
     shutil.rmtree(paths[0].parent, ignore_errors=True)
@@ -84,7 +81,7 @@ def sharded_table_asset(qualified_name: str, group: str, shards: int) -> list[dg
             blocks = generate.blocks(scenario.plan(tier))
             chosen = shard_blocks(blocks.count, k, shards)
             with step_tracker(context) as tracker, active(tracker):
-                _, rows = storage.store().write_stream(tier, part_key(table, k), blocks.stream(chosen), schema)
+                _, rows = storage.store().write_part(tier, part_key(table, k), blocks.stream(chosen), schema)
             context.log.info(f"shard {k + 1} of {shards}: blocks {chosen.start}–{chosen.stop - 1} of {blocks.count}, "
                              f"{rows:,} rows")
 
