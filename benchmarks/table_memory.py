@@ -4,6 +4,11 @@ without keeping them. Prints rows, seconds and the process's peak RSS per table,
 
     .venv/bin/python benchmarks/table_memory.py --tier stress
     .venv/bin/python benchmarks/table_memory.py --tier load --tables orders.order_lines,sales.leads --json peaks.json
+    .venv/bin/python benchmarks/table_memory.py --tier stress --plans-dir /tmp/plans
+
+With ``--plans-dir`` the processes share plans through files there, as the steps of a run do
+(``crm_mock/generate/shared_plans.py``): one process first builds every plan of the tier into the folder (its
+time and peak are printed), then each table's process reads the plans it needs instead of building them.
 
 Exit 1 when a table's peak exceeds ``--max-mib`` (none by default). The in-process executor keeps plans between
 steps within a budget (``crm_mock/generate/memo.py``), so a whole run's peak is at least the largest of these.
@@ -24,16 +29,23 @@ from crm_mock.generate import GENERATORS
 # the child: build the table's blocks one after another and drop each (what a step does before writing them)
 CHILD = """
 import sys
-from crm_mock.generate import GENERATORS
+from crm_mock.generate import GENERATORS, memo
 from crm_mock.scenario import load_scenario, plan_tier
 plan = plan_tier(load_scenario(sys.argv[3] or None), sys.argv[2])
-print(sum(block.num_rows for block in GENERATORS[sys.argv[1]].blocks(plan).stream()))
+memo.share_plans_through(sys.argv[4] or None)
+if sys.argv[1] == "--plans":  # build every plan of the tier (a table's blocks() builds the plans it reads)
+    for generate in GENERATORS.values():
+        generate.blocks(plan)
+    print(0)
+else:
+    print(sum(block.num_rows for block in GENERATORS[sys.argv[1]].blocks(plan).stream()))
 """
 
 
-def measure(table: str, tier: str, scenario: str) -> dict:
+def measure(table: str, tier: str, scenario: str, plans_dir: str = "") -> dict:
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", CHILD, table, tier, scenario], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, table, tier, scenario, plans_dir], stdout=subprocess.PIPE,
+                             text=True)
     out = child.stdout.read() if child.stdout else ""
     _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest of all children so far
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -50,20 +62,26 @@ def main() -> int:
     parser.add_argument("--tables", default="", help="comma-separated qualified names (default: every table)")
     parser.add_argument("--max-mib", type=float, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--plans-dir", default="", help="share plans through files in this folder (built first)")
     args = parser.parse_args()
     tables = [t for t in args.tables.split(",") if t] or sorted(GENERATORS)
     if unknown := [t for t in tables if t not in GENERATORS]:
         parser.error(f"unknown table(s) {unknown}")
     results = []
+    if args.plans_dir:
+        warm = measure("--plans", args.tier, args.scenario, args.plans_dir)
+        print(f"{'every plan, into ' + args.plans_dir:<30} {warm['seconds']:>20.1f} s  peak {warm['peak_mib']:7,.0f} MiB",
+              flush=True)
     for table in tables:
-        results.append(measure(table, args.tier, args.scenario))
+        results.append(measure(table, args.tier, args.scenario, args.plans_dir))
         r = results[-1]
         print(f"{table:<30} {r['rows']:>12,} rows {r['seconds']:7.1f} s  peak {r['peak_mib']:7,.0f} MiB", flush=True)
     print(f"\ntier {args.tier}, largest first:")
     for r in sorted(results, key=lambda r: -r["peak_mib"]):
         print(f"  {r['table']:<30} {r['peak_mib']:7,.0f} MiB")
     if args.json:
-        args.json.write_text(json.dumps({"tier": args.tier, "results": results}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"tier": args.tier, "plans_dir": args.plans_dir, "results": results},
+                                        indent=1) + "\n")
     over = [r for r in results if args.max_mib is not None and r["peak_mib"] > args.max_mib]
     for r in over:
         print(f"FAIL: {r['table']} peaked at {r['peak_mib']:,.0f} MiB (--max-mib {args.max_mib:g})", file=sys.stderr)

@@ -426,9 +426,26 @@ def test_joined_shards_are_the_whole_file(tmp_path: Path, smoke: tuple[TierPlan,
     whole_path = TableStore(tmp_path / "whole").write("smoke", (table.service, table.name), generate(plan))
     store = TableStore(tmp_path / "sharded")
     for k in range(shards):
-        store.write_stream("smoke", part_key(table, k), blocks.stream(shard_blocks(blocks.count, k, shards)),
-                           arrow_schema(table))
+        store.write_part("smoke", part_key(table, k), blocks.stream(shard_blocks(blocks.count, k, shards)),
+                         arrow_schema(table))
     path, rows, head = join_parts(store, "smoke", table, shards)
     assert rows == pq.read_metadata(whole_path).num_rows and head.num_rows == 5
     assert path.read_bytes() == whole_path.read_bytes()
-    assert not store.path("smoke", *part_key(table, 0)).parent.exists()
+    assert not store.part_path("smoke", *part_key(table, 0)).parent.exists()
+
+
+def test_a_part_that_fails_midway_leaves_nothing(tmp_path: Path, smoke: tuple[TierPlan, Tables]):
+    plan, _ = smoke
+    table = CATALOG[ORDER_LINES]
+    blocks = GENERATORS[ORDER_LINES].blocks(plan)
+    store = TableStore(tmp_path)
+
+    def failing():
+        yield next(iter(blocks.stream()))
+        raise RuntimeError("the generator failed")
+
+    with pytest.raises(RuntimeError, match="generator failed"):
+        store.write_part("smoke", part_key(table, 0), failing(), arrow_schema(table))
+    assert not list(store.part_path("smoke", *part_key(table, 0)).parent.iterdir())
+    with pytest.raises(FileNotFoundError, match="shard parts missing"):
+        join_parts(store, "smoke", table, 1)
