@@ -3,7 +3,7 @@
 Plans are numpy arrays sized by the tier. The memo keeps the most recently used ones within a byte budget
 (192 MiB, or twice the largest plan held when that is more), so a process that builds every table of a tier
 holds a few plans, not all of them; a plan evicted is rebuilt when asked for again (each takes about a second
-at the load tier) with the same bytes.
+at the load tier) with the same bytes, or read back from its shared file (below).
 
 With a directory to share them through (`share_plans_through`, set by the steps' storage resource), a plan
 missing here is read from the file another process of the run wrote, or built and written for the others
