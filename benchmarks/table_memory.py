@@ -9,6 +9,8 @@ without keeping them. Prints rows, seconds and the process's peak RSS per table,
 With ``--plans-dir`` the processes share plans through files there, as the steps of a run do
 (``crm_mock/generate/shared_plans.py``): one process first builds every plan of the tier into the folder (its
 time and peak are printed), then each table's process reads the plans it needs instead of building them.
+``--each-plan`` then builds each plan (``crm_mock.generate.PLANS``) in a fresh process of its own, reading only
+what it is drawn from from the files: what a step that built one plan would need.
 
 Exit 1 when a table's peak exceeds ``--max-mib`` (none by default). The in-process executor keeps plans between
 steps within a budget (``crm_mock/generate/memo.py``), so a whole run's peak is at least the largest of these.
@@ -21,21 +23,25 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from crm_mock.generate import GENERATORS
+from crm_mock.generate import GENERATORS, PLANS
 
 # the child: build the table's blocks one after another and drop each (what a step does before writing them)
 CHILD = """
 import sys
-from crm_mock.generate import GENERATORS, memo
+from crm_mock.generate import GENERATORS, PLANS, memo
 from crm_mock.scenario import load_scenario, plan_tier
 plan = plan_tier(load_scenario(sys.argv[3] or None), sys.argv[2])
 memo.share_plans_through(sys.argv[4] or None)
-if sys.argv[1] == "--plans":  # build every plan of the tier (a table's blocks() builds the plans it reads)
-    for generate in GENERATORS.values():
-        generate.blocks(plan)
+if sys.argv[1] == "--plans":  # build every plan of the tier
+    for build in PLANS.values():
+        build(plan)
+    print(0)
+elif sys.argv[1].startswith("plan:"):
+    PLANS[sys.argv[1][5:]](plan)
     print(0)
 else:
     print(sum(block.num_rows for block in GENERATORS[sys.argv[1]].blocks(plan).stream()))
@@ -55,6 +61,22 @@ def measure(table: str, tier: str, scenario: str, plans_dir: str = "") -> dict:
             "peak_mib": usage.ru_maxrss / 1024}
 
 
+def each_plan(tier: str, scenario: str, plans_dir: Path) -> list[dict]:
+    """Each plan built in a fresh process that finds every other plan in files (hard links to the warm folder's)."""
+    results = []
+    for name in PLANS:
+        with tempfile.TemporaryDirectory(dir=plans_dir.parent) as folder:
+            for path in plans_dir.glob("*.plan"):
+                if path.name.split(".")[1] != name:
+                    os.link(path, Path(folder) / path.name)
+            result = measure(f"plan:{name}", tier, scenario, folder)
+        result["table"] = f"plan {name}"
+        print(f"{result['table']:<30} {'':>17} {result['seconds']:7.1f} s  peak {result['peak_mib']:7,.0f} MiB",
+              flush=True)
+        results.append(result)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", default="load")
@@ -63,7 +85,10 @@ def main() -> int:
     parser.add_argument("--max-mib", type=float, default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--plans-dir", default="", help="share plans through files in this folder (built first)")
+    parser.add_argument("--each-plan", action="store_true", help="then build each plan alone (needs --plans-dir)")
     args = parser.parse_args()
+    if args.each_plan and not args.plans_dir:
+        parser.error("--each-plan needs --plans-dir")
     tables = [t for t in args.tables.split(",") if t] or sorted(GENERATORS)
     if unknown := [t for t in tables if t not in GENERATORS]:
         parser.error(f"unknown table(s) {unknown}")
@@ -76,6 +101,8 @@ def main() -> int:
         results.append(measure(table, args.tier, args.scenario, args.plans_dir))
         r = results[-1]
         print(f"{table:<30} {r['rows']:>12,} rows {r['seconds']:7.1f} s  peak {r['peak_mib']:7,.0f} MiB", flush=True)
+    if args.each_plan:
+        results += each_plan(args.tier, args.scenario, Path(args.plans_dir))
     print(f"\ntier {args.tier}, largest first:")
     for r in sorted(results, key=lambda r: -r["peak_mib"]):
         print(f"  {r['table']:<30} {r['peak_mib']:7,.0f} MiB")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crm_mock.generate import GENERATORS, memo, shared_plans
+from crm_mock.generate import GENERATORS, PLANS, memo, shared_plans
 from crm_mock.scenario import load_scenario, plan_tier
 
 
@@ -34,7 +34,10 @@ def test_tables_drawn_from_plans_read_back_from_files_are_the_same(empty_memo, t
     memo.share_plans_through(tmp_path)
     written = {name: generate(plan) for name, generate in GENERATORS.items()}  # built here, written for others
     names = {p.name.split(".")[1] for p in tmp_path.glob("*.plan")}
-    assert {"accounts", "orders", "funnel", "invoices", "ledger", "movements", "tickets"} <= names
+    assert {"accounts", "orders", "funnel", "invoices", "ledger", "movements", "tickets"} <= names <= set(PLANS)
+    for build in PLANS.values():  # the registry names every plan there is, and each call shares it
+        build(plan)
+    assert {p.name.split(".")[1] for p in tmp_path.glob("*.plan")} == set(PLANS)
     memo.forget_plans()
 
     def refuse(_plan):

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
+from crm_mock.generate import account_layout, contact, finance, hr, inventory, ledger, manifest, orders, planting
+from crm_mock.generate import sales, stock, support
 from crm_mock.generate.frame import TableGenerator
 
 from crm_mock.generate.contact import generate_accounts, generate_contacts
@@ -59,6 +61,28 @@ OWNED_REPLICA_GENERATORS: dict[str, Generator] = {
 
 GENERATORS: dict[str, Generator] = {**MASTER_GENERATORS, **TRANSACTION_GENERATORS, **OWNED_REPLICA_GENERATORS}
 
+# every plan the generators memoise (and share between a run's processes), by its memo name: each call builds the
+# plan, or reads it back, with whatever it is drawn from
+PLANS: dict[str, Callable[[TierPlan], object]] = {
+    "employees": hr.cached_employee_plan,
+    "account_layout": account_layout.cached_account_layout,
+    "accounts": contact.cached_account_plan,
+    "contact_name_starts": contact._name_starts,
+    "contact_creation_draws": contact._creation_draws,
+    "products": inventory.cached_product_plan,
+    "product_names": inventory.product_names,
+    "stock": inventory.cached_stock_plan,
+    "edge_cells": planting.planted_cells,
+    "order_account_draw": lambda plan: orders._order_draw(plan, contact.cached_account_plan(plan)),
+    "orders": orders.cached_order_plan,
+    "funnel": sales.cached_funnel_plan,
+    "invoices": finance.cached_invoice_plan,
+    "ledger": ledger.cached_ledger,
+    "movements": stock.cached_movement_plan,
+    "tickets": support.cached_ticket_plan,
+    "manifest": manifest.cached_manifest,
+}
+
 ENTITY_COUNTS: dict[str, Callable[[TierPlan], int]] = {
     "employee": lambda plan: plan.employees,
     "account": lambda plan: plan.accounts,
@@ -75,5 +99,5 @@ def id_map(plan: TierPlan, entity: str) -> pa.Table:
                      f"{entity}_uuid": derive_uuids(plan.ids, entity, 0, n)})
 
 
-__all__ = ["ENTITY_COUNTS", "GENERATORS", "MASTER_GENERATORS", "OWNED_REPLICA_GENERATORS", "TRANSACTION_GENERATORS",
+__all__ = ["ENTITY_COUNTS", "GENERATORS", "MASTER_GENERATORS", "PLANS", "OWNED_REPLICA_GENERATORS", "TRANSACTION_GENERATORS",
            "id_map", "project_replica"]

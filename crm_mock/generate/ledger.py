@@ -106,8 +106,12 @@ def _ledger_block(plan: TierPlan, entries: Ledger, currency: np.ndarray, block: 
     })
 
 
+def cached_ledger(plan: TierPlan) -> Ledger:
+    return memoised("ledger", plan, ledger)
+
+
 @blocked
 def generate_ledger_entries(plan: TierPlan) -> Blocks:
-    entries = memoised("ledger", plan, ledger)
+    entries = cached_ledger(plan)
     currency = cached_invoice_plan(plan).currency  # taken once: a plan the memo let go is not rebuilt per block
     return Blocks(lambda b: _ledger_block(plan, entries, currency, b), len(entries.gl_account), plan.block_rows)

@@ -184,7 +184,11 @@ def _movement_block(plan: TierPlan, movements: Movements, stock: StockPlan, bloc
     })
 
 
+def cached_movement_plan(plan: TierPlan) -> Movements:
+    return memoised("movements", plan, movement_plan)
+
+
 @blocked
 def generate_stock_movements(plan: TierPlan) -> Blocks:
-    movements, stock = memoised("movements", plan, movement_plan), cached_stock_plan(plan)
+    movements, stock = cached_movement_plan(plan), cached_stock_plan(plan)
     return Blocks(lambda b: _movement_block(plan, movements, stock, b), len(movements.quantity), plan.block_rows)
