@@ -95,8 +95,8 @@ def main() -> int:
     results = []
     if args.plans_dir:
         warm = measure("--plans", args.tier, args.scenario, args.plans_dir)
-        print(f"{'every plan, into ' + args.plans_dir:<30} {warm['seconds']:>20.1f} s  peak {warm['peak_mib']:7,.0f} MiB",
-              flush=True)
+        label = f"every plan, into {args.plans_dir}"
+        print(f"{label:<30} {warm['seconds']:>20.1f} s  peak {warm['peak_mib']:7,.0f} MiB", flush=True)
     for table in tables:
         results.append(measure(table, args.tier, args.scenario, args.plans_dir))
         r = results[-1]

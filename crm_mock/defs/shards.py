@@ -2,9 +2,10 @@
 one table over every core or worker.
 
 A sharded table is a graph-backed asset: shard k of K streams its range of the generator's blocks into a part
-file (Arrow IPC), and a join step streams the parts, in shard order, into the table's one file. Every block depends only on
-its index and the row groups are cut the same way, so the file is byte for byte the single-shot one. The
-table's build checks run in a step of their own after the join (they read the store, not the shards).
+file (Arrow IPC), and a join step streams the parts, in shard order, into the table's one Parquet file. Every
+block depends only on its index and the row groups are cut the same way, so the file is byte for byte the
+single-shot one. The table's build checks run in a step of their own after the join (they read the store, not
+the shards).
 
 Shards draw from the tier's plan only, never from upstream tables, so they start as soon as the run does and
 run side by side with the steps of other tables; the join waits for the upstream tables (and their blocking

@@ -99,5 +99,5 @@ def id_map(plan: TierPlan, entity: str) -> pa.Table:
                      f"{entity}_uuid": derive_uuids(plan.ids, entity, 0, n)})
 
 
-__all__ = ["ENTITY_COUNTS", "GENERATORS", "MASTER_GENERATORS", "PLANS", "OWNED_REPLICA_GENERATORS", "TRANSACTION_GENERATORS",
-           "id_map", "project_replica"]
+__all__ = ["ENTITY_COUNTS", "GENERATORS", "MASTER_GENERATORS", "OWNED_REPLICA_GENERATORS", "PLANS",
+           "TRANSACTION_GENERATORS", "id_map", "project_replica"]

@@ -55,8 +55,9 @@ class TableStore:
     def write_part(self, tier: str, key: tuple[str, ...], tables: Iterable[pa.Table],
                    schema: pa.Schema) -> tuple[Path, int]:
         """A shard's part of a table, as Arrow IPC (zstd): read once, by the join that writes the table's Parquet
-        file. A Parquet part would be encoded here and decoded there, three times the work for the same bytes
-        in the end. Written aside and renamed, like a table. Returns the path and the row count."""
+        file. A Parquet part would be encoded here and decoded there on top of that one encoding (at the load
+        tier's stock movements, 1.5 s where IPC takes 0.6). Written aside and renamed, like a table. Returns the
+        path and the row count."""
         path = self.part_path(tier, *key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
