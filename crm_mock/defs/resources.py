@@ -68,7 +68,7 @@ class ScenarioResource(dg.ConfigurableResource):
         its tick's date, else the UTC date the run started), so every step plans the same day. Then refuse
         the run before its first step: a scenario that does not validate (the CLI's message), or the stress
         tier without the confirming tag."""
-        run = context.dagster_run
+        run = context.run
         tag = run.tags.get(REFERENCE_DATE_TAG) if run else None
         self._today = dt.date.fromisoformat(tag) if tag else utc_today()
         tier = run.tags.get("dagster/partition") if run else None
