@@ -42,7 +42,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent  # crm_mock/
 # the libraries whose release changes what a plan holds (Faker's pools, numpy's and Arrow's arithmetic)
 _LIBRARIES = ("faker", "numpy", "pyarrow")
 # what a plan file may construct: numpy and Arrow arrays, dates, and crm_mock's own classes (checked in find_class)
-_NUMPY_GLOBALS = {
+_ALLOWED_GLOBALS = {
     ("numpy", "dtype"), ("numpy", "ndarray"),
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
@@ -75,7 +75,7 @@ def plan_file(directory: Path, tier: str, name: str, cache_key: str) -> Path:
 
 class _PlanUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
-        if (module, name) in _NUMPY_GLOBALS or (module == "builtins" and name in _BUILTINS):
+        if (module, name) in _ALLOWED_GLOBALS or (module == "builtins" and name in _BUILTINS):
             return super().find_class(module, name)
         if module.startswith(_PLAN_MODULES):
             found = getattr(importlib.import_module(module), name, None)
