@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from crm_mock.sinks.parquet import written_aside
 
 MANIFEST_NAME = "edge_cases_manifest.json"
 
@@ -14,10 +15,8 @@ def manifest_path(data_dir: str | Path, tier: str) -> Path:
 
 
 def write_manifest(path: Path, entries: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(entries, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    with written_aside(path) as partial:
+        partial.write_text(json.dumps(entries, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,17 +37,12 @@ class TableStore:
         how they arrived. Written aside and renamed; nothing is left behind when a piece fails. Returns the path
         and the row count."""
         path = self.path(tier, *key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         rows = 0
-        try:
-            with pq.ParquetWriter(partial, schema, compression="zstd", data_page_size=PAGE_BYTES) as writer:
-                for group in row_groups(tables, BATCH_ROWS):
-                    writer.write_table(group.combine_chunks(), row_group_size=BATCH_ROWS)
-                    rows += group.num_rows
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        with written_aside(path) as partial, \
+                pq.ParquetWriter(partial, schema, compression="zstd", data_page_size=PAGE_BYTES) as writer:
+            for group in row_groups(tables, BATCH_ROWS):
+                writer.write_table(group.combine_chunks(), row_group_size=BATCH_ROWS)
+                rows += group.num_rows
         return path, rows
 
     def part_path(self, tier: str, *key: str) -> Path:
@@ -59,18 +55,12 @@ class TableStore:
         tier's stock movements, 1.5 s where IPC takes 0.6). Written aside and renamed, like a table. Returns the
         path and the row count."""
         path = self.part_path(tier, *key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         rows = 0
-        try:
-            with pa.OSFile(str(partial), "wb") as sink, \
-                    pa.ipc.new_file(sink, schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
-                for table in tables:
-                    writer.write_table(table.cast(schema))
-                    rows += table.num_rows
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        with written_aside(path) as partial, pa.OSFile(str(partial), "wb") as sink, \
+                pa.ipc.new_file(sink, schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+            for table in tables:
+                writer.write_table(table.cast(schema))
+                rows += table.num_rows
         return path, rows
 
     def exists(self, tier: str, key: tuple[str, ...]) -> bool:
@@ -107,6 +97,19 @@ class TableStore:
         schema = arrow_schema(table)
         wanted = pa.schema([schema.field(name) for name in result.schema.names])
         return result.cast(wanted)
+
+
+@contextmanager
+def written_aside(path: Path) -> Iterator[Path]:
+    """The side file to write ``path``'s contents into: renamed over ``path`` once the block ends without an
+    error (a reader never sees half a file), removed when it raises (nothing is left behind)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
