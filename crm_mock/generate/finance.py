@@ -84,12 +84,15 @@ class InvoicePlan:
     def line_invoice(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.status)), np.diff(self.line_offsets))
 
-    def _per_invoice(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.line_invoice, weights=values, minlength=len(self.status)).astype(np.int64)
+    def per_invoice(self, values: np.ndarray, line_invoice: np.ndarray | None = None) -> np.ndarray:
+        """``values`` per line summed per invoice; ``line_invoice`` when the caller has it already (each read of
+        the property repeats it over every line)."""
+        return np.bincount(self.line_invoice if line_invoice is None else line_invoice, weights=values,
+                           minlength=len(self.status)).astype(np.int64)
 
     @property
     def subtotal_cents(self) -> np.ndarray:
-        return self._per_invoice(self.line_total_cents)
+        return self.per_invoice(self.line_total_cents)
 
     @property
     def total_cents(self) -> np.ndarray:

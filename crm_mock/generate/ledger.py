@@ -36,8 +36,8 @@ def ledger(plan: TierPlan) -> Ledger:
     issued = np.flatnonzero(inv.is_issued)
     # the line totals and what they sum to, worked out once (each property computes them afresh)
     line_invoice, line_total = inv.line_invoice, inv.line_total_cents
-    positive = np.bincount(line_invoice, weights=np.maximum(line_total, 0), minlength=len(inv.status)).astype(np.int64)
-    subtotal = np.bincount(line_invoice, weights=line_total, minlength=len(inv.status)).astype(np.int64)
+    positive = inv.per_invoice(np.maximum(line_total, 0), line_invoice)
+    subtotal = inv.per_invoice(line_total, line_invoice)
     del line_invoice, line_total
     returns = positive - subtotal
     gl = {name: v.GL_ACCOUNT.index(code) for name, code in GL.items()}
