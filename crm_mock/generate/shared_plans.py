@@ -73,6 +73,11 @@ def plan_file(directory: Path, tier: str, name: str, cache_key: str) -> Path:
     return directory / f"{tier}.{name}.{key}{SUFFIX}"
 
 
+def _versions_of(path: Path) -> str:
+    """"<tier>.<name>": what every version of one plan's file (and its lock) is named after."""
+    return path.name.rsplit(".", 2)[0]
+
+
 class _PlanUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in _ALLOWED_GLOBALS or (module == "builtins" and name in _BUILTINS):
@@ -99,9 +104,8 @@ def write_plan(path: Path, value: object) -> None:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    prefix = path.name.rsplit(".", 2)[0] + "."  # "<tier>.<name>."
-    for other in path.parent.glob(f"{prefix}*{SUFFIX}"):
-        if other != path and other.name.rsplit(".", 2)[0] + "." == prefix:
+    for other in path.parent.glob(f"{_versions_of(path)}.*{SUFFIX}"):
+        if other != path and _versions_of(other) == _versions_of(path):
             other.unlink(missing_ok=True)
 
 
@@ -111,7 +115,7 @@ def _locked(path: Path) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    lock = path.parent / (path.name.rsplit(".", 2)[0] + ".lock")
+    lock = path.parent / f"{_versions_of(path)}.lock"
     with lock.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)

@@ -123,8 +123,7 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
     del first
     before = np.empty_like(needed)  # the batches needed by the row's event before (none before its first)
     before[1:] = needed[:-1]
-    before[:1] = needed[-1:]
-    before[is_first] = 0
+    before[is_first] = 0  # the first event of all is the first of its row
     last_of_row = np.r_[e_row[1:] != e_row[:-1], True] if len(e_row) else np.zeros(0, bool)
     batches = np.zeros(rows, np.int64)
     batches[e_row[last_of_row]] = needed[last_of_row]
