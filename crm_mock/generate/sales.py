@@ -121,10 +121,21 @@ KIND_CATEGORY = np.array([CATEGORIES.index(k.category) for k in KINDS], dtype=np
 
 def funnel_plan(plan: TierPlan) -> FunnelPlan:
     accounts = cached_account_plan(plan)
-    products = cached_product_plan(plan)
     orders = cached_order_plan(plan)
     rng = Stream(plan.seed, QUOTES, "plan")
     backed = np.flatnonzero(orders.quote_backed)  # order of accepted quote k is backed[k]
+    # the quotes' temporaries end with _quotes: at the stress tier each is 20-70 MB, and the opportunities
+    # are built next to the quotes' plan
+    quotes, category = _quotes(plan, accounts, orders, backed, rng)
+    opportunities = _opportunities(plan, accounts, quotes["quote_status"], quotes["quote_account"],
+                                   quotes["quote_created"], category, orders, backed, rng)
+    return FunnelPlan(**quotes, **opportunities)
+
+
+def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, rng: Stream) -> tuple[dict, np.ndarray]:
+    """The quotes' fields of the plan, and each quote's category (its first line's product's, an index into
+    CATEGORIES)."""
+    products = cached_product_plan(plan)
     accepted = len(backed)
     n_quotes = max(accepted, round(accepted / plan.conversion.quote_to_order), 1)
 
@@ -139,39 +150,44 @@ def funnel_plan(plan: TierPlan) -> FunnelPlan:
     names = list(shares)
     status = np.concatenate([np.full(accepted, v.QUOTE_STATUS.index("ACCEPTED")),
                              np.array([v.QUOTE_STATUS.index(name) for name in names], dtype=np.int64)[other_status]])
+    del other_status
     quote_account = np.concatenate([account, other_account])
     quote_created = np.concatenate([created, other_created])
+    del account, other_created
     currency = accounts.currency[quote_account]
 
     starts, stops = orders.line_offsets[backed], orders.line_offsets[backed + 1]
-    taken = concat_ranges(starts, stops)
     offsets, product, quantity, price, discount = _lines(plan, accounts.segment[other_account], currency[accepted:],
                                                          np.zeros(len(other_account), bool), products,
                                                          Stream(plan.seed, QUOTE_LINES, "rows"))
+    del other_account
     accepted_offsets = np.concatenate([[0], np.cumsum(stops - starts)])
     line_offsets = np.concatenate([accepted_offsets, accepted_offsets[-1] + offsets[1:]])
+    del accepted_offsets, offsets
+    taken = concat_ranges(starts, stops)
+    del starts, stops
+    # one line column at a time: its accepted part taken from the order's lines, then the rest drawn
+    line_price = np.concatenate([orders.line_price_cents[taken], price])
+    del price
     line_product, quote_quantity, quote_discount = compact_lines(
         np.concatenate([orders.line_product[taken], product]), np.concatenate([orders.line_quantity[taken], quantity]),
         np.concatenate([orders.line_discount[taken], discount]))
-    del product, quantity, discount
+    del taken, product, quantity, discount
 
     reference_day = np.datetime64(plan.reference_date, "D")
     age = (reference_day - to_date(quote_created)).astype(np.int64)
     waited = np.zeros(n_quotes, np.int64)
     waited[:accepted] = (to_date(orders.placed_at[backed]) - to_date(created)).astype(np.int64)
+    del created
     valid = _validity(plan, status, age, waited, rng.uniform(n_quotes))
-    # each quote's category (its first line's product's), as an index into CATEGORIES
+    del age, waited
     category = KIND_CATEGORY[products.kind[line_product[line_offsets[:-1]]]]
-    opportunities = _opportunities(plan, accounts, status, quote_account, quote_created, category, orders, backed, rng)
-    return FunnelPlan(
+    return dict(
         quote_status=status, quote_account=quote_account, quote_created=quote_created, quote_valid_days=valid,
         quote_currency=currency, quote_number=document_numbers("Q", quote_created),
-        quote_line_offsets=line_offsets, quote_line_product=line_product,
-        quote_line_quantity=quote_quantity,
-        quote_line_price_cents=np.concatenate([orders.line_price_cents[taken], price]),
-        quote_line_discount=quote_discount,
-        **opportunities,
-    )
+        quote_line_offsets=line_offsets, quote_line_product=line_product, quote_line_quantity=quote_quantity,
+        quote_line_price_cents=line_price, quote_line_discount=quote_discount,
+    ), category
 
 
 def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarray, quote_account: np.ndarray,
@@ -188,25 +204,31 @@ def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarr
         np.array([v.OPPORTUNITY_STAGE.index(QUOTE_STAGE[status]) for status in v.QUOTE_STATUS])[quote_status],
         np.array([v.OPPORTUNITY_STAGE.index(name) for name in names])[extra_stage],
     ]).astype(np.int64)
+    del extra_stage
     account = np.concatenate([quote_account, extra_account])
     created_all = np.concatenate([created, extra_created])
+    del created, extra_created
 
+    # one mask at a time (each stage's close date is drawn in turn)
     reference_day = np.datetime64(plan.reference_date, "D")
     close = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    won = np.flatnonzero(quote_status == v.QUOTE_STATUS.index("ACCEPTED"))
-    close[won] = to_date(orders.placed_at[backed])
-    lost = stage == v.OPPORTUNITY_STAGE.index("CLOSED_LOST")
-    decided = to_date(created_all) + rng.integers(7, 90, n).astype("timedelta64[D]")
-    close[lost] = np.minimum(decided[lost], reference_day - np.timedelta64(1, "D"))
-    close[lost] = np.maximum(close[lost], to_date(created_all[lost]))
+    close[np.flatnonzero(quote_status == v.QUOTE_STATUS.index("ACCEPTED"))] = to_date(orders.placed_at[backed])
+    lost = np.flatnonzero(stage == v.OPPORTUNITY_STAGE.index("CLOSED_LOST"))
+    created_day = to_date(created_all)
+    decided = (created_day + rng.integers(7, 90, n).astype("timedelta64[D]"))[lost]
+    close[lost] = np.maximum(np.minimum(decided, reference_day - np.timedelta64(1, "D")), created_day[lost])
+    del lost, decided, created_day
     still_open = ~np.isin(stage, [v.OPPORTUNITY_STAGE.index("CLOSED_WON"), v.OPPORTUNITY_STAGE.index("CLOSED_LOST")])
     close[still_open] = reference_day + rng.integers(14, 120, int(still_open.sum())).astype("timedelta64[D]")
+    del still_open
 
     currency = accounts.currency[extra_account]
     unit = np.maximum(cents_per_unit(currency), 100 * 100)  # unquoted deals are estimated in hundreds
     median = np.array(SEGMENT_DEAL_CENTS)[accounts.segment[extra_account]] * rates(plan, currency)
+    del currency, extra_account
     amount = np.concatenate([np.zeros(n_quotes, np.int64),
                              round_to(rng.lognormal(median, 0.8, n - n_quotes), unit)])
+    del unit, median
     category = np.concatenate([quote_category, rng.integers(0, len(CATEGORIES), n - n_quotes)])
     lead_opportunity = _converted(plan, account, created_all, rng)
     opportunity_lead = np.full(n, -1, dtype=np.int64)

@@ -33,63 +33,81 @@ OPENING_HOUR = 6
 class Movements:
     stock_row: np.ndarray  # index into the stock plan: which (product, warehouse)
     movement_type: np.ndarray  # index into v.MOVEMENT_TYPE
-    quantity: np.ndarray
+    quantity: np.ndarray  # int32: signed, a batch or an order line's quantity
     order: np.ndarray  # -1 when not a shipment
     occurred_at: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Events:
+    """What draws stock down (shipments and cycle-count losses), sorted by (stock row, moment); narrow columns,
+    since at the stress tier there are 7.7 M of them."""
+
+    row: np.ndarray  # int32
+    out: np.ndarray  # int32: units taken
+    at: np.ndarray
+    order: np.ndarray  # int32: the order shipped, -1 for a loss
+
+
 def movement_plan(plan: TierPlan) -> Movements:
     stock = cached_stock_plan(plan)
-    orders = cached_order_plan(plan)
     rng = Stream(plan.seed, MOVEMENTS, "plan")
+    ship_row, ship_out, ship_at, ship_order = _shipments(plan, stock, cached_order_plan(plan), rng)
 
-    # shipments: every shipped line of a stocked product leaves from one warehouse that stocks it
+    # shrinkage: small losses found at cycle counts, never on zero-stock products
+    counted = np.flatnonzero(rng.bernoulli(SHRINKAGE_SHARE, len(stock.product)) & (stock.on_hand > 0))
+    loss = (1 + np.floor(rng.uniform(len(counted)) * 5)).astype(np.int32)
+    start = moment(plan.history_start) + np.timedelta64(OPENING_HOUR * 3600, "s")
+    reference = moment(plan.reference_moment)
+    loss_at = within_working_hours(moments_between(start + np.timedelta64(SECONDS_PER_DAY, "s"),
+                                                   reference - np.timedelta64(SECONDS_PER_DAY, "s"),
+                                                   rng.uniform(len(counted))))
+    row = np.concatenate([ship_row, counted.astype(np.int32)])
+    del ship_row
+    at = np.concatenate([ship_at, loss_at])
+    del ship_at
+    by_row = np.lexsort((at, row))
+    events = _Events(row[by_row], np.concatenate([ship_out, loss])[by_row], at[by_row],
+                     np.concatenate([ship_order, np.full(len(counted), -1, np.int32)])[by_row])
+    del row, at, by_row, ship_out, ship_order
+    received_row, received_qty, received_at = _receipts(plan, stock.on_hand, events, start, reference, rng)
+
+    # the journal: receipts, then the events (a stable sort keeps the order of rows alike in all three keys,
+    # and the events' order among themselves is the order they were drawn in, per stock row and moment)
+    receipt, shipment, adjustment = (v.MOVEMENT_TYPE.index(t) for t in ("RECEIPT", "SHIPMENT", "ADJUSTMENT"))
+    movement_type = np.concatenate([np.full(len(received_row), receipt, np.int8),
+                                    np.where(events.order >= 0, shipment, adjustment).astype(np.int8)])
+    stock_row = np.concatenate([received_row, events.row])
+    del received_row
+    occurred = np.concatenate([received_at, events.at])
+    del received_at
+    sequence = np.lexsort((stock_row, movement_type, occurred))  # a journal in time order
+    # one column built and sorted at a time, each unsorted one let go
+    stock_row = stock_row[sequence]
+    movement_type = movement_type[sequence]
+    occurred = occurred[sequence]
+    quantity = np.concatenate([received_qty, -events.out])[sequence]
+    del received_qty
+    order = np.concatenate([np.full(len(sequence) - len(events.order), -1, np.int32), events.order])[sequence]
+    return Movements(stock_row, movement_type, quantity, order, occurred)
+
+
+def _shipments(plan: TierPlan, stock: StockPlan, orders, rng: Stream) -> tuple[np.ndarray, ...]:
+    """(stock row, units, moment, order) of every shipped line of a stocked product: it leaves from one warehouse
+    that stocks it."""
     first_row = np.searchsorted(stock.product, np.arange(plan.products), side="left")
     rows_per_product = np.searchsorted(stock.product, np.arange(plan.products), side="right") - first_row
     line_order = orders.line_order
     shipped = (orders.is_shipped()[line_order] & (rows_per_product[orders.line_product] > 0)
                & (orders.line_quantity > 0))  # a zero-quantity line moves nothing
     lines = np.flatnonzero(shipped)
+    del shipped
+    ship_order = line_order[lines].astype(np.int32)
+    del line_order
     product = orders.line_product[lines]
     ship_row = first_row[product] + np.floor(rng.uniform(len(lines)) * rows_per_product[product]).astype(np.int64)
-    ship_qty = -orders.line_quantity[lines]
-    ship_at = orders.shipped_at[line_order[lines]]
-
-    # shrinkage: small losses found at cycle counts, never on zero-stock products
-    counted = np.flatnonzero(rng.bernoulli(SHRINKAGE_SHARE, len(stock.product)) & (stock.on_hand > 0))
-    loss = -(1 + np.floor(rng.uniform(len(counted)) * 5)).astype(np.int64)
-    start = moment(plan.history_start) + np.timedelta64(OPENING_HOUR * 3600, "s")
-    reference = moment(plan.reference_moment)
-    loss_at = within_working_hours(moments_between(start + np.timedelta64(SECONDS_PER_DAY, "s"),
-                                                   reference - np.timedelta64(SECONDS_PER_DAY, "s"),
-                                                   rng.uniform(len(counted))))
-
-    received_row, received_qty, received_at = _receipts(
-        plan, stock.on_hand, np.concatenate([ship_row, counted]), np.concatenate([-ship_qty, -loss]),
-        np.concatenate([ship_at, loss_at]), start, reference, rng)
-    ship_order = line_order[lines].astype(np.int32)
-    del line_order, lines, shipped, product
-
-    # each column built narrow and each part let go once joined: at the stress tier's 16 M movements a wide
-    # column is 128 MB, and all of them beside their parts made this the tier's largest step
-    receipt, shipment, adjustment = (v.MOVEMENT_TYPE.index(t) for t in ("RECEIPT", "SHIPMENT", "ADJUSTMENT"))
-    counts = (len(received_row), len(ship_row), len(counted))
-    movement_type = np.repeat(np.array([receipt, shipment, adjustment], dtype=np.int8), counts)
-    stock_row = np.concatenate([received_row.astype(np.int32), ship_row.astype(np.int32), counted.astype(np.int32)])
-    del received_row, ship_row
-    quantity = np.concatenate([received_qty, ship_qty, loss])
-    del received_qty, ship_qty
-    order = np.concatenate([np.full(counts[0], -1, dtype=np.int32), ship_order, np.full(counts[2], -1, dtype=np.int32)])
-    del ship_order
-    occurred = np.concatenate([received_at, ship_at, loss_at])
-    del received_at, ship_at
-    sequence = np.lexsort((stock_row, movement_type, occurred))  # a journal in time order
-    # one column sorted at a time, each unsorted one let go
-    stock_row = stock_row[sequence]
-    movement_type = movement_type[sequence]
-    quantity = quantity[sequence]
-    order = order[sequence]
-    return Movements(stock_row, movement_type, quantity, order, occurred[sequence])
+    return (ship_row.astype(np.int32), orders.line_quantity[lines].astype(np.int32), orders.shipped_at[ship_order],
+            ship_order)
 
 
 def _within(groups: np.ndarray) -> np.ndarray:
@@ -98,23 +116,21 @@ def _within(groups: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(starts, np.arange(len(groups)), 0))
 
 
-def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndarray, at: np.ndarray,
-              start: np.datetime64, reference: np.datetime64, rng: Stream) -> tuple[np.ndarray, ...]:
+def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.datetime64, reference: np.datetime64,
+              rng: Stream) -> tuple[np.ndarray, ...]:
     """(stock row, quantity, moment) of every receipt: an opening batch, a batch before each event that
-    would take the balance below zero, and a last delivery so the balance ends at ``on_hand``."""
+    would take the balance below zero, and a last delivery so the balance ends at ``on_hand``. Rows and
+    quantities int32."""
     rows = len(on_hand)
+    e_row, e_at = events.row, events.at
     window_days = max((reference - start).astype("timedelta64[D]").astype(np.int64), 1)
-    total_out = np.bincount(row, weights=out, minlength=rows).astype(np.int64)
+    total_out = np.bincount(e_row, weights=events.out, minlength=rows).astype(np.int64)
     batch = np.maximum(5, np.ceil(total_out * plan.inventory.replenishment_cover_days / window_days)).astype(np.int64)
 
-    # one array per event lives at a time where it can: at the stress tier an event array is 60 MB, and
-    # keeping every intermediate made this the largest step of the tier (1.2 GB)
-    order = np.lexsort((at, row))
-    e_row, e_out, e_at = row[order], out[order], at[order]
-    del order, row, out, at  # the caller passed them as temporaries: these were the last references
+    # the temporaries let go as soon as they are used: at the stress tier an event array is 60 MB and a
+    # row array 30 MB, and keeping them made this the largest build of the tier (1.6 GB)
     first = _within(e_row)
-    cumulative = np.cumsum(e_out)
-    del e_out
+    cumulative = np.cumsum(events.out, dtype=np.int64)
     cumulative -= np.where(first > 0, cumulative[first - 1], 0)
     event_batch = batch[e_row]
     needed = np.ceil(np.maximum(cumulative - event_batch, 0) / event_batch).astype(np.int64)
@@ -131,38 +147,48 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, row: np.ndarray, out: np.ndar
     first_event[e_row[is_first]] = e_at[is_first]
     last_event = np.full(rows, start)
     last_event[e_row[last_of_row]] = e_at[last_of_row]
+    del last_of_row
 
     # opening: early on, before the row's first movement; one batch, or all it will ever need
     opening = np.where(batches > 0, batch, total_out + on_hand)
     # (a working day's time: the start is 06:00, plus whole days and up to ten hours)
     early = (np.floor(rng.uniform(rows) * 10) * SECONDS_PER_DAY + np.floor(rng.uniform(rows) * 10 * 3600)).astype(np.int64)
     opening_room = (first_event - start).astype(np.int64) - 3600  # an hour before its first movement at least
+    del first_event
     opening_at = start + np.minimum(early, np.maximum(opening_room, 0)).astype("timedelta64[s]")
+    del early, opening_room
     # replenishments: just before the event that needs them, after the one before it
     grew = np.flatnonzero(needed > before)
-    refill_qty = (needed[grew] - before[grew]) * batch[e_row[grew]]
+    grew_row = e_row[grew]
+    refill_qty = (needed[grew] - before[grew]) * batch[grew_row]
     del needed, before
-    previous = np.where(is_first[grew], opening_at[e_row[grew]], e_at[grew - 1])
+    previous = np.where(is_first[grew], opening_at[grew_row], e_at[grew - 1])
     del is_first
     # (a day or two before it, or earlier the same day; never before the movement before)
     ahead = (np.floor(rng.uniform(len(grew)) * 3) * SECONDS_PER_DAY + 60 + np.floor(rng.uniform(len(grew)) * 3600)).astype(np.int64)
     room = np.maximum((e_at[grew] - previous).astype(np.int64), 0)
     refill_at = e_at[grew] - np.minimum(ahead, room).astype("timedelta64[s]")
-    del previous, ahead, room, e_at
+    del previous, ahead, room
     # the balance after the last movement is opening + batches − demand; land it on today's on hand
-    ending = opening + batches * batch - total_out
-    gap = on_hand - ending
+    gap = on_hand - (opening + batches * batch - total_out)
+    del total_out, batch
     last_refill = np.full(rows, -1)
-    last_refill[e_row[grew]] = np.arange(len(grew))  # the later of a row's refills wins
+    last_refill[grew_row] = np.arange(len(grew))  # the later of a row's refills wins
+    del grew
     shrink = np.flatnonzero((gap < 0) & (batches > 0))
     refill_qty[last_refill[shrink]] += gap[shrink]
+    del last_refill, shrink
     top_up = np.flatnonzero((gap > 0) & (batches > 0))
+    del batches
     top_up_at = last_event[top_up] + np.floor(rng.uniform(len(top_up)) * 0.5 * (
         reference - last_event[top_up]).astype(np.int64)).astype(np.int64).astype("timedelta64[s]")
     top_up_at = np.maximum(within_working_hours(top_up_at), last_event[top_up])
+    del last_event
     opened = np.flatnonzero(opening > 0)
-    return (np.concatenate([opened, e_row[grew], top_up]),
-            np.concatenate([opening[opened], refill_qty, gap[top_up]]),
+    quantities = np.concatenate([opening[opened], refill_qty, gap[top_up]])
+    if len(quantities) and max(quantities.max(), -quantities.min()) >= 2**31:
+        raise ValueError(f"{MOVEMENTS}: a receipt of {quantities.max():,} units does not fit the plan's int32")
+    return (np.concatenate([opened, grew_row, top_up]).astype(np.int32), quantities.astype(np.int32),
             np.concatenate([opening_at[opened], refill_at, top_up_at]))
 
 
