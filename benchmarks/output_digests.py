@@ -3,7 +3,8 @@ generators left their output byte-identical at the volume tiers (the test suite 
 
 Each table streams block by block, as the graph writes it, and each block's Arrow IPC bytes go into the table's
 SHA-256, so the stress tier is checked in bounded memory (about 3 GB, what generating it takes). Arrow's IPC
-bytes depend on the pyarrow version: compare two commits in the same environment.
+bytes depend on the pyarrow version: compare two commits in the same environment. ``reference_date: today`` is
+taken as --reference-date (a fixed day by default), so two runs either side of midnight still compare.
 
     git worktree add /tmp/before HEAD~3
     PYTHONPATH=/tmp/before python benchmarks/output_digests.py --tier load --output before.json
@@ -13,6 +14,7 @@ bytes depend on the pyarrow version: compare two commits in the same environment
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import resource
@@ -41,10 +43,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", default="load")
     parser.add_argument("--scenario", default=None)
+    parser.add_argument("--reference-date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 30),
+                        help="the day `reference_date: today` stands for (default: %(default)s)")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--compare", type=Path, default=None, help="digests written earlier: exit 1 where they differ")
     args = parser.parse_args()
-    plan = plan_tier(load_scenario(args.scenario), args.tier)
+    plan = plan_tier(load_scenario(args.scenario, today=args.reference_date), args.tier)
     started = time.perf_counter()
     digests = {}
     for name in sorted(GENERATORS):

@@ -4,10 +4,14 @@ means to alter the output updates the snapshot and says so in review.
 
 Digests are over the values as Python sees them (``to_pylist``), so they do not depend on Arrow's encoding.
 After an intended change: CRM_MOCK_UPDATE_SNAPSHOT=1 pytest crm_mock_tests/test_output_snapshot.py
+
+The default scenario's ``reference_date: today`` would make every digest of a dated column change at midnight
+(UTC), so the snapshot is taken on a fixed day: the one it was first pinned on.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -20,6 +24,7 @@ from crm_mock.scenario import load_scenario, plan_tier
 SNAPSHOT = Path(__file__).parent / "snapshots" / "staging_output.json"
 UPDATE_ENV = "CRM_MOCK_UPDATE_SNAPSHOT"
 TIER = "staging"
+REFERENCE_DATE = dt.date(2026, 11, 30)
 
 
 def _digest(value: object) -> str:
@@ -27,7 +32,7 @@ def _digest(value: object) -> str:
 
 
 def output_digests(tier: str = TIER) -> dict[str, dict]:
-    plan = plan_tier(load_scenario(), tier)
+    plan = plan_tier(load_scenario(today=REFERENCE_DATE), tier)
     digests = {}
     for name in sorted(GENERATORS):
         table = GENERATORS[name](plan)
