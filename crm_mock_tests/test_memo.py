@@ -64,3 +64,33 @@ def test_a_plan_rebuilt_after_eviction_gives_the_same_table(empty_memo, monkeypa
     assert GENERATORS["finance.ledger_entries"](plan).equals(first)
     assert GENERATORS["orders.order_lines"](plan).num_rows > 0
     assert GENERATORS["finance.ledger_entries"](plan).equals(first)
+
+
+def test_a_step_end_lets_plans_go_only_when_files_hold_them(empty_memo, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """Between steps of one process (the in-process executor), plans beyond the base budget leave the memo when
+    the run shares them through files, and the next step reads them back instead of building them."""
+    monkeypatch.setattr(memo, "BUDGET_BYTES", 1_500)
+    plan = plan_tier(load_scenario(), "smoke")
+    built: list[str] = []
+
+    def build(name: str):
+        def make(_plan):
+            built.append(name)
+            return np.full(1_000, len(built), np.int8)
+        return make
+
+    memo.memoised("a", plan, build("a"))
+    memo.memoised("b", plan, build("b"))  # 2,000 held: within twice the largest
+    memo.release_plans()  # no files to read them back from: both stay
+    assert [key[0] for key in empty_memo] == ["a", "b"]
+
+    memo.forget_plans()
+    monkeypatch.setattr(memo, "_SHARED_DIR", None)
+    memo.share_plans_through(tmp_path)
+    first_a = memo.memoised("a", plan, build("a"))
+    memo.memoised("b", plan, build("b"))
+    memo.release_plans()  # the least recent (a) leaves: b alone fits the base budget
+    assert [key[0] for key in empty_memo] == ["b"]
+    again = memo.memoised("a", plan, build("a"))
+    assert np.array_equal(again, first_a) and built == ["a", "b", "a", "b"]  # read back, not built a third time
+    memo.share_plans_through(None)

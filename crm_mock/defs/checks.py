@@ -22,6 +22,7 @@ from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, ServiceDatabaseResource, StorageResource, release_memory
 from crm_mock.defs.tables import ancestors, table_key
+from crm_mock.generate.memo import release_plans
 from crm_mock.generate.progress import Tracker, active
 from crm_mock.model import Table
 from crm_mock.scenario import TierPlan
@@ -53,9 +54,12 @@ class CheckInputs:
         return self._source
 
     def close(self) -> None:
+        """The step is done: its rule source closes, and the plans it drew from leave the memo beyond its base
+        budget (when the run shares them through files), so the next step of this process starts light."""
         if self._source is not None:
             self._source.close()
             self._source = None
+        release_plans()
 
 
 def check_metadata(result: RuleResult) -> dict:

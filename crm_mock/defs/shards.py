@@ -28,6 +28,7 @@ from crm_mock.defs.partitions import TIER_PARTITIONS
 from crm_mock.defs.progress import step_tracker
 from crm_mock.defs.resources import ScenarioResource, StorageResource
 from crm_mock.generate import GENERATORS
+from crm_mock.generate.memo import release_plans
 from crm_mock.generate.progress import active, phase
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import arrow_schema
@@ -81,8 +82,11 @@ def sharded_table_asset(qualified_name: str, group: str, shards: int) -> list[dg
             tier = context.partition_key
             blocks = generate.blocks(scenario.plan(tier))
             chosen = shard_blocks(blocks.count, k, shards)
-            with step_tracker(context) as tracker, active(tracker):
-                _, rows = storage.store().write_part(tier, part_key(table, k), blocks.stream(chosen), schema)
+            try:
+                with step_tracker(context) as tracker, active(tracker):
+                    _, rows = storage.store().write_part(tier, part_key(table, k), blocks.stream(chosen), schema)
+            finally:
+                release_plans()
             context.log.info(f"shard {k + 1} of {shards}: blocks {chosen.start}–{chosen.stop - 1} of {blocks.count}, "
                              f"{rows:,} rows")
 

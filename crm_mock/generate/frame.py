@@ -146,10 +146,19 @@ def occurrence_rank(values: np.ndarray) -> np.ndarray:
         codes = values
     else:
         codes = pa.array(values, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    # each temporary goes as soon as it is spent: at the stress tier these are arrays of millions of opportunities
     order = np.argsort(codes, kind="stable")
     grouped = codes[order]
-    position = np.arange(len(order))
-    first = np.maximum.accumulate(np.where(np.r_[True, grouped[1:] != grouped[:-1]], position, 0))
+    starts = np.empty(len(order), dtype=bool)
+    starts[0] = True
+    np.not_equal(grouped[1:], grouped[:-1], out=starts[1:])
+    del grouped
+    in_order = np.arange(len(order), dtype=np.int64)
+    first = np.where(starts, in_order, 0)
+    del starts
+    np.maximum.accumulate(first, out=first)
+    in_order -= first
+    del first
     rank = np.empty(len(values), dtype=np.int64)
-    rank[order] = position - first
+    rank[order] = in_order
     return rank

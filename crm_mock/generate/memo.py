@@ -9,6 +9,11 @@ With a directory to share them through (`share_plans_through`, set by the steps'
 missing here is read from the file another process of the run wrote, or built and written for the others
 (`shared_plans`): a step of the multiprocess executor or a Celery worker no longer rebuilds every plan its
 table is drawn from, and the shards of a table build their plans once between them.
+
+Between steps (`release_plans`, when a step ends), a process that shares plans through files keeps only what fits
+the base budget: the in-process executor runs every step in one process, and without this its peak was its
+largest step plus every plan the steps before had left in the memo (2.2 GB at the stress tier). The next step
+reads what it needs back from the files (about a second per plan at the stress tier).
 """
 
 from __future__ import annotations
@@ -60,17 +65,28 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
         value = shared(_SHARED_DIR, plan.tier, name, plan.cache_key, lambda: build(plan))
     _MEMO[key] = value
     sizes = {k: footprint(v) for k, v in _MEMO.items()}
-    held = sum(sizes.values())
     # room for the largest plan and what it is drawn from: below that, tables drawn from two large plans
     # (invoices and orders, at the stress tier) would rebuild one of them again and again
-    budget = max(BUDGET_BYTES, 2 * max(sizes.values()))
-    for old in list(_MEMO)[:-1]:  # least recently used first; never the one just built
+    _evict(sizes, max(BUDGET_BYTES, 2 * max(sizes.values())), list(_MEMO)[:-1])  # never the one just built
+    return value
+
+
+def _evict(sizes: dict[tuple[str, str], int], budget: int, candidates: list[tuple[str, str]]) -> None:
+    """Drop ``candidates`` (least recently used first) until what the memo holds fits ``budget``."""
+    held = sum(sizes.values())
+    for old in candidates:
         if held <= budget:
             break
         if sizes[old]:  # what holds no arrays (a manifest, a few records) costs nothing to keep
             del _MEMO[old]
             held -= sizes[old]
-    return value
+
+
+def release_plans() -> None:
+    """A step has ended: when plans are shared through files, keep only what fits the base budget (the most
+    recently used), since the next step can read the rest back; without files, keep them (a rebuild costs more)."""
+    if _SHARED_DIR is not None:
+        _evict({k: footprint(v) for k, v in _MEMO.items()}, BUDGET_BYTES, list(_MEMO))
 
 
 def forget_plans() -> None:

@@ -256,9 +256,10 @@ def _converted(plan: TierPlan, account: np.ndarray, created: np.ndarray, rng: St
 @dataclass(frozen=True)
 class OpportunityNames:
     """"Account — Category Label Qn YYYY", numbered (2), (3) … where an account has two alike: kept as small
-    codes per row and written out only for the rows asked for (``names[rows]``)."""
+    codes per row and written out only for the rows asked for (``names.at(rows, accounts)``). The account names
+    come from the caller's account plan: holding one here would pickle a second copy into the funnel's shared
+    file (about 60 MB at the stress tier) and load it beside the first in every step that reads both."""
 
-    accounts: AccountPlan
     account: np.ndarray
     categories: np.ndarray  # object: the distinct categories
     category: np.ndarray  # index into categories
@@ -270,9 +271,9 @@ class OpportunityNames:
     def __len__(self) -> int:
         return len(self.account)
 
-    def __getitem__(self, rows) -> np.ndarray:
+    def at(self, rows, accounts: AccountPlan) -> np.ndarray:
         repeat = self.repeat[rows]
-        names = (self.accounts.names(self.account[rows]) + " — " + self.categories[self.category[rows]] + " "
+        names = (accounts.names(self.account[rows]) + " — " + self.categories[self.category[rows]] + " "
                  + DEAL_LABELS[self.label[rows]] + " Q" + self.quarter[rows].astype(str).astype(object) + " "
                  + self.year[rows].astype(str).astype(object))
         names[repeat > 0] = names[repeat > 0] + " (" + (repeat[repeat > 0] + 1).astype(str).astype(object) + ")"
@@ -282,17 +283,17 @@ class OpportunityNames:
 def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, close: np.ndarray,
            rng: Stream) -> OpportunityNames:
     """``category``: each opportunity's index into CATEGORIES."""
-    label = rng.integers(0, len(DEAL_LABELS), len(account))
-    quarter = (close.astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1
-    year = close.astype("datetime64[Y]").astype(np.int64) + 1970
+    label = rng.integers(0, len(DEAL_LABELS), len(account)).astype(np.int8)
+    quarter = ((close.astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1).astype(np.int8)
+    year = (close.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16)
     # two names are alike exactly when these codes are (accounts with the same name, planted ones included,
     # share a code)
     same_name = pa.array(accounts.name, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
     alike = (((same_name[account].astype(np.int64) * len(CATEGORIES) + category) * len(DEAL_LABELS)
               + label) * 4 + quarter - 1) * 1000 + (year - year.min(initial=0))
-    return OpportunityNames(accounts, account, np.array(CATEGORIES, dtype=object), category.astype(np.int16),
-                            label.astype(np.int8), quarter.astype(np.int8), year.astype(np.int16),
-                            occurrence_rank(alike))
+    del same_name
+    return OpportunityNames(account, np.array(CATEGORIES, dtype=object), category.astype(np.int16), label, quarter,
+                            year, occurrence_rank(alike))
 
 
 def cached_funnel_plan(plan: TierPlan) -> FunnelPlan:
@@ -352,7 +353,7 @@ def _opportunity_block(plan: TierPlan, funnel: FunnelPlan, accounts: AccountPlan
         "account_uuid": account_uuids(plan, account),
         "owner_employee_uuid": employee_uuids(plan, accounts.owner[account]),
         "lead_uuid": lead_ids,
-        "name": funnel.opportunity_name[rows],
+        "name": funnel.opportunity_name.at(rows, accounts),
         "stage": stage,
         "probability": np.array([plan.commercial.stage_probability[s] for s in stage], dtype=np.int64),
         "amount": cents_to_money(amount),
