@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from crm_mock.generate.contact import cached_account_plan
 from crm_mock.generate.frame import concat_ranges, occurrence_rank
-from crm_mock.generate.money import document_numbers
+from crm_mock.generate import money
+from crm_mock.generate.money import discounted_total, document_numbers, document_totals
 from crm_mock.generate.sales import cached_funnel_plan
 from crm_mock.scenario import DEFAULT_SCENARIO, parse_scenario, plan_tier
 
@@ -110,3 +111,25 @@ def test_row_order_first_is_the_prefix_of_the_whole_order(n: int, count: int, re
     if allowed is not None:
         whole = whole[allowed[whole]]
     assert RowOrder(draws, {r for r in reserved if r < n}).first(count, allowed).tolist() == whole[:count].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(1, 10_000), st.integers(0, 10**9), st.integers(0, 100)), max_size=6),
+                max_size=30),
+       st.lists(st.sampled_from([1, 100]), min_size=30, max_size=30), st.integers(1, 7))
+def test_document_totals_sum_each_documents_lines_a_slice_at_a_time(documents, units, slice_lines):
+    """The same totals as summing every line's discounted total at once, whatever the slice (a document with no
+    lines totals 0): a slice of a few lines makes most documents straddle slice ends."""
+    offsets = np.cumsum([0] + [len(lines) for lines in documents])
+    lines = [line for document in documents for line in document]
+    quantity, price, discount = (np.array([line[i] for line in lines], dtype=np.int64) for i in range(3))
+    unit = np.array(units[:len(documents)], dtype=np.int64)
+    line_unit = np.repeat(unit, np.diff(offsets))
+    every_line = discounted_total(quantity, price, discount, line_unit) if lines else np.zeros(0, np.int64)
+    expected = [int(every_line[a:b].sum()) for a, b in zip(offsets[:-1], offsets[1:])]
+    original = money.TOTAL_SLICE
+    money.TOTAL_SLICE = slice_lines
+    try:
+        assert document_totals(offsets, quantity, price, discount, unit).tolist() == expected
+    finally:
+        money.TOTAL_SLICE = original

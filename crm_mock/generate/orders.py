@@ -19,7 +19,7 @@ from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import (
-    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
+    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
 )
 from crm_mock.generate.planting import (
     GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, Plant, rows_per_case,
@@ -91,7 +91,8 @@ class OrderPlan:
 
     @property
     def total_cents(self) -> np.ndarray:
-        return np.add.reduceat(self.line_total_cents, self.line_offsets[:-1]) if len(self.kind) else np.zeros(0)
+        return document_totals(self.line_offsets, self.line_quantity, self.line_price_cents, self.line_discount,
+                               cents_per_unit(self.currency))
 
     def is_shipped(self) -> np.ndarray:
         return ~np.isnat(self.shipped_at)

@@ -25,7 +25,7 @@ from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import (
-    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
+    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
 )
 from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan, compact_lines
 from crm_mock.generate.random import Stream
@@ -76,7 +76,8 @@ class FunnelPlan:
 
     @property
     def quote_total_cents(self) -> np.ndarray:
-        return np.add.reduceat(self.quote_line_total_cents, self.quote_line_offsets[:-1])
+        return document_totals(self.quote_line_offsets, self.quote_line_quantity, self.quote_line_price_cents,
+                               self.quote_line_discount, cents_per_unit(self.quote_currency))
 
 
 def aged(plan: TierPlan, shares: dict[str, tuple], n: int, rng: Stream) -> tuple[np.ndarray, np.ndarray]:
