@@ -23,7 +23,7 @@ from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised
 from crm_mock.generate.money import (
-    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, rates, round_to,
+    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
 )
 from crm_mock.generate.orders import KIND, OrderPlan, cached_order_plan, order_uuids
 from crm_mock.generate.planting import GOLDEN_HOLD_ACCOUNT, Plant, plant_cells, rows_per_case
@@ -162,8 +162,7 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     terms_days = np.array([TERMS_DAYS[t] for t in v.PAYMENT_TERMS])[terms]
     due = issue + terms_days.astype("timedelta64[D]")
     unit = cents_per_unit(orders.currency)
-    line_totals = discounted_total(quantity, price, discount, np.repeat(unit, np.diff(offsets)))
-    subtotal = np.bincount(np.repeat(np.arange(n), np.diff(offsets)), weights=line_totals, minlength=n).astype(np.int64)
+    subtotal = document_totals(offsets, quantity, price, discount, unit)
     rate_bp = np.array([round(plan.tax_rate_percent[c] * 100) for c in accounts.countries])[accounts.country[orders.account]]
     tax = round_to(subtotal * rate_bp / 10_000, unit)
     total = subtotal + tax
@@ -177,7 +176,9 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     customer_credit = {}
     if "credit_note_over_remaining_balance" in edges:
         invoice = edges["credit_note_over_remaining_balance"]
-        returned = -int(np.sum(np.minimum(line_totals, 0)[offsets[invoice]:offsets[invoice + 1]]))
+        lines = slice(offsets[invoice], offsets[invoice + 1])
+        returned = -int(np.sum(np.minimum(discounted_total(quantity[lines], price[lines], discount[lines], unit[invoice]),
+                                          0)))
         customer_credit[int(orders.account[invoice])] = returned
     method = _fit_methods(plan, method, payment_cents, orders.currency[payment_invoice])
     paid = np.bincount(payment_invoice, weights=payment_cents, minlength=n).astype(np.int64)
