@@ -94,3 +94,26 @@ def test_a_step_end_lets_plans_go_only_when_files_hold_them(empty_memo, monkeypa
     again = memo.memoised("a", plan, build("a"))
     assert np.array_equal(again, first_a) and built == ["a", "b", "a", "b"]  # read back, not built a third time
     memo.share_plans_through(None)
+
+
+def test_a_plan_evicted_while_its_caller_holds_it_is_handed_back_not_loaded_twice(empty_memo,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(memo, "BUDGET_BYTES", 1_500)
+    monkeypatch.setattr(memo, "_STILL_HELD", {})
+    plan = plan_tier(load_scenario(), "smoke")
+    built: list[str] = []
+
+    def build(name: str):
+        def make(_plan):
+            built.append(name)
+            return np.zeros(1_000, np.int8)
+        return make
+
+    held = memo.memoised("a", plan, build("a"))  # a generator keeps it for its blocks
+    memo.memoised("b", plan, build("b"))
+    memo.memoised("c", plan, build("c"))  # 3,000 held, 2,000 allowed: a leaves the memo, not the caller
+    assert "a" not in [key[0] for key in empty_memo]
+    assert memo.memoised("a", plan, build("a")) is held and built == ["a", "b", "c"]
+    memo.memoised("d", plan, build("d"))  # b leaves; nobody holds it: asked again, it is built again
+    memo.memoised("b", plan, build("b"))
+    assert built == ["a", "b", "c", "d", "b"]

@@ -19,6 +19,7 @@ reads what it needs back from the files (about a second per plan at the stress t
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,9 @@ from crm_mock.scenario import TierPlan
 
 T = TypeVar("T")
 _MEMO: OrderedDict[tuple[str, str], object] = OrderedDict()
+# plans evicted while a caller still held them (a table's generator keeps its plans for all its blocks): asked for
+# again, the same object is handed back instead of a second copy being read or built beside it
+_STILL_HELD: dict[tuple[str, str], weakref.ref] = {}
 BUDGET_BYTES = 192 * 2**20
 _SHARED_DIR: Path | None = None
 
@@ -59,15 +63,22 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
     if key in _MEMO:
         _MEMO.move_to_end(key)
         return _MEMO[key]  # type: ignore[return-value]
-    if _SHARED_DIR is None:
+    held = _STILL_HELD.pop(key, None)
+    value = held() if held is not None else None
+    if value is not None:
+        pass
+    elif _SHARED_DIR is None:
         value = build(plan)
     else:
         value = shared(_SHARED_DIR, plan.tier, name, plan.cache_key, lambda: build(plan))
     _MEMO[key] = value
     sizes = {k: footprint(v) for k, v in _MEMO.items()}
-    # room for the largest plan and what it is drawn from: below that, tables drawn from two large plans
-    # (invoices and orders, at the stress tier) would rebuild one of them again and again
-    _evict(sizes, max(BUDGET_BYTES, 2 * max(sizes.values())), list(_MEMO)[:-1])  # never the one just built
+    # without files, room for the largest plan and what it is drawn from: below that, tables drawn from two large
+    # plans (invoices and orders, at the stress tier) would rebuild one of them again and again. With files, a
+    # plan missed is read back in about a second (and one its generator still holds is handed back), so the
+    # largest plan is room enough
+    room = max(sizes.values()) * (1 if _SHARED_DIR is not None else 2)
+    _evict(sizes, max(BUDGET_BYTES, room), list(_MEMO)[:-1])  # never the one just built
     return value
 
 
@@ -78,6 +89,10 @@ def _evict(sizes: dict[tuple[str, str], int], budget: int, candidates: list[tupl
         if held <= budget:
             break
         if sizes[old]:  # what holds no arrays (a manifest, a few records) costs nothing to keep
+            try:
+                _STILL_HELD[old] = weakref.ref(_MEMO[old])
+            except TypeError:  # a tuple or a dict of arrays: no weak reference to it
+                pass
             del _MEMO[old]
             held -= sizes[old]
 
@@ -92,3 +107,4 @@ def release_plans() -> None:
 def forget_plans() -> None:
     """Drop every memoised plan (a step that loads databases needs none, and they are rebuilt on demand)."""
     _MEMO.clear()
+    _STILL_HELD.clear()
