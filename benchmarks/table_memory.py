@@ -61,10 +61,10 @@ def measure(table: str, tier: str, scenario: str, plans_dir: str = "") -> dict:
             "peak_mib": usage.ru_maxrss / 1024}
 
 
-def each_plan(tier: str, scenario: str, plans_dir: Path) -> list[dict]:
+def each_plan(tier: str, scenario: str, plans_dir: Path, names: list[str]) -> list[dict]:
     """Each plan built in a fresh process that finds every other plan in files (hard links to the warm folder's)."""
     results = []
-    for name in PLANS:
+    for name in names:
         with tempfile.TemporaryDirectory(dir=plans_dir.parent) as folder:
             for path in plans_dir.glob("*.plan"):
                 if path.name.split(".")[1] != name:
@@ -81,15 +81,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", default="load")
     parser.add_argument("--scenario", default="")
-    parser.add_argument("--tables", default="", help="comma-separated qualified names (default: every table)")
+    parser.add_argument("--tables", default="", help="comma-separated qualified names (default: every table; "
+                        "'none' for none, with --each-plan)")
     parser.add_argument("--max-mib", type=float, default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--plans-dir", default="", help="share plans through files in this folder (built first)")
-    parser.add_argument("--each-plan", action="store_true", help="then build each plan alone (needs --plans-dir)")
+    parser.add_argument("--each-plan", nargs="?", const="", default=None, metavar="PLANS",
+                        help="then build each plan (or those named, comma-separated) alone (needs --plans-dir)")
     args = parser.parse_args()
-    if args.each_plan and not args.plans_dir:
+    if args.each_plan is not None and not args.plans_dir:
         parser.error("--each-plan needs --plans-dir")
-    tables = [t for t in args.tables.split(",") if t] or sorted(GENERATORS)
+    plans = [p for p in (args.each_plan or "").split(",") if p] or list(PLANS)
+    if unknown := [p for p in plans if p not in PLANS]:
+        parser.error(f"unknown plan(s) {unknown}; known: {', '.join(PLANS)}")
+    tables = [] if args.tables == "none" else [t for t in args.tables.split(",") if t] or sorted(GENERATORS)
     if unknown := [t for t in tables if t not in GENERATORS]:
         parser.error(f"unknown table(s) {unknown}")
     results = []
@@ -101,8 +106,8 @@ def main() -> int:
         results.append(measure(table, args.tier, args.scenario, args.plans_dir))
         r = results[-1]
         print(f"{table:<30} {r['rows']:>12,} rows {r['seconds']:7.1f} s  peak {r['peak_mib']:7,.0f} MiB", flush=True)
-    if args.each_plan:
-        results += each_plan(args.tier, args.scenario, Path(args.plans_dir))
+    if args.each_plan is not None:
+        results += each_plan(args.tier, args.scenario, Path(args.plans_dir), plans)
     print(f"\ntier {args.tier}, largest first:")
     for r in sorted(results, key=lambda r: -r["peak_mib"]):
         print(f"  {r['table']:<30} {r['peak_mib']:7,.0f} MiB")

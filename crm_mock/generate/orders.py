@@ -204,15 +204,31 @@ def _lines(plan: TierPlan, segment: np.ndarray, currency: np.ndarray, backordere
     first_lines = offsets[:-1][backordered]
     product[first_lines] = zero[rng.integers(0, len(zero), len(first_lines))]
 
+    # each temporary of a line goes as soon as it is spent (the quotes draw 3.5 M lines at once at the stress tier);
+    # the draws keep their order: finished goods', raw materials', then the rest's base quantity
     kind = products.product_type[product]
-    base = np.select([kind == TYPE["FINISHED_GOOD"], kind == TYPE["RAW_MATERIAL"]],
-                     [rng.lognormal(3.0, 0.9, m), 10 * rng.lognormal(8.0, 0.8, m)], rng.lognormal(6.0, 0.7, m))
-    scale = np.array([QUANTITY_SCALE[s] for s in names])[segment[order]]
+    finished, raw = kind == TYPE["FINISHED_GOOD"], kind == TYPE["RAW_MATERIAL"]
+    del kind
+    finished_base = rng.lognormal(3.0, 0.9, m)[finished]
+    raw_base = 10 * rng.lognormal(8.0, 0.8, m)[raw]
+    base = rng.lognormal(6.0, 0.7, m)
+    base[raw] = raw_base
+    base[finished] = finished_base
+    del finished, raw, finished_base, raw_base
+    line_segment = segment[order]
+    base *= np.array([QUANTITY_SCALE[s] for s in names])[line_segment]  # the quantity before its floor
     rate, unit = rates(plan, currency)[order], cents_per_unit(currency)[order]
+    del order
     unit_price = np.maximum(unit, round_to(products.list_price_cents[product] * rate, unit))
-    share, low_pct, high_pct = (np.array([DISCOUNT[s][i] for s in names])[segment[order]] for i in range(3))
-    discount = np.where(rng.uniform(m) < share, low_pct + np.floor(rng.uniform(m) * (high_pct - low_pct + 1)), 0)
-    quantity = np.maximum(1, np.floor(base * scale)).astype(np.int64)
+    share = np.array([DISCOUNT[s][0] for s in names])[line_segment]
+    discounted = rng.uniform(m) < share
+    del share
+    low_pct, high_pct = (np.array([DISCOUNT[s][i] for s in names])[line_segment] for i in (1, 2))
+    del line_segment
+    discount = np.where(discounted, low_pct + np.floor(rng.uniform(m) * (high_pct - low_pct + 1)), 0)
+    del discounted, low_pct, high_pct
+    quantity = np.maximum(1, np.floor(base)).astype(np.int64)
+    del base
     quantity = np.maximum(1, np.minimum(quantity, (MAX_LINE_CENTS * rate / unit_price).astype(np.int64)))
     quantity = _up_to_minimum(plan, offsets, quantity, unit_price, discount.astype(np.int64), unit, rate)
     return offsets, product, quantity, unit_price, discount.astype(np.int64)
