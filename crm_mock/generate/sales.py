@@ -48,10 +48,10 @@ SEGMENT_DEAL_CENTS = (2_000_00, 25_000_00, 150_000_00)  # median unquoted deal b
 
 @dataclass(frozen=True)
 class FunnelPlan:
-    quote_status: np.ndarray  # index into v.QUOTE_STATUS
+    quote_status: np.ndarray  # int8, index into v.QUOTE_STATUS
     quote_account: np.ndarray
     quote_created: np.ndarray
-    quote_valid_days: np.ndarray
+    quote_valid_days: np.ndarray  # int32
     quote_currency: np.ndarray  # object
     quote_number: DocumentNumbers
     quote_line_offsets: np.ndarray
@@ -61,7 +61,7 @@ class FunnelPlan:
     quote_line_discount: np.ndarray
     opportunity_account: np.ndarray
     opportunity_created: np.ndarray
-    opportunity_stage: np.ndarray  # index into v.OPPORTUNITY_STAGE
+    opportunity_stage: np.ndarray  # int8, index into v.OPPORTUNITY_STAGE
     opportunity_close: np.ndarray  # datetime64[D]
     opportunity_amount_cents: np.ndarray  # in the account's currency (quoted ones: the quote's total)
     opportunity_name: OpportunityNames  # distinct within an account
@@ -184,7 +184,8 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     del age, waited
     category = KIND_CATEGORY[products.kind[line_product[line_offsets[:-1]]]]
     return dict(
-        quote_status=status, quote_account=quote_account, quote_created=quote_created, quote_valid_days=valid,
+        quote_status=status.astype(np.int8), quote_account=quote_account, quote_created=quote_created,
+        quote_valid_days=valid.astype(np.int32),
         quote_currency=currency, quote_number=document_numbers("Q", quote_created),
         quote_line_offsets=line_offsets, quote_line_product=line_product, quote_line_quantity=quote_quantity,
         quote_line_price_cents=line_price, quote_line_discount=quote_discount,
@@ -234,7 +235,7 @@ def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarr
     lead_opportunity = _converted(plan, account, created_all, rng)
     opportunity_lead = np.full(n, -1, dtype=np.int64)
     opportunity_lead[lead_opportunity] = np.arange(len(lead_opportunity))
-    return dict(opportunity_account=account, opportunity_created=created_all, opportunity_stage=stage,
+    return dict(opportunity_account=account, opportunity_created=created_all, opportunity_stage=stage.astype(np.int8),
                 opportunity_close=close, opportunity_amount_cents=amount,
                 opportunity_name=_names(accounts, account, category, close, rng), opportunity_lead=opportunity_lead,
                 lead_opportunity=lead_opportunity)
