@@ -153,6 +153,7 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
                 if spec.key in context.selected_asset_keys:
                     with active(tracker):  # the generators and loads below count what they do
                         value, metadata = build(context, inputs)
+                    release_plans()  # the checks below read the table, not the plans it was drawn from
                     # the IO manager stores the value as it is yielded: the checks below read it from the store
                     if value is None:  # the asset writes elsewhere (a service database)
                         yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
