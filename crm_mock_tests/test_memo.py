@@ -117,3 +117,30 @@ def test_a_plan_evicted_while_its_caller_holds_it_is_handed_back_not_loaded_twic
     memo.memoised("d", plan, build("d"))  # b leaves; nobody holds it: asked again, it is built again
     memo.memoised("b", plan, build("b"))
     assert built == ["a", "b", "c", "d", "b"]
+
+
+def test_a_build_lets_an_input_go_only_when_files_hold_it(empty_memo, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.setattr(memo, "_STILL_HELD", {})
+    monkeypatch.setattr(memo, "_SHARED_DIR", None)
+    plan = plan_tier(load_scenario(), "smoke")
+    built: list[str] = []
+
+    def build(_plan):
+        built.append("orders")
+        return np.arange(1_000)
+
+    memo.memoised("orders", plan, build)
+    memo.let_go("orders", plan)  # no file to read it back from: it stays
+    assert [key[0] for key in empty_memo] == ["orders"]
+
+    memo.forget_plans()
+    memo.share_plans_through(tmp_path)
+    held = memo.memoised("orders", plan, build)
+    memo.let_go("orders", plan)
+    assert not empty_memo
+    assert memo.memoised("orders", plan, build) is held  # still held by the caller: handed back
+    memo.let_go("orders", plan)
+    del held
+    assert np.array_equal(memo.memoised("orders", plan, build), np.arange(1_000))  # read back from its file
+    assert built == ["orders", "orders"]
+    memo.share_plans_through(None)

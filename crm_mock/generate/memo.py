@@ -97,6 +97,15 @@ def _evict(sizes: dict[tuple[str, str], int], budget: int, candidates: list[tupl
             held -= sizes[old]
 
 
+def let_go(name: str, plan: TierPlan) -> None:
+    """A build is done with one of its inputs: when plans are shared through files, it leaves the memo (whoever
+    asks again gets it back from whoever still holds it, or from its file), so a large input is not held through
+    the rest of a build that no longer reads it; without files it stays (a rebuild costs more)."""
+    key = (name, plan.cache_key)
+    if _SHARED_DIR is not None and key in _MEMO:
+        _evict({key: footprint(_MEMO[key])}, 0, [key])
+
+
 def release_plans() -> None:
     """A step has ended: when plans are shared through files, keep only what fits the base budget (the most
     recently used), since the next step can read the rest back; without files, keep them (a rebuild costs more)."""

@@ -23,7 +23,7 @@ from crm_mock.generate.hr import employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.lines import product_lines_block
-from crm_mock.generate.memo import memoised
+from crm_mock.generate.memo import let_go, memoised
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
 )
@@ -128,8 +128,11 @@ def funnel_plan(plan: TierPlan) -> FunnelPlan:
     # the quotes' temporaries end with _quotes: at the stress tier each is 20-70 MB, and the opportunities
     # are built next to the quotes' plan
     quotes, category = _quotes(plan, accounts, orders, backed, rng)
+    accepted_placed = orders.placed_at[backed]
+    del orders, backed
+    let_go("orders", plan)  # the opportunities need only when the accepted quotes' orders were placed
     opportunities = _opportunities(plan, accounts, quotes["quote_status"], quotes["quote_account"],
-                                   quotes["quote_created"], category, orders, backed, rng)
+                                   quotes["quote_created"], category, accepted_placed, rng)
     return FunnelPlan(**quotes, **opportunities)
 
 
@@ -193,7 +196,7 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
 
 
 def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarray, quote_account: np.ndarray,
-                   quote_created: np.ndarray, quote_category: np.ndarray, orders, backed: np.ndarray,
+                   quote_created: np.ndarray, quote_category: np.ndarray, accepted_placed: np.ndarray,
                    rng: Stream) -> dict:
     n_quotes = len(quote_status)
     n = max(n_quotes, round(n_quotes / plan.conversion.opportunity_to_quote))
@@ -214,7 +217,7 @@ def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarr
     # one mask at a time (each stage's close date is drawn in turn)
     reference_day = np.datetime64(plan.reference_date, "D")
     close = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    close[np.flatnonzero(quote_status == v.QUOTE_STATUS.index("ACCEPTED"))] = to_date(orders.placed_at[backed])
+    close[np.flatnonzero(quote_status == v.QUOTE_STATUS.index("ACCEPTED"))] = to_date(accepted_placed)
     lost = np.flatnonzero(stage == v.OPPORTUNITY_STAGE.index("CLOSED_LOST"))
     created_day = to_date(created_all)
     decided = (created_day + rng.integers(7, 90, n).astype("timedelta64[D]"))[lost]

@@ -17,7 +17,7 @@ import pyarrow as pa
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.inventory import StockPlan, cached_stock_plan, product_uuids, warehouse_uuids
-from crm_mock.generate.memo import memoised
+from crm_mock.generate.memo import let_go, memoised
 from crm_mock.generate.orders import cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between, within_working_hours
@@ -53,6 +53,7 @@ def movement_plan(plan: TierPlan) -> Movements:
     stock = cached_stock_plan(plan)
     rng = Stream(plan.seed, MOVEMENTS, "plan")
     ship_row, ship_out, ship_at, ship_order = _shipments(plan, stock, cached_order_plan(plan), rng)
+    let_go("orders", plan)  # the journal below needs only the shipments (the order plan is 221 MB at the stress tier)
 
     # shrinkage: small losses found at cycle counts, never on zero-stock products
     counted = np.flatnonzero(rng.bernoulli(SHRINKAGE_SHARE, len(stock.product)) & (stock.on_hand > 0))
