@@ -54,8 +54,8 @@ class CheckInputs:
         return self._source
 
     def close(self) -> None:
-        """The step is done: its rule source closes, and the plans it drew from leave the memo beyond its base
-        budget (when the run shares them through files), so the next step of this process starts light."""
+        """The step is done: its rule source closes, and the plans it drew from leave the memo (when the run
+        shares them through files), so the next step of this process starts light."""
         if self._source is not None:
             self._source.close()
             self._source = None

@@ -92,7 +92,8 @@ class InvoicePlan:
 
     @property
     def subtotal_cents(self) -> np.ndarray:
-        return self.per_invoice(self.line_total_cents)
+        return document_totals(self.line_offsets, self.line_quantity, self.line_price_cents, self.line_discount,
+                               cents_per_unit(self.currency))
 
     @property
     def total_cents(self) -> np.ndarray:

@@ -65,12 +65,9 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
         return _MEMO[key]  # type: ignore[return-value]
     held = _STILL_HELD.pop(key, None)
     value = held() if held is not None else None
-    if value is not None:
-        pass
-    elif _SHARED_DIR is None:
-        value = build(plan)
-    else:
-        value = shared(_SHARED_DIR, plan.tier, name, plan.cache_key, lambda: build(plan))
+    if value is None:
+        value = build(plan) if _SHARED_DIR is None else shared(_SHARED_DIR, plan.tier, name, plan.cache_key,
+                                                               lambda: build(plan))
     _MEMO[key] = value
     sizes = {k: footprint(v) for k, v in _MEMO.items()}
     # without files, room for the largest plan and what it is drawn from: below that, tables drawn from two large

@@ -81,11 +81,6 @@ class OrderPlan:
         return KIND_STATUS[self.kind]
 
     @property
-    def line_total_cents(self) -> np.ndarray:
-        unit = cents_per_unit(self.currency)[self.line_order]
-        return discounted_total(self.line_quantity, self.line_price_cents, self.line_discount, unit)
-
-    @property
     def line_order(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.kind)), np.diff(self.line_offsets))
 

@@ -25,7 +25,7 @@ from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import let_go, memoised
 from crm_mock.generate.money import (
-    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
+    DocumentNumbers, cents_per_unit, document_numbers, document_totals, rates, round_to,
 )
 from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan, compact_lines
 from crm_mock.generate.random import Stream
@@ -67,12 +67,6 @@ class FunnelPlan:
     opportunity_name: OpportunityNames  # distinct within an account
     opportunity_lead: np.ndarray  # lead index, -1 when none
     lead_opportunity: np.ndarray  # opportunity index of each converted lead
-
-    @property
-    def quote_line_total_cents(self) -> np.ndarray:
-        line_quote = np.repeat(np.arange(len(self.quote_status)), np.diff(self.quote_line_offsets))
-        unit = cents_per_unit(self.quote_currency)[line_quote]
-        return discounted_total(self.quote_line_quantity, self.quote_line_price_cents, self.quote_line_discount, unit)
 
     @property
     def quote_total_cents(self) -> np.ndarray:
