@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from crm_mock.generate import GENERATORS, PLANS, memo, shared_plans
@@ -77,7 +78,7 @@ def test_a_plan_file_that_would_run_code_is_refused_and_the_plan_built(empty_mem
 
     path = shared_plans.plan_file(tmp_path / "plans", plan.tier, "draws", plan.cache_key)
     path.parent.mkdir()
-    path.write_bytes(pickle.dumps(Payload(), protocol=5))
+    shared_plans.write_plan(path, Payload())  # pickling only records the call; reading it would make it
     memo.share_plans_through(tmp_path / "plans")
     with caplog.at_level(logging.WARNING, logger=shared_plans.__name__):
         value = memo.memoised("draws", plan, lambda p: np.arange(3))
@@ -98,8 +99,36 @@ def test_sharing_never_fails_a_step(empty_memo, tmp_path: Path, caplog: pytest.L
     memo.share_plans_through(tmp_path / "plans")
     truncated = shared_plans.plan_file(tmp_path / "plans", plan.tier, "cut", plan.cache_key)
     (tmp_path / "plans").mkdir()
-    truncated.write_bytes(pickle.dumps(np.arange(1000), protocol=5)[:100])
+    shared_plans.write_plan(truncated, np.arange(1000))
+    truncated.write_bytes(truncated.read_bytes()[:-300])  # cut short: its end (with the arrays' places) lost
     assert list(memo.memoised("cut", plan, lambda p: np.arange(4))) == [0, 1, 2, 3]
+    one_stream = shared_plans.plan_file(tmp_path / "plans", plan.tier, "older", plan.cache_key)
+    one_stream.write_bytes(pickle.dumps(np.arange(9), protocol=5))  # a file in the first format: built again
+    with caplog.at_level(logging.WARNING, logger=shared_plans.__name__):
+        assert list(memo.memoised("older", plan, lambda p: np.arange(5))) == list(range(5))
+    assert "not a plan file of this version" in caplog.text
+
+
+def test_a_plan_read_back_maps_its_arrays_instead_of_copying_them(empty_memo, tmp_path: Path):
+    path = tmp_path / "smoke.mapped.x.plan"
+    # a plan's shapes: arrays of several types, an Arrow array with a null, a nested tuple, a scalar
+    built = (np.arange(100_003, dtype=np.int32), np.arange(7).astype("datetime64[s]"), pa.array(["a", None, "ccc"]),
+             (np.ones(5, np.int8), np.zeros(0, np.float64)), 42)
+    shared_plans.write_plan(path, built)
+    counts, moments, names, pairs, total = shared_plans.read_plan(path)
+    assert total == 42 and names.equals(built[2]) and names.null_count == 1
+    for mine, theirs in [(counts, built[0]), (moments, built[1]), *zip(pairs, built[3])]:
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs)
+    for array in (counts, moments, pairs[0]):
+        assert not array.flags.owndata and not array.flags.writeable  # a view of the mapped file
+        assert array.ctypes.data % 64 == 0
+    accounts = PLANS["accounts"](plan_tier(load_scenario(), "smoke"))  # a plan's dataclass, as a step reads it
+    shared_plans.write_plan(tmp_path / "smoke.accounts.x.plan", accounts)
+    read = shared_plans.read_plan(tmp_path / "smoke.accounts.x.plan")
+    assert type(read) is type(accounts) and not read.country.flags.writeable
+    assert np.array_equal(read.country, accounts.country) and read.arrow_names.equals(accounts.arrow_names)
+    with pytest.raises(ValueError, match="read-only"):
+        read.country[0] = 1  # a generator writing into a plan it was handed would change the file's readers
 
 
 def _build_slowly(directory: str, log_path: str, results: multiprocessing.Queue) -> None:

@@ -10,6 +10,11 @@ that needs a plan another is building wait for it instead of building it too. Pl
 unpickler that only admits numpy's array constructors and crm_mock's own plan classes, so a file in the store
 cannot run code. Any failure to read or write falls back to building in memory: sharing is never a reason for a
 step to fail.
+
+A file holds the plan's pickle with its arrays' bytes out of band, each aligned after it; a reader maps the file
+and the arrays it gets back are read-only views of the mapping, not copies. So a step holds in memory only the
+pages of a plan it reads (a ticket's build reads a few of the account plan's columns, not all of them), and a
+plan let go costs no copy to read again: the pages stay in the system's file cache, not in the process.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import enum
 import hashlib
 import importlib
 import logging
+import mmap
 import os
 import pickle
 import platform
@@ -28,7 +34,9 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
+
+import numpy as np
 
 try:
     import fcntl
@@ -38,6 +46,9 @@ except ImportError:  # pragma: no cover - not on Windows: no lock, two processes
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 SUFFIX = ".plan"
+_MAGIC = b"crmplan2"  # 2: arrays out of band (1 was one pickle stream)
+_FOOTER = 16 + len(_MAGIC)
+_ALIGN = 64
 _PACKAGE = Path(__file__).resolve().parent.parent  # crm_mock/
 # the libraries whose release changes what a plan holds (Faker's pools, numpy's and Arrow's arithmetic)
 _LIBRARIES = ("faker", "numpy", "pyarrow")
@@ -50,6 +61,7 @@ _ALLOWED_GLOBALS = {
     # the Arrow copies of pools a plan keeps: an array rebuilt from its type and buffers
     ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "type_for_alias"), ("pyarrow.lib", "py_buffer"),
     ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timedelta"),
+    ("crm_mock.generate.shared_plans", "_viewed_as"),  # dates and durations written as int64 (_PlanPickler)
 }
 _BUILTINS = {"frozenset", "set", "slice", "complex", "range"}
 _PLAN_MODULES = ("crm_mock.generate.", "crm_mock.scenario.", "crm_mock.model.")
@@ -78,6 +90,18 @@ def _versions_of(path: Path) -> str:
     return path.name.rsplit(".", 2)[0]
 
 
+def _viewed_as(array: np.ndarray, dtype: str) -> np.ndarray:
+    return array.view(np.dtype(dtype))
+
+
+class _PlanPickler(pickle.Pickler):
+    def reducer_override(self, obj: object) -> object:
+        # numpy pickles dates and durations in band (their dtype carries metadata): as int64 they map like the rest
+        if type(obj) is np.ndarray and obj.dtype.kind in "mM":
+            return _viewed_as, (obj.view(np.int64), obj.dtype.str)
+        return NotImplemented
+
+
 class _PlanUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in _ALLOWED_GLOBALS or (module == "builtins" and name in _BUILTINS):
@@ -91,8 +115,40 @@ class _PlanUnpickler(pickle.Unpickler):
 
 
 def read_plan(path: Path) -> object:
+    """The plan in ``path``, its arrays read-only views of the file mapped into memory."""
     with path.open("rb") as file:
-        return _PlanUnpickler(file).load()
+        if file.read(len(_MAGIC)) != _MAGIC:
+            raise pickle.UnpicklingError(f"{path.name} is not a plan file of this version")
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)  # outlives the file handle
+    view = memoryview(mapped)
+    if len(view) < 2 * len(_MAGIC) + 16 or view[-len(_MAGIC):] != _MAGIC:
+        raise pickle.UnpicklingError(f"{path.name} is truncated")
+    pickle_end, count = (int(n) for n in np.frombuffer(view, np.uint64, 2, len(view) - _FOOTER))
+    table = len(view) - _FOOTER - 16 * count
+    spans = np.frombuffer(view, np.uint64, 2 * count, table).reshape(count, 2).tolist() if count else []
+    if any(offset + size > table for offset, size in spans) or pickle_end > table:
+        raise pickle.UnpicklingError(f"{path.name} is damaged")
+    mapped.seek(len(_MAGIC))  # the pickle is read from the mapping; its frames are copied as read, then dropped
+    return _PlanUnpickler(mapped, buffers=[view[offset:offset + size] for offset, size in spans]).load()
+
+
+def _write_plan_file(file: BinaryIO, value: object) -> None:
+    """Magic, the pickle with its arrays out of band, then each array's bytes at a multiple of ``_ALIGN`` (so every
+    view of one is aligned for its type), then each one's (offset, size), where the pickle ends, their count, and
+    the magic again (a file cut short lacks it). The pickle streams into the file; the arrays are not copied."""
+    buffers: list[pickle.PickleBuffer] = []
+    file.write(_MAGIC)
+    _PlanPickler(file, protocol=5, buffer_callback=buffers.append).dump(value)
+    pickle_end = file.tell()
+    spans = []
+    for buffer in buffers:
+        raw = buffer.raw()
+        file.write(bytes(-file.tell() % _ALIGN))
+        spans.append((file.tell(), raw.nbytes))
+        file.write(raw)
+        buffer.release()
+    file.write(np.array(spans, np.uint64).reshape(-1, 2).tobytes())
+    file.write(np.array([pickle_end, len(spans)], np.uint64).tobytes() + _MAGIC)
 
 
 def write_plan(path: Path, value: object) -> None:
@@ -100,7 +156,7 @@ def write_plan(path: Path, value: object) -> None:
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with partial.open("wb") as file:
-            pickle.dump(value, file, protocol=5)
+            _write_plan_file(file, value)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
