@@ -373,12 +373,12 @@ def test_accounts_and_contacts_are_distinct_at_staging(tables: Tables):
 def test_account_names_domains_and_contact_emails_are_distinct_at_load(load_plan: TierPlan):
     """The load tier's 50,000 accounts and 200,000 contacts, from the plan alone (no table generated)."""
     accounts = cached_account_plan(load_plan)
-    assert pd.Series(accounts.name).is_unique and pd.Series(accounts.domain).is_unique
+    assert accounts.name.to_pandas().is_unique and accounts.domain.to_pandas().is_unique
     pools = CountryPools(load_plan.seed, accounts.countries)
     contacts = np.arange(load_plan.contacts)
     account = contact_accounts_of(accounts, contacts)
     first, last = contact_names(load_plan, accounts, pools, account, contacts)
-    emails = pools.values("first_ascii")[first] + "." + pools.values("last_ascii")[last] + "@" + accounts.domain[account]
+    emails = pools.values("first_ascii")[first] + "." + pools.values("last_ascii")[last] + "@" + accounts.domains(account)
     assert pd.Series(emails).is_unique
 
 

@@ -172,3 +172,15 @@ def test_the_fingerprint_follows_the_sources(monkeypatch: pytest.MonkeyPatch, tm
     assert shared_plans.code_fingerprint.__wrapped__() == before
     source.write_text("LINES = 4\n")
     assert shared_plans.code_fingerprint.__wrapped__() != before
+
+
+def test_the_process_that_builds_a_plan_keeps_the_mapped_copy(empty_memo, tmp_path: Path):
+    plan = plan_tier(load_scenario(), "smoke")
+    memo.share_plans_through(tmp_path)
+    built = memo.memoised("draws", plan, lambda p: np.arange(1000))
+    assert list(built) == list(range(1000))
+    assert not built.flags.owndata and not built.flags.writeable  # its file's pages, not the array it built
+    memo.share_plans_through(tmp_path / "not_a_directory")
+    (tmp_path / "not_a_directory").write_text("")
+    kept = memo.memoised("other", plan, lambda p: np.arange(3))  # not shared: the array built, as it was
+    assert kept.flags.owndata and kept.flags.writeable

@@ -50,8 +50,10 @@ class AccountPlan:
     country: np.ndarray  # index into countries
     industry: np.ndarray  # index into v.INDUSTRY
     address: np.ndarray  # index into CountryPools "streets"/"cities"/"regions"/"postcodes"
-    name: np.ndarray  # object: distinct company names
-    domain: np.ndarray  # object: distinct web domains, in the scenario's contact_details mode
+    # distinct company names, and web domains in the scenario's contact_details mode: Arrow strings, not Python ones,
+    # so a step reading the plan from its file maps them (as objects they cost 130 MB at the stress tier)
+    name: pa.StringArray
+    domain: pa.StringArray
     currency: np.ndarray  # object: ISO 4217 code
     created_at: np.ndarray  # datetime64[s]
     # when the account stopped buying (closed, suspended or put on credit hold); NaT while it buys
@@ -73,22 +75,23 @@ class AccountPlan:
         return {p.case_id: p.row for p in self.plants}
 
     def names(self, accounts: np.ndarray) -> np.ndarray:
-        return self.name[accounts]
+        """The accounts' names, an object array of str."""
+        return self.name.take(np.asarray(accounts, dtype=np.int64)).to_numpy(zero_copy_only=False)
 
-    @cached_property
+    @property
     def arrow_names(self) -> pa.StringArray:
-        return pa.array(self.name, pa.string())
+        return self.name
 
-    @cached_property
+    @property
     def arrow_domains(self) -> pa.StringArray:
-        return pa.array(self.domain, pa.string())
+        return self.domain
 
     @cached_property
     def arrow_currencies(self) -> pa.StringArray:
         return pa.array(self.currency, pa.string())
 
     def domains(self, accounts: np.ndarray) -> np.ndarray:
-        return self.domain[accounts]
+        return self.domain.take(np.asarray(accounts, dtype=np.int64)).to_numpy(zero_copy_only=False)
 
     def buying(self, accounts: np.ndarray, at: np.ndarray) -> np.ndarray:
         """Whether each account existed and still bought at the moment ``at``."""
@@ -161,7 +164,7 @@ def account_plan(plan: TierPlan) -> AccountPlan:
 
 
 def _names_and_domains(plan: TierPlan, companies: Companies, countries: tuple[str, ...],
-                       country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                       country: np.ndarray) -> tuple[pa.StringArray, pa.StringArray]:
     """Names and web domains; an account whose name is planted (an edge case) has the domain that name
     makes, so its website and its people's e-mail addresses read as the same company."""
     name = companies.name.copy()
@@ -174,7 +177,7 @@ def _names_and_domains(plan: TierPlan, companies: Companies, countries: tuple[st
         taken.add(labels[row])
     domain = web_domains(labels, codes, plan.contact_details)
     name[ACME_ACCOUNT_INDEX], domain[ACME_ACCOUNT_INDEX] = ACME_NAME, ACME_DOMAIN
-    return name, domain
+    return pa.array(name, pa.string()), pa.array(domain, pa.string())
 
 
 def _inactive_since(plan: TierPlan, status: np.ndarray, created_at: np.ndarray, held: np.ndarray) -> np.ndarray:

@@ -287,7 +287,7 @@ def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, clo
     year = (close.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16)
     # two names are alike exactly when these codes are (accounts with the same name, planted ones included,
     # share a code)
-    same_name = pa.array(accounts.name, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    same_name = accounts.name.dictionary_encode().indices.to_numpy(zero_copy_only=False)
     alike = (((same_name[account].astype(np.int64) * len(CATEGORIES) + category) * len(DEAL_LABELS)
               + label) * 4 + quarter - 1) * 1000 + (year - year.min(initial=0))
     del same_name

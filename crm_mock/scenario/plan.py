@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.scenario.spec import (
@@ -100,9 +101,10 @@ class TierPlan:
     def stocked_products(self) -> int:
         return self.products - self.product_type_counts.get("SERVICE", 0)
 
-    @property
+    @cached_property
     def cache_key(self) -> str:
-        """A stable identity for memoising per-plan work (the plan holds dicts, so it is not hashable)."""
+        """A stable identity for memoising per-plan work (the plan holds dicts, so it is not hashable). Kept: every
+        memoised plan asks for it on every block, and the repr of a plan's dozens of fields costs microseconds."""
         return repr(self)
 
     @property
