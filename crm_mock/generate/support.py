@@ -160,7 +160,7 @@ def ticket_plan(plan: TierPlan) -> TicketPlan:
     return TicketPlan(account, contact, category, order, product, priority, created, sla_due,
                       np.where(answered, first_response, np.datetime64("NaT")),
                       np.where(done, resolved, np.datetime64("NaT")), status, assignee,
-                      document_numbers("TKT", created), u[:, 1])
+                      document_numbers("TKT", created), np.ascontiguousarray(u[:, 1]))  # mapped from its file, not copied
 
 
 def _normal(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
