@@ -114,7 +114,9 @@ def ticket_plan(plan: TierPlan) -> TicketPlan:
     orders = cached_order_plan(plan)
     draw = account_draw(accounts, _account_weights(plan, accounts))
     parts = [_block_draws(plan, accounts, draw, b) for b in blocks_of(plan.tickets, plan.block_rows)]
-    draws = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    # each draw joined and its blocks' parts let go before the next (the parts are 150 MB at the stress tier)
+    draws = {key: np.concatenate([p.pop(key) for p in parts]) for key in list(parts[0])}
+    del parts
     account, contact, created, category, priority, u = (draws[k] for k in
                                                         ("account", "contact", "created", "category", "priority", "u"))
     reference = moment(plan.reference_moment)
