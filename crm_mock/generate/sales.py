@@ -159,6 +159,7 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
                                                          np.zeros(len(other_account), bool), products,
                                                          Stream(plan.seed, QUOTE_LINES, "rows"))
     del other_account
+    product, quantity, discount = compact_lines(product, quantity, discount)  # narrow before joined, not after
     accepted_offsets = np.concatenate([[0], np.cumsum(stops - starts)])
     line_offsets = np.concatenate([accepted_offsets, accepted_offsets[-1] + offsets[1:]])
     del accepted_offsets, offsets
@@ -167,10 +168,12 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     # one line column at a time: its accepted part taken from the order's lines, then the rest drawn
     line_price = np.concatenate([orders.line_price_cents[taken], price])
     del price
-    line_product, quote_quantity, quote_discount = compact_lines(
-        np.concatenate([orders.line_product[taken], product]), np.concatenate([orders.line_quantity[taken], quantity]),
-        np.concatenate([orders.line_discount[taken], discount]))
-    del taken, product, quantity, discount
+    line_product = np.concatenate([orders.line_product[taken], product])
+    del product
+    quote_quantity = np.concatenate([orders.line_quantity[taken], quantity])
+    del quantity
+    quote_discount = np.concatenate([orders.line_discount[taken], discount])
+    del taken, discount
 
     reference_day = np.datetime64(plan.reference_date, "D")
     age = (reference_day - to_date(quote_created)).astype(np.int64)
