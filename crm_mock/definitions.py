@@ -16,6 +16,7 @@ from crm_mock.defs.executors import (
 from crm_mock.defs.resources import (
     DATA_DIR_ENV, DATABASE_URL_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV, resources_from_environment,
 )
+from crm_mock.generate.allocator import map_large_allocations
 from crm_mock.scenario import ScenarioError, load_scenario
 
 # partitioned asset checks are a preview feature in Dagster 1.13; we rely on them deliberately
@@ -80,6 +81,7 @@ def defs() -> dg.Definitions:
 
 def build_definitions() -> dg.Definitions:
     refuse_a_bad_scenario()
+    map_large_allocations()  # every process that runs steps loads these definitions (see crm_mock/generate/allocator.py)
     chosen = executor()  # a bad CRM_MOCK_EXECUTOR or CRM_MOCK_SHARDS is named here, before anything is built
     shard_count()
     loaded = load_defs(defs_root=crm_mock.defs, project_root=Path(__file__).resolve().parent.parent)

@@ -75,14 +75,18 @@ def ledger(plan: TierPlan) -> Ledger:
     del debit_of, pay_debit
     credit_cents = np.concatenate([credit_of, pay_credit])
     del credit_of, pay_credit
-    return Ledger(
-        journal_entity=np.concatenate([np.zeros(n_invoice, np.int8), np.ones(len(pay_index), np.int8)]),
-        journal_index=np.concatenate([invoice_of.astype(np.int32), pay_index.astype(np.int32)]),
-        gl_account=gl_account, debit_cents=debit_cents, credit_cents=credit_cents,
-        invoice=np.concatenate([invoice_of.astype(np.int32), inv.payment_invoice[pay_index].astype(np.int32)]),
-        payment=np.concatenate([np.full(n_invoice, -1, np.int32), pay_index.astype(np.int32)]),
-        posted_on=np.concatenate([inv.issue[invoice_of], to_date(inv.payment_at[pay_index])]),
-    )
+    # the indexes narrowed first, then each field built and its inputs let go in turn
+    invoice_of, pay_index = invoice_of.astype(np.int32), pay_index.astype(np.int32)
+    posted_on = np.concatenate([inv.issue[invoice_of], to_date(inv.payment_at[pay_index])])
+    journal_index = np.concatenate([invoice_of, pay_index])
+    invoice = np.concatenate([invoice_of, inv.payment_invoice[pay_index].astype(np.int32)])
+    del invoice_of
+    payment = np.concatenate([np.full(n_invoice, -1, np.int32), pay_index])
+    journal_entity = np.concatenate([np.zeros(n_invoice, np.int8), np.ones(len(pay_index), np.int8)])
+    del pay_index
+    return Ledger(journal_entity=journal_entity, journal_index=journal_index, gl_account=gl_account,
+                  debit_cents=debit_cents, credit_cents=credit_cents, invoice=invoice, payment=payment,
+                  posted_on=posted_on)
 
 
 def _ledger_block(plan: TierPlan, entries: Ledger, currency: np.ndarray, block: Block) -> pa.Table:

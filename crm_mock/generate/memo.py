@@ -27,6 +27,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from crm_mock.generate.allocator import return_freed_memory
 from crm_mock.generate.shared_plans import shared
 from crm_mock.scenario import TierPlan
 
@@ -106,9 +107,11 @@ def let_go(name: str, plan: TierPlan) -> None:
 def release_plans() -> None:
     """A step has ended: when plans are shared through files, every plan leaves the memo (what holds no arrays
     stays), since the next step reads back what it needs; without files, they stay (a rebuild costs more). At the
-    load tier, keeping the base budget's worth instead cost 200 MiB of peak and saved no time."""
+    load tier, keeping the base budget's worth instead cost 200 MiB of peak and saved no time. Then the freed
+    memory goes back to the system (``allocator``), so the next step starts from the process's base."""
     if _SHARED_DIR is not None:
         _evict({k: footprint(v) for k, v in _MEMO.items()}, 0, list(_MEMO))
+    return_freed_memory()
 
 
 def forget_plans() -> None:

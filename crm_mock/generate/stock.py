@@ -76,20 +76,23 @@ def movement_plan(plan: TierPlan) -> Movements:
     # the journal: receipts, then the events (a stable sort keeps the order of rows alike in all three keys,
     # and the events' order among themselves is the order they were drawn in, per stock row and moment)
     receipt, shipment, adjustment = (v.MOVEMENT_TYPE.index(t) for t in ("RECEIPT", "SHIPMENT", "ADJUSTMENT"))
+    events_row, events_out, events_at, events_order = events.row, events.out, events.at, events.order
+    del events  # each of its columns goes once it is joined (7.7 M events, 150 MB, at the stress tier)
     movement_type = np.concatenate([np.full(len(received_row), receipt, np.int8),
-                                    np.where(events.order >= 0, shipment, adjustment).astype(np.int8)])
-    stock_row = np.concatenate([received_row, events.row])
-    del received_row
-    occurred = np.concatenate([received_at, events.at])
-    del received_at
-    sequence = np.lexsort((stock_row, movement_type, occurred))  # a journal in time order
+                                    np.where(events_order >= 0, shipment, adjustment).astype(np.int8)])
+    stock_row = np.concatenate([received_row, events_row])
+    del received_row, events_row
+    occurred = np.concatenate([received_at, events_at])
+    del received_at, events_at
+    # a journal in time order; its positions fit int32 (16 M movements at the stress tier)
+    sequence = np.lexsort((stock_row, movement_type, occurred)).astype(np.int32)
     # one column built and sorted at a time, each unsorted one let go
     stock_row = stock_row[sequence]
     movement_type = movement_type[sequence]
     occurred = occurred[sequence]
-    quantity = np.concatenate([received_qty, -events.out])[sequence]
-    del received_qty
-    order = np.concatenate([np.full(len(sequence) - len(events.order), -1, np.int32), events.order])[sequence]
+    quantity = np.concatenate([received_qty, -events_out])[sequence]
+    del received_qty, events_out
+    order = np.concatenate([np.full(len(sequence) - len(events_order), -1, np.int32), events_order])[sequence]
     return Movements(stock_row, movement_type, quantity, order, occurred)
 
 
