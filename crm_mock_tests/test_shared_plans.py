@@ -184,3 +184,25 @@ def test_the_process_that_builds_a_plan_keeps_the_mapped_copy(empty_memo, tmp_pa
     (tmp_path / "not_a_directory").write_text("")
     kept = memo.memoised("other", plan, lambda p: np.arange(3))  # not shared: the array built, as it was
     assert kept.flags.owndata and kept.flags.writeable
+
+
+def _rss_file_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no RssFile in /proc/self/status")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident set from /proc")
+def test_a_plans_pages_can_leave_while_it_is_held(empty_memo, tmp_path: Path):
+    plan = plan_tier(load_scenario(), "smoke")
+    memo.share_plans_through(tmp_path)
+    held = memo.memoised("wide", plan, lambda p: np.arange(16 * 2**20 // 8))  # 16 MiB, mapped from its file
+    before = _rss_file_mib()
+    assert int(held.sum()) == (len(held) - 1) * len(held) // 2  # every page read: resident
+    touched = _rss_file_mib()
+    memo.drop_pages("other", plan)  # another plan's: these stay
+    assert _rss_file_mib() > touched - 4
+    memo.drop_pages("wide", plan)
+    assert _rss_file_mib() < touched - 12 and touched > before + 12
+    assert int(held.sum()) == (len(held) - 1) * len(held) // 2 and held[12345] == 12345  # read again from the file

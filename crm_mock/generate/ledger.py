@@ -11,7 +11,7 @@ import pyarrow as pa
 from crm_mock.generate.finance import GL, LEDGER, cached_invoice_plan, invoice_uuids
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.memo import memoised
+from crm_mock.generate.memo import drop_pages, memoised
 from crm_mock.generate.timeline import to_date
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
@@ -39,6 +39,7 @@ def ledger(plan: TierPlan) -> Ledger:
     positive = inv.per_invoice(np.maximum(line_total, 0), line_invoice)
     subtotal = inv.per_invoice(line_total, line_invoice)
     del line_invoice, line_total
+    drop_pages("invoices", plan)  # done with its lines: the per-invoice columns read below come back as needed
     returns = positive - subtotal
     gl = {name: v.GL_ACCOUNT.index(code) for name, code in GL.items()}
     entries = []  # (invoice, order within journal, gl, debit, credit)

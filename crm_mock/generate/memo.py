@@ -28,6 +28,7 @@ from typing import TypeVar
 import numpy as np
 
 from crm_mock.generate.allocator import return_freed_memory
+from crm_mock.generate import shared_plans
 from crm_mock.generate.shared_plans import shared
 from crm_mock.scenario import TierPlan
 
@@ -102,6 +103,13 @@ def let_go(name: str, plan: TierPlan) -> None:
     key = (name, plan.cache_key)
     if _SHARED_DIR is not None and key in _MEMO:
         _evict({key: footprint(_MEMO[key])}, 0, [key])
+
+
+def drop_pages(name: str, plan: TierPlan) -> None:
+    """A build is done with most of an input it still reads a little of: the pages of its file leave the process
+    (a no-op for a plan built here and not shared through files)."""
+    if _SHARED_DIR is not None:
+        shared_plans.drop_pages(plan.tier, name)
 
 
 def release_plans() -> None:

@@ -30,6 +30,7 @@ import os
 import pickle
 import platform
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import metadata
@@ -49,6 +50,8 @@ SUFFIX = ".plan"
 _MAGIC = b"crmplan2"  # 2: arrays out of band (1 was one pickle stream)
 _FOOTER = 16 + len(_MAGIC)
 _ALIGN = 64
+# every mapping of a plan file still alive in this process, by "<tier>.<name>" (see drop_pages)
+_MAPPINGS: dict[str, weakref.WeakSet] = {}
 _UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError)
 _PACKAGE = Path(__file__).resolve().parent.parent  # crm_mock/
 # the libraries whose release changes what a plan holds (Faker's pools, numpy's and Arrow's arithmetic)
@@ -130,7 +133,20 @@ def read_plan(path: Path) -> object:
     if any(offset + size > table for offset, size in spans) or pickle_end > table:
         raise pickle.UnpicklingError(f"{path.name} is damaged")
     mapped.seek(len(_MAGIC))  # the pickle is read from the mapping; its frames are copied as read, then dropped
-    return _PlanUnpickler(mapped, buffers=[view[offset:offset + size] for offset, size in spans]).load()
+    value = _PlanUnpickler(mapped, buffers=[view[offset:offset + size] for offset, size in spans]).load()
+    _MAPPINGS.setdefault(_versions_of(path), weakref.WeakSet()).add(mapped)
+    return value
+
+
+def drop_pages(tier: str, name: str | None = None) -> None:
+    """The pages of the tier's mapped plans (or of plan ``name``) leave this process's memory; the plans stay valid,
+    and what is read again comes back from the system's file cache. For a build done with most of an input it
+    still holds (the invoices copy the order plan's lines, then read a few of its columns)."""
+    for versions, mappings in list(_MAPPINGS.items()):
+        if versions == f"{tier}.{name}" or (name is None and versions.startswith(f"{tier}.")):
+            for mapped in list(mappings):
+                if hasattr(mmap, "MADV_DONTNEED") and not mapped.closed:
+                    mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def _write_plan_file(file: BinaryIO, value: object) -> None:
