@@ -206,3 +206,11 @@ def test_a_plans_pages_can_leave_while_it_is_held(empty_memo, tmp_path: Path):
     memo.drop_pages("wide", plan)
     assert _rss_file_mib() < touched - 12 and touched > before + 12
     assert int(held.sum()) == (len(held) - 1) * len(held) // 2 and held[12345] == 12345  # read again from the file
+
+
+def test_a_plan_file_may_view_int64_only_as_dates_or_durations():
+    assert shared_plans._viewed_as(np.arange(2), "<M8[s]").dtype == np.dtype("datetime64[s]")
+    with pytest.raises(pickle.UnpicklingError, match="may not view"):
+        shared_plans._viewed_as(np.arange(2), "<f8")
+    with pytest.raises(pickle.UnpicklingError, match="may not view"):
+        shared_plans._viewed_as(np.arange(2, dtype=np.int32), "<m8[D]")

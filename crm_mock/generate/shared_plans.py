@@ -95,7 +95,11 @@ def _versions_of(path: Path) -> str:
 
 
 def _viewed_as(array: np.ndarray, dtype: str) -> np.ndarray:
-    return array.view(np.dtype(dtype))
+    """Dates and durations back from their int64 bytes; a file may ask for nothing else."""
+    wanted = np.dtype(dtype)
+    if wanted.kind not in "mM" or array.dtype != np.int64:
+        raise pickle.UnpicklingError(f"a plan file may not view {array.dtype} as {wanted}")
+    return array.view(wanted)
 
 
 class _PlanPickler(pickle.Pickler):
