@@ -126,7 +126,7 @@ def test_a_plan_read_back_maps_its_arrays_instead_of_copying_them(empty_memo, tm
     shared_plans.write_plan(tmp_path / "smoke.accounts.x.plan", accounts)
     read = shared_plans.read_plan(tmp_path / "smoke.accounts.x.plan")
     assert type(read) is type(accounts) and not read.country.flags.writeable
-    assert np.array_equal(read.country, accounts.country) and read.arrow_names.equals(accounts.arrow_names)
+    assert np.array_equal(read.country, accounts.country) and read.name.equals(accounts.name)
     with pytest.raises(ValueError, match="read-only"):
         read.country[0] = 1  # a generator writing into a plan it was handed would change the file's readers
 

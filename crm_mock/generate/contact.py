@@ -78,14 +78,6 @@ class AccountPlan:
         """The accounts' names, an object array of str."""
         return self.name.take(np.asarray(accounts, dtype=np.int64)).to_numpy(zero_copy_only=False)
 
-    @property
-    def arrow_names(self) -> pa.StringArray:
-        return self.name
-
-    @property
-    def arrow_domains(self) -> pa.StringArray:
-        return self.domain
-
     @cached_property
     def arrow_currencies(self) -> pa.StringArray:
         return pa.array(self.currency, pa.string())
@@ -257,7 +249,7 @@ def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     address = accounts.address[rows]
     return build_table(ACCOUNTS, {
         "account_uuid": derive_uuids(plan.ids, ACCOUNT_ENTITY, block.start, block.stop),
-        "name": accounts.arrow_names.take(index),
+        "name": accounts.name.take(index),
         "segment": _codes(v.ACCOUNT_SEGMENT, accounts.segment[rows]),
         "industry": _codes(v.INDUSTRY, accounts.industry[rows]),
         "status": _codes(v.ACCOUNT_STATUS, accounts.status[rows]),
@@ -269,7 +261,7 @@ def _account_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
         "currency_code": accounts.arrow_currencies.take(index),
         "phone": phone_numbers(plan.seed, accounts.countries, country, accounts.phone_slot[rows],
                                plan.contact_details),
-        "website": join_strings("https://www.", accounts.arrow_domains.take(index)),
+        "website": join_strings("https://www.", accounts.domain.take(index)),
         "owner_employee_uuid": employee_uuids(plan, accounts.owner[rows]),
         "created_at": accounts.created_at[rows],
     })
@@ -313,7 +305,7 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
             mask = np.zeros(n, dtype=bool)
             mask[list(hits)] = True
             spellings[column] = pc.replace_with_mask(spelled, pa.array(mask), pa.array(list(hits.values()), pa.string()))
-    email = join_strings(spellings["first_name"], ".", spellings["last_name"], "@", accounts.arrow_domains.take(account))
+    email = join_strings(spellings["first_name"], ".", spellings["last_name"], "@", accounts.domain.take(account))
     title = rng.integers(0, len(CONTACT_TITLES), n)
     titled = ~rng.bernoulli(0.1, n)
     titles = pc.replace_with_mask(pa.nulls(n, pa.string()), pa.array(titled), _codes(CONTACT_TITLES, title[titled]))

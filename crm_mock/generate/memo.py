@@ -27,9 +27,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from crm_mock.generate.allocator import return_freed_memory
 from crm_mock.generate import shared_plans
-from crm_mock.generate.shared_plans import shared
+from crm_mock.generate.allocator import return_freed_memory
 from crm_mock.scenario import TierPlan
 
 T = TypeVar("T")
@@ -68,8 +67,8 @@ def memoised(name: str, plan: TierPlan, build: Callable[[TierPlan], T]) -> T:
     held = _STILL_HELD.pop(key, None)
     value = held() if held is not None else None
     if value is None:
-        value = build(plan) if _SHARED_DIR is None else shared(_SHARED_DIR, plan.tier, name, plan.cache_key,
-                                                               lambda: build(plan))
+        value = build(plan) if _SHARED_DIR is None else shared_plans.shared(
+            _SHARED_DIR, plan.tier, name, plan.cache_key, lambda: build(plan))
     _MEMO[key] = value
     sizes = {k: footprint(v) for k, v in _MEMO.items()}
     # without files, room for the largest plan and what it is drawn from: below that, tables drawn from two large

@@ -142,15 +142,15 @@ def read_plan(path: Path) -> object:
     return value
 
 
-def drop_pages(tier: str, name: str | None = None) -> None:
-    """The pages of the tier's mapped plans (or of plan ``name``) leave this process's memory; the plans stay valid,
-    and what is read again comes back from the system's file cache. For a build done with most of an input it
-    still holds (the invoices copy the order plan's lines, then read a few of its columns)."""
-    for versions, mappings in list(_MAPPINGS.items()):
-        if versions == f"{tier}.{name}" or (name is None and versions.startswith(f"{tier}.")):
-            for mapped in list(mappings):
-                if hasattr(mmap, "MADV_DONTNEED") and not mapped.closed:
-                    mapped.madvise(mmap.MADV_DONTNEED)
+def drop_pages(tier: str, name: str) -> None:
+    """The pages of the tier's plan ``name``, wherever it is mapped, leave this process's memory; the plan stays
+    valid, and what is read again comes back from the system's file cache. For a build done with most of an input
+    it still holds (the invoices copy the order plan's lines, then read a few of its columns)."""
+    if not hasattr(mmap, "MADV_DONTNEED"):  # Windows: the pages stay
+        return
+    for mapped in list(_MAPPINGS.get(f"{tier}.{name}", ())):
+        if not mapped.closed:
+            mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def _write_plan_file(file: BinaryIO, value: object) -> None:
