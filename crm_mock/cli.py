@@ -298,6 +298,12 @@ def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     from crm_mock.instance import ensure_dagster_home
     from crm_mock.terminal import Display, StepFollower, listening
 
+    if selection:  # before the job is built: building it resolves the selection too, with a traceback
+        try:
+            _resolve_selection(selection, tier, os.environ.get(DATA_DIR_ENV, ""))
+        except Exception as exc:  # noqa: BLE001 - a selection Dagster cannot parse or match
+            print(f"crm-mock: bad --select {selection!r}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     home = ensure_dagster_home()
     started = time.monotonic()
     print(f"crm-mock: materialising tier {tier!r} (run history: {home})", flush=True)
@@ -310,12 +316,6 @@ def _run(tier: str, selection: str | None, progress_every: float = 10.0) -> int:
     if tier == GUARDED_TIER:  # naming the tier on the command line is the confirmation
         tags[CONFIRM_TAG] = GUARDED_TIER
     with dg.DagsterInstance.get() as instance:
-        if selection:
-            try:
-                _resolve_selection(selection, tier, os.environ.get(DATA_DIR_ENV, ""))
-            except Exception as exc:  # noqa: BLE001 - a selection Dagster cannot parse or match
-                print(f"crm-mock: bad --select {selection!r}: {exc}", file=sys.stderr)
-                return EXIT_USAGE
         # execute_job rather than execute_in_process: the latter keeps every asset's value in memory
         # for inspection, which at the load tier is the sum of all tables
         display = Display(sys.stdout, every=progress_every)

@@ -28,6 +28,19 @@ def test_bad_scenario_is_refused_before_anything_is_written(tmp_path, capsys):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("selection, why", [
+    ("group:master_data or", "Invalid selection string"),  # Dagster cannot parse it
+    ("key:hr/no_such_table", "selects no asset"),
+])
+def test_bad_selection_is_refused_before_a_run(tmp_path, capsys, selection, why):
+    code = main(["materialize", "--tier", "smoke", "--data-dir", str(tmp_path / "data"), "--select", selection])
+    assert code == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert f"bad --select {selection!r}" in captured.err and why in captured.err
+    assert "Traceback" not in captured.err and "materialising" not in captured.out
+    assert not (tmp_path / "data").exists()
+
+
 def test_failure_names_the_asset(tmp_path, capsys):
     # loading a database whose tables were never generated fails, and says which asset
     code = main(["materialize", "--tier", "smoke", "--data-dir", str(tmp_path / "data"),
