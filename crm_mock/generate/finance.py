@@ -21,7 +21,7 @@ from crm_mock.generate.contact import (
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money, concat_ranges
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
-from crm_mock.generate.memo import drop_pages, memoised
+from crm_mock.generate.memo import drop_pages, drop_spilled_pages, memoised, spill
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
 )
@@ -158,6 +158,8 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
 
     offsets, product, quantity, price, discount, credited = _with_credit_lines(plan, orders, rng)
     drop_pages("orders", plan)  # its lines are copied: the few order columns read below come back as needed
+    # the lines are final: they go ahead to the plan's file, and what is read of them below comes back from it
+    offsets, product, quantity, price, discount = (spill(a) for a in (offsets, product, quantity, price, discount))
     edges = _invoice_edges(plan, orders, issue, credited)
     if "partially_paid_several_payments" in edges:
         terms[edges["partially_paid_several_payments"]] = v.PAYMENT_TERMS.index("NET_60")  # not yet due
@@ -182,8 +184,10 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
         returned = -int(np.sum(np.minimum(discounted_total(quantity[lines], price[lines], discount[lines], unit[invoice]),
                                           0)))
         customer_credit[int(orders.account[invoice])] = returned
-    method = _fit_methods(plan, method, payment_cents, orders.currency[payment_invoice])
+    drop_spilled_pages()
+    method = spill(_fit_methods(plan, method, payment_cents, orders.currency[payment_invoice]))
     paid = np.bincount(payment_invoice, weights=payment_cents, minlength=n).astype(np.int64)
+    payment_invoice, payment_cents, payment_at = (spill(a) for a in (payment_invoice, payment_cents, payment_at))
 
     reference_day = np.datetime64(plan.reference_date, "D")
     status = np.full(n, v.INVOICE_STATUS.index("DRAFT"), dtype=np.int64)

@@ -111,6 +111,18 @@ def drop_pages(name: str, plan: TierPlan) -> None:
         shared_plans.drop_pages(plan.tier, name)
 
 
+def spill(array: T) -> T:
+    """A build is done with ``array`` (or a dataclass of arrays), a field of the plan it returns: when plans are
+    shared through files, it goes ahead to disk and the build holds a read-only view of it instead
+    (``shared_plans.spill``); else it stays."""
+    return shared_plans.spill(array)
+
+
+def drop_spilled_pages() -> None:
+    """A build is done reading what it spilled (see ``spill``): those pages leave the process again."""
+    shared_plans.drop_spilled_pages()
+
+
 def release_plans() -> None:
     """A step has ended: when plans are shared through files, every plan leaves the memo (what holds no arrays
     stays), since the next step reads back what it needs; without files, they stay (a rebuild costs more). At the

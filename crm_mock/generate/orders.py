@@ -17,7 +17,7 @@ from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_tab
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
 from crm_mock.generate.lines import product_lines_block
-from crm_mock.generate.memo import memoised
+from crm_mock.generate.memo import memoised, spill
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
 )
@@ -286,6 +286,9 @@ def order_plan(plan: TierPlan) -> OrderPlan:
                              ).astype(np.int64)
     product, quantity, price, discount = (_joined(line_parts, column) for column in range(1, 5))
     plants = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, discount, products, currency)
+    # the finished fields go ahead to the plan's file (the numbers are drawn next)
+    offsets, product, quantity, price, discount, shipped, account, quote_backed = (
+        spill(a) for a in (offsets, product, quantity, price, discount, shipped, account, quote_backed))
     return OrderPlan(kind=kinds, placed_at=placed, shipped_at=shipped, account=account, quote_backed=quote_backed,
                      line_offsets=offsets, line_product=product, line_quantity=quantity, line_price_cents=price,
                      line_discount=discount, currency=currency, number=document_numbers("SO", placed),

@@ -23,7 +23,7 @@ from crm_mock.generate.hr import employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
 from crm_mock.generate.lines import product_lines_block
-from crm_mock.generate.memo import let_go, memoised
+from crm_mock.generate.memo import drop_pages, let_go, memoised, spill
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, document_numbers, document_totals, rates, round_to,
 )
@@ -149,8 +149,8 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     status = np.concatenate([np.full(accepted, v.QUOTE_STATUS.index("ACCEPTED")),
                              np.array([v.QUOTE_STATUS.index(name) for name in names], dtype=np.int64)[other_status]])
     del other_status
-    quote_account = np.concatenate([account, other_account])
-    quote_created = np.concatenate([created, other_created])
+    quote_account = spill(np.concatenate([account, other_account]))
+    quote_created = spill(np.concatenate([created, other_created]))
     del account, other_created
     currency = accounts.currency[quote_account]
 
@@ -166,14 +166,16 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     taken = concat_ranges(starts, stops)
     del starts, stops
     # one line column at a time: its accepted part taken from the order's lines, then the rest drawn
-    line_price = np.concatenate([orders.line_price_cents[taken], price])
+    # (each finished column goes ahead to the plan's file: the opportunities are drawn next to the quotes' plan)
+    line_price = spill(np.concatenate([orders.line_price_cents[taken], price]))
     del price
     line_product = np.concatenate([orders.line_product[taken], product])
     del product
-    quote_quantity = np.concatenate([orders.line_quantity[taken], quantity])
+    quote_quantity = spill(np.concatenate([orders.line_quantity[taken], quantity]))
     del quantity
-    quote_discount = np.concatenate([orders.line_discount[taken], discount])
+    quote_discount = spill(np.concatenate([orders.line_discount[taken], discount]))
     del taken, discount
+    drop_pages("orders", plan)  # its lines are copied; what is read of it from here on is a few columns
 
     reference_day = np.datetime64(plan.reference_date, "D")
     age = (reference_day - to_date(quote_created)).astype(np.int64)
@@ -184,11 +186,11 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     del age, waited
     category = KIND_CATEGORY[products.kind[line_product[line_offsets[:-1]]]]
     return dict(
-        quote_status=status.astype(np.int8), quote_account=quote_account, quote_created=quote_created,
-        quote_valid_days=valid.astype(np.int32),
-        quote_currency=currency, quote_number=document_numbers("Q", quote_created),
-        quote_line_offsets=line_offsets, quote_line_product=line_product, quote_line_quantity=quote_quantity,
-        quote_line_price_cents=line_price, quote_line_discount=quote_discount,
+        quote_status=spill(status.astype(np.int8)), quote_account=quote_account,
+        quote_created=quote_created, quote_valid_days=spill(valid.astype(np.int32)),
+        quote_currency=currency, quote_number=spill(document_numbers("Q", quote_created)),
+        quote_line_offsets=spill(line_offsets), quote_line_product=spill(line_product),
+        quote_line_quantity=quote_quantity, quote_line_price_cents=line_price, quote_line_discount=quote_discount,
     ), category
 
 

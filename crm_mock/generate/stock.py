@@ -17,7 +17,7 @@ import pyarrow as pa
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.inventory import StockPlan, cached_stock_plan, product_uuids, warehouse_uuids
-from crm_mock.generate.memo import let_go, memoised
+from crm_mock.generate.memo import let_go, memoised, spill
 from crm_mock.generate.orders import cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between, within_working_hours
@@ -68,15 +68,17 @@ def movement_plan(plan: TierPlan) -> Movements:
     at = np.concatenate([ship_at, loss_at])
     del ship_at
     by_row = np.lexsort((at, row))
+    # (the shipped orders wait on disk until the journal is assembled: the receipts do not read them)
     events = _Events(row[by_row], np.concatenate([ship_out, loss])[by_row], at[by_row],
-                     np.concatenate([ship_order, np.full(len(counted), -1, np.int32)])[by_row])
+                     spill(np.concatenate([ship_order, np.full(len(counted), -1, np.int32)])[by_row]))
     del row, at, by_row, ship_out, ship_order
     received_row, received_qty, received_at = _receipts(plan, stock.on_hand, events, start, reference, rng)
+    received_qty = spill(received_qty)  # read again only once the journal is sorted
 
     # the journal: receipts, then the events (a stable sort keeps the order of rows alike in all three keys,
     # and the events' order among themselves is the order they were drawn in, per stock row and moment)
     receipt, shipment, adjustment = (v.MOVEMENT_TYPE.index(t) for t in ("RECEIPT", "SHIPMENT", "ADJUSTMENT"))
-    events_row, events_out, events_at, events_order = events.row, events.out, events.at, events.order
+    events_row, events_out, events_at, events_order = events.row, spill(events.out), events.at, events.order
     del events  # each of its columns goes once it is joined (7.7 M events, 150 MB, at the stress tier)
     movement_type = np.concatenate([np.full(len(received_row), receipt, np.int8),
                                     np.where(events_order >= 0, shipment, adjustment).astype(np.int8)])
@@ -87,10 +89,10 @@ def movement_plan(plan: TierPlan) -> Movements:
     # a journal in time order; its positions fit int32 (16 M movements at the stress tier)
     sequence = np.lexsort((stock_row, movement_type, occurred)).astype(np.int32)
     # one column built and sorted at a time, each unsorted one let go
-    stock_row = stock_row[sequence]
-    movement_type = movement_type[sequence]
-    occurred = occurred[sequence]
-    quantity = np.concatenate([received_qty, -events_out])[sequence]
+    stock_row = spill(stock_row[sequence])
+    movement_type = spill(movement_type[sequence])
+    occurred = spill(occurred[sequence])
+    quantity = spill(np.concatenate([received_qty, -events_out])[sequence])
     del received_qty, events_out
     order = np.concatenate([np.full(len(sequence) - len(events_order), -1, np.int32), events_order])[sequence]
     return Movements(stock_row, movement_type, quantity, order, occurred)

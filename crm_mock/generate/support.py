@@ -24,7 +24,7 @@ from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_tab
 from crm_mock.generate.hr import cached_employee_plan, employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
-from crm_mock.generate.memo import memoised
+from crm_mock.generate.memo import memoised, spill
 from crm_mock.generate.money import DocumentNumbers, document_numbers
 from crm_mock.generate.orders import AccountDraw, account_draw, buying_accounts, cached_order_plan
 from crm_mock.generate.planting import (
@@ -115,38 +115,56 @@ def ticket_plan(plan: TierPlan) -> TicketPlan:
     draw = account_draw(accounts, _account_weights(plan, accounts))
     parts = [_block_draws(plan, accounts, draw, b) for b in blocks_of(plan.tickets, plan.block_rows)]
     # each draw joined and its blocks' parts let go before the next (the parts are 150 MB at the stress tier)
+    # the uniforms as one contiguous column per use, each let go after it (8 columns, 96 MB at the stress tier)
+    u = [np.concatenate([p["u"][:, i] for p in parts]) for i in range(8)]
+    for p in parts:
+        del p["u"]
     draws = {key: np.concatenate([p.pop(key) for p in parts]) for key in list(parts[0])}
     del parts
-    account, contact, created, category, priority, u = (draws[k] for k in
-                                                        ("account", "contact", "created", "category", "priority", "u"))
+    account, contact, created, category, priority = (draws.pop(k) for k in
+                                                     ("account", "contact", "created", "category", "priority"))
     reference = moment(plan.reference_moment)
     _force(plan, accounts, account, contact, created, priority, category)
+    contact = spill(contact)  # each field of the plan goes ahead to its file once final
 
     # what the ticket is about: an order placed (delivery), an invoice issued or goods delivered before it
     order = np.full(len(account), -1, dtype=np.int64)
     product = np.full(len(account), -1, dtype=np.int64)
     need = np.array([NEEDS[c] for c in v.TICKET_CATEGORY], dtype=object)[category]
-    placed = _recent_order(orders, account, created, orders.placed_at, u[:, 0])
-    shipped = _recent_order(orders, account, created, orders.shipped_at, u[:, 0])
+    placed = _recent_order(orders, account, created, orders.placed_at, u[0])
+    shipped = _recent_order(orders, account, created, orders.shipped_at, u[0])
+    u[0] = None
     order = np.where(need == "order", placed, np.where((need == "invoice") | (need == "product"), shipped, -1))
+    del placed, shipped
     about_goods = (need == "product") & (order >= 0)
     first_line = orders.line_offsets[np.maximum(order, 0)]
     lines = np.diff(orders.line_offsets)[np.maximum(order, 0)]
-    product[about_goods] = orders.line_product[first_line + np.floor(u[:, 1] * lines).astype(np.int64)][about_goods]
+    product[about_goods] = orders.line_product[first_line + np.floor(u[1] * lines).astype(np.int64)][about_goods]
+    del about_goods, first_line, lines
+    product, order = spill(product), spill(order)
     orphan = (need != None) & (order < 0)  # noqa: E711 (an object array of None and str)
     category[orphan] = [CATEGORY[FALLBACK_CATEGORY[n]] for n in need[orphan]]
+    del need, orphan
 
     target = SLA_HOURS[accounts.segment[account], priority]
-    sla_due = created + np.round(target * 3600).astype(np.int64).astype("timedelta64[s]")
-    response_hours = np.minimum(target * np.exp(0.7 * _normal(u[:, 2], u[:, 3]) - 0.3), target * LATEST_RESPONSE_FACTOR)
+    account = spill(account)
+    sla_due = spill(created + np.round(target * 3600).astype(np.int64).astype("timedelta64[s]"))
+    response_hours = np.minimum(target * np.exp(0.7 * _normal(u[2], u[3]) - 0.3), target * LATEST_RESPONSE_FACTOR)
+    u[2] = u[3] = None
+    del target
     first_response = created + np.round(response_hours * 3600).astype(np.int64).astype("timedelta64[s]")
+    del response_hours
     median = np.array([CATEGORIES[c][3] for c in v.TICKET_CATEGORY])[category] * PRIORITY_SPEED[priority]
-    work_hours = np.minimum(median * np.exp(_normal(u[:, 4], u[:, 5])), plan.support.max_open_days * 24.0)
+    category, priority = spill(category), spill(priority)
+    work_hours = np.minimum(median * np.exp(_normal(u[4], u[5])), plan.support.max_open_days * 24.0)
+    u[4] = u[5] = None
+    del median
     resolved = first_response + np.round(work_hours * 3600).astype(np.int64).astype("timedelta64[s]")
+    del work_hours
 
     answered = first_response <= reference
     done = answered & (resolved <= reference)
-    waiting = u[:, 6] < plan.support.waiting_on_customer_share
+    waiting = u[6] < plan.support.waiting_on_customer_share
     status = np.where(waiting, v.TICKET_STATUS.index("PENDING"), v.TICKET_STATUS.index("OPEN"))
     status[~answered] = v.TICKET_STATUS.index("NEW")
     status[done] = v.TICKET_STATUS.index("RESOLVED")
@@ -157,12 +175,13 @@ def ticket_plan(plan: TierPlan) -> TicketPlan:
         answered[row], done[row], status[row] = True, False, v.TICKET_STATUS.index(FORCED_STATUS)
 
     # assigned to a support agent already hired when the ticket came in; new tickets may wait in the queue
-    assignee = cached_employee_plan(plan).pick("SUPPORT", created, u[:, 7])
-    assignee[~answered & (u[:, 6] < 0.5)] = -1
-    return TicketPlan(account, contact, category, order, product, priority, created, sla_due,
-                      np.where(answered, first_response, np.datetime64("NaT")),
-                      np.where(done, resolved, np.datetime64("NaT")), status, assignee,
-                      document_numbers("TKT", created), np.ascontiguousarray(u[:, 1]))  # mapped from its file, not copied
+    assignee = cached_employee_plan(plan).pick("SUPPORT", created, u[7])
+    assignee[~answered & (u[6] < 0.5)] = -1
+    status, assignee = spill(status), spill(assignee)
+    first_response = spill(np.where(answered, first_response, np.datetime64("NaT")))
+    resolved = spill(np.where(done, resolved, np.datetime64("NaT")))
+    return TicketPlan(account, contact, category, order, product, priority, created, sla_due, first_response,
+                      resolved, status, assignee, document_numbers("TKT", created), spill(u[1]))
 
 
 def _normal(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
