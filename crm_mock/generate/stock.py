@@ -17,7 +17,7 @@ import pyarrow as pa
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table
 from crm_mock.generate.ids import derive_uuids
 from crm_mock.generate.inventory import StockPlan, cached_stock_plan, product_uuids, warehouse_uuids
-from crm_mock.generate.memo import let_go, memoised, spill
+from crm_mock.generate.memo import drop_spilled_pages, let_go, memoised, spill
 from crm_mock.generate.orders import cached_order_plan, order_uuids
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, moments_between, within_working_hours
@@ -68,17 +68,16 @@ def movement_plan(plan: TierPlan) -> Movements:
     at = np.concatenate([ship_at, loss_at])
     del ship_at
     by_row = np.lexsort((at, row))
-    # (the shipped orders wait on disk until the journal is assembled: the receipts do not read them)
-    events = _Events(row[by_row], np.concatenate([ship_out, loss])[by_row], at[by_row],
+    # (units and orders wait on disk: the receipts read the units once, the orders not at all)
+    events = _Events(row[by_row], spill(np.concatenate([ship_out, loss])[by_row]), at[by_row],
                      spill(np.concatenate([ship_order, np.full(len(counted), -1, np.int32)])[by_row]))
     del row, at, by_row, ship_out, ship_order
     received_row, received_qty, received_at = _receipts(plan, stock.on_hand, events, start, reference, rng)
-    received_qty = spill(received_qty)  # read again only once the journal is sorted
 
     # the journal: receipts, then the events (a stable sort keeps the order of rows alike in all three keys,
     # and the events' order among themselves is the order they were drawn in, per stock row and moment)
     receipt, shipment, adjustment = (v.MOVEMENT_TYPE.index(t) for t in ("RECEIPT", "SHIPMENT", "ADJUSTMENT"))
-    events_row, events_out, events_at, events_order = events.row, spill(events.out), events.at, events.order
+    events_row, events_out, events_at, events_order = events.row, events.out, events.at, events.order
     del events  # each of its columns goes once it is joined (7.7 M events, 150 MB, at the stress tier)
     movement_type = np.concatenate([np.full(len(received_row), receipt, np.int8),
                                     np.where(events_order >= 0, shipment, adjustment).astype(np.int8)])
@@ -86,6 +85,7 @@ def movement_plan(plan: TierPlan) -> Movements:
     del received_row, events_row
     occurred = np.concatenate([received_at, events_at])
     del received_at, events_at
+    drop_spilled_pages()  # the receipts' moments just joined, read from the spill file
     # a journal in time order; its positions fit int32 (16 M movements at the stress tier)
     sequence = np.lexsort((stock_row, movement_type, occurred)).astype(np.int32)
     # one column built and sorted at a time, each unsorted one let go
@@ -117,9 +117,12 @@ def _shipments(plan: TierPlan, stock: StockPlan, orders, rng: Stream) -> tuple[n
 
 
 def _within(groups: np.ndarray) -> np.ndarray:
-    """For items sorted by group: the position of each group's first item, per item."""
+    """For items sorted by group: the position of each group's first item, per item (int32: the journal's
+    16 M movements at the stress tier fit, and its event arrays are the receipts' largest temporaries)."""
+    if len(groups) >= 2**31:
+        raise ValueError(f"{MOVEMENTS}: {len(groups):,} events do not fit the plan's int32 positions")
     starts = np.r_[True, groups[1:] != groups[:-1]] if len(groups) else np.zeros(0, bool)
-    return np.maximum.accumulate(np.where(starts, np.arange(len(groups)), 0))
+    return np.maximum.accumulate(np.where(starts, np.arange(len(groups), dtype=np.int32), np.int32(0)))
 
 
 def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.datetime64, reference: np.datetime64,
@@ -137,11 +140,17 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.da
     # row array 30 MB, and keeping them made this the largest build of the tier (1.6 GB)
     first = _within(e_row)
     cumulative = np.cumsum(events.out, dtype=np.int64)
+    drop_spilled_pages()  # the units taken (spilled by the caller) are read no more
     cumulative -= np.where(first > 0, cumulative[first - 1], 0)
     event_batch = batch[e_row]
-    needed = np.ceil(np.maximum(cumulative - event_batch, 0) / event_batch).astype(np.int64)
-    del cumulative, event_batch
-    is_first = first == np.arange(len(e_row))
+    # (in place: each event-sized step of this formula is another 60 MB)
+    short = np.subtract(cumulative, event_batch, out=cumulative)
+    del cumulative
+    np.maximum(short, 0, out=short)
+    needed = np.divide(short, event_batch)
+    del short, event_batch
+    needed = np.ceil(needed, out=needed).astype(np.int64)
+    is_first = first == np.arange(len(e_row), dtype=np.int32)
     del first
     before = np.empty_like(needed)  # the batches needed by the row's event before (none before its first)
     before[1:] = needed[:-1]
@@ -191,11 +200,17 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.da
     top_up_at = np.maximum(within_working_hours(top_up_at), last_event[top_up])
     del last_event
     opened = np.flatnonzero(opening > 0)
-    quantities = np.concatenate([opening[opened], refill_qty, gap[top_up]])
-    if len(quantities) and max(quantities.max(), -quantities.min()) >= 2**31:
-        raise ValueError(f"{MOVEMENTS}: a receipt of {quantities.max():,} units does not fit the plan's int32")
-    return (np.concatenate([opened, grew_row, top_up]).astype(np.int32), quantities.astype(np.int32),
-            np.concatenate([opening_at[opened], refill_at, top_up_at]))
+    # each part narrowed before it is joined, and each result sent ahead to the plan's file
+    parts = [opening[opened], refill_qty, gap[top_up]]
+    del opening, refill_qty, gap
+    if any(len(part) and max(part.max(), -part.min()) >= 2**31 for part in parts):
+        raise ValueError(f"{MOVEMENTS}: a receipt of {max(p.max(initial=0) for p in parts):,} units does not fit "
+                         "the plan's int32")
+    quantities = spill(np.concatenate([part.astype(np.int32) for part in parts]))
+    del parts
+    moments = spill(np.concatenate([opening_at[opened], refill_at, top_up_at]))
+    del opening_at, refill_at, top_up_at
+    return np.concatenate([part.astype(np.int32) for part in (opened, grew_row, top_up)]), quantities, moments
 
 
 def _movement_block(plan: TierPlan, movements: Movements, stock: StockPlan, block: Block) -> pa.Table:
