@@ -214,3 +214,69 @@ def test_a_plan_file_may_view_int64_only_as_dates_or_durations():
         shared_plans._viewed_as(np.arange(2), "<f8")
     with pytest.raises(pickle.UnpicklingError, match="may not view"):
         shared_plans._viewed_as(np.arange(2, dtype=np.int32), "<m8[D]")
+
+
+def _rss_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip(f"no {field} in /proc/self/status")
+
+
+def test_spill_outside_a_shared_build_keeps_the_array():
+    array = np.arange(10)
+    assert memo.spill(array) is array
+
+
+@dataclasses.dataclass(frozen=True)
+class _Numbered:
+    prefix: str
+    year: np.ndarray
+    label: np.ndarray  # object: pickled in band, never spilled
+
+
+def test_a_build_spills_finished_arrays_and_the_plan_is_unchanged(tmp_path: Path):
+    moments = (np.datetime64("2026-01-01T00:00:00") + np.arange(1000).astype("timedelta64[s]"))
+    seen = {}
+
+    def build():
+        counts = memo.spill(np.arange(100_000, dtype=np.int32))
+        when = memo.spill(moments.copy())
+        numbered = memo.spill(_Numbered("Q", np.arange(5, dtype=np.int16), np.array(["a", None] * 2 + ["b"], object)))
+        seen.update(counts=counts, when=when, numbered=numbered, files=sorted(p.name for p in tmp_path.iterdir()))
+        return {"counts": counts, "when": when, "numbered": numbered, "strided": memo.spill(np.arange(20)[::3])}
+
+    value = shared_plans.shared(tmp_path, "smoke", "numbers", "key", build)
+    # while built: read-only views of an unlinked file (nothing of it in the folder), dates kept
+    assert not seen["counts"].flags.writeable and not seen["when"].flags.writeable
+    assert seen["when"].dtype == moments.dtype and seen["numbered"].prefix == "Q"
+    assert seen["numbered"].label.flags.writeable  # objects stay in memory
+    assert not [name for name in seen["files"] if name.startswith(".spill")]
+    # and the plan written from them is the plan
+    np.testing.assert_array_equal(value["counts"], np.arange(100_000, dtype=np.int32))
+    np.testing.assert_array_equal(value["when"], moments)
+    np.testing.assert_array_equal(value["numbered"].year, np.arange(5, dtype=np.int16))
+    assert list(value["numbered"].label) == ["a", None, "a", None, "b"]
+    np.testing.assert_array_equal(value["strided"], np.arange(20)[::3])
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".lock", ".plan"]
+    assert shared_plans._SPILLS == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident set from /proc")
+def test_a_spilled_array_leaves_memory_until_read_and_its_pages_go_again(tmp_path: Path):
+    size = 64 * 2**20
+
+    def build():
+        array = np.ones(size, np.uint8)
+        held = _rss_mib("RssAnon")
+        array = memo.spill(array)
+        spilled = _rss_mib("RssAnon")
+        assert held - spilled > 48  # the copy went; the view holds no memory
+        before_read = _rss_mib("RssFile")
+        assert int(array.sum()) == size  # read back: its pages come in from the file
+        assert _rss_mib("RssFile") - before_read > 48
+        memo.drop_spilled_pages()
+        assert _rss_mib("RssFile") - before_read < 16
+        return array
+
+    assert int(shared_plans.shared(tmp_path, "smoke", "big", "key", build).sum()) == size
