@@ -186,11 +186,11 @@ def test_the_process_that_builds_a_plan_keeps_the_mapped_copy(empty_memo, tmp_pa
     assert kept.flags.owndata and kept.flags.writeable
 
 
-def _rss_file_mib() -> float:
+def _rss_mib(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssFile:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    pytest.skip("no RssFile in /proc/self/status")
+    pytest.skip(f"no {field} in /proc/self/status")
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident set from /proc")
@@ -198,13 +198,13 @@ def test_a_plans_pages_can_leave_while_it_is_held(empty_memo, tmp_path: Path):
     plan = plan_tier(load_scenario(), "smoke")
     memo.share_plans_through(tmp_path)
     held = memo.memoised("wide", plan, lambda p: np.arange(16 * 2**20 // 8))  # 16 MiB, mapped from its file
-    before = _rss_file_mib()
+    before = _rss_mib("RssFile")
     assert int(held.sum()) == (len(held) - 1) * len(held) // 2  # every page read: resident
-    touched = _rss_file_mib()
+    touched = _rss_mib("RssFile")
     memo.drop_pages("other", plan)  # another plan's: these stay
-    assert _rss_file_mib() > touched - 4
+    assert _rss_mib("RssFile") > touched - 4
     memo.drop_pages("wide", plan)
-    assert _rss_file_mib() < touched - 12 and touched > before + 12
+    assert _rss_mib("RssFile") < touched - 12 and touched > before + 12
     assert int(held.sum()) == (len(held) - 1) * len(held) // 2 and held[12345] == 12345  # read again from the file
 
 
@@ -214,13 +214,6 @@ def test_a_plan_file_may_view_int64_only_as_dates_or_durations():
         shared_plans._viewed_as(np.arange(2), "<f8")
     with pytest.raises(pickle.UnpicklingError, match="may not view"):
         shared_plans._viewed_as(np.arange(2, dtype=np.int32), "<m8[D]")
-
-
-def _rss_mib(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    pytest.skip(f"no {field} in /proc/self/status")
 
 
 def test_spill_outside_a_shared_build_keeps_the_array():

@@ -152,9 +152,14 @@ def drop_pages(tier: str, name: str) -> None:
     """The pages of the tier's plan ``name``, wherever it is mapped, leave this process's memory; the plan stays
     valid, and what is read again comes back from the system's file cache. For a build done with most of an input
     it still holds (the invoices copy the order plan's lines, then read a few of its columns)."""
+    _let_pages_go(list(_MAPPINGS.get(f"{tier}.{name}", ())))
+
+
+def _let_pages_go(mappings: list[mmap.mmap]) -> None:
+    """The resident pages of ``mappings`` leave this process; the data stays readable from the file."""
     if not hasattr(mmap, "MADV_DONTNEED"):  # Windows: the pages stay
         return
-    for mapped in list(_MAPPINGS.get(f"{tier}.{name}", ())):
+    for mapped in mappings:
         if not mapped.closed:
             mapped.madvise(mmap.MADV_DONTNEED)
 
@@ -174,12 +179,6 @@ class _Spill:
         mapped = mmap.mmap(self.file.fileno(), array.nbytes, access=mmap.ACCESS_READ, offset=start)
         self.mappings.append(mapped)
         return np.frombuffer(mapped, array.dtype).reshape(array.shape)
-
-    def drop_pages(self) -> None:
-        if hasattr(mmap, "MADV_DONTNEED"):
-            for mapped in self.mappings:
-                if not mapped.closed:
-                    mapped.madvise(mmap.MADV_DONTNEED)
 
 
 # the spill files of the builds under way in this process, innermost last (a build asks for the plans it is drawn
@@ -209,25 +208,25 @@ def spill(array: T) -> T:
 def drop_spilled_pages() -> None:
     """What the build under way has read back of the arrays it spilled leaves this process's memory again."""
     if _SPILLS:
-        _SPILLS[-1].drop_pages()
+        _let_pages_go(_SPILLS[-1].mappings)
 
 
 @contextlib.contextmanager
-def _spilling(directory: Path) -> Iterator[_Spill | None]:
+def _spilling(directory: Path) -> Iterator[None]:
     try:
         spill_file = _Spill(directory)
     except OSError:
-        yield None
+        yield
         return
     _SPILLS.append(spill_file)
     try:
-        yield spill_file
+        yield
     finally:
         _SPILLS.remove(spill_file)
         spill_file.file.close()  # its mappings, if the plan built is still held, keep the data
 
 
-def _write_plan_file(file: BinaryIO, value: object, spilled: _Spill | None = None) -> None:
+def _write_plan_file(file: BinaryIO, value: object) -> None:
     """Magic, the pickle with its arrays out of band, then each array's bytes at a multiple of ``_ALIGN`` (so every
     view of one is aligned for its type), then each one's (offset, size), where the pickle ends, their count, and
     the magic again (a file cut short lacks it). The pickle streams into the file; the arrays are not copied."""
@@ -242,18 +241,17 @@ def _write_plan_file(file: BinaryIO, value: object, spilled: _Spill | None = Non
         spans.append((file.tell(), raw.nbytes))
         file.write(raw)
         buffer.release()
-        if spilled is not None:  # what was read of the spilled arrays to write them leaves again
-            spilled.drop_pages()
+        drop_spilled_pages()  # what was read of the build's spilled arrays to write them leaves again
     file.write(np.array(spans, np.uint64).reshape(-1, 2).tobytes())
     file.write(np.array([pickle_end, len(spans)], np.uint64).tobytes() + _MAGIC)
 
 
-def write_plan(path: Path, value: object, spilled: _Spill | None = None) -> None:
+def write_plan(path: Path, value: object) -> None:
     """Write aside and rename; then remove the other versions of the same (tier, plan)."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with partial.open("wb") as file:
-            _write_plan_file(file, value, spilled)
+            _write_plan_file(file, value)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -291,10 +289,10 @@ def shared(directory: Path, tier: str, name: str, cache_key: str, build: Callabl
                 return read_plan(path)  # type: ignore[return-value]
             except _UNREADABLE as error:
                 log.warning("could not read the shared %s plan (%s): building it again", name, error)
-        with _spilling(directory) as spilled:
+        with _spilling(directory):
             value = build()
             try:
-                write_plan(path, value, spilled)
+                write_plan(path, value)
             except (OSError, pickle.PicklingError) as error:
                 log.warning("could not share the %s plan (%s)", name, error)
                 return value

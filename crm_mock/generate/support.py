@@ -114,11 +114,11 @@ def ticket_plan(plan: TierPlan) -> TicketPlan:
     orders = cached_order_plan(plan)
     draw = account_draw(accounts, _account_weights(plan, accounts))
     parts = [_block_draws(plan, accounts, draw, b) for b in blocks_of(plan.tickets, plan.block_rows)]
-    # each draw joined and its blocks' parts let go before the next (the parts are 150 MB at the stress tier)
     # the uniforms as one contiguous column per use, each let go after it (8 columns, 96 MB at the stress tier)
     u = [np.concatenate([p["u"][:, i] for p in parts]) for i in range(8)]
     for p in parts:
         del p["u"]
+    # each draw joined and its blocks' parts let go before the next (the parts are 150 MB at the stress tier)
     draws = {key: np.concatenate([p.pop(key) for p in parts]) for key in list(parts[0])}
     del parts
     account, contact, created, category, priority = (draws.pop(k) for k in
