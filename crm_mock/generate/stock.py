@@ -68,8 +68,9 @@ def movement_plan(plan: TierPlan) -> Movements:
     at = np.concatenate([ship_at, loss_at])
     del ship_at
     by_row = np.lexsort((at, row))
-    # (units and orders wait on disk: the receipts read the units once, the orders not at all)
-    events = _Events(row[by_row], spill(np.concatenate([ship_out, loss])[by_row]), at[by_row],
+    # the events wait on disk, each column sorted in turn: the receipts read them once, then the journal joins them
+    row, at = spill(row[by_row]), spill(at[by_row])
+    events = _Events(row, spill(np.concatenate([ship_out, loss])[by_row]), at,
                      spill(np.concatenate([ship_order, np.full(len(counted), -1, np.int32)])[by_row]))
     del row, at, by_row, ship_out, ship_order
     received_row, received_qty, received_at = _receipts(plan, stock.on_hand, events, start, reference, rng)
@@ -86,16 +87,46 @@ def movement_plan(plan: TierPlan) -> Movements:
     occurred = np.concatenate([received_at, events_at])
     del received_at, events_at
     drop_spilled_pages()  # the receipts' moments just joined, read from the spill file
-    # a journal in time order; its positions fit int32 (16 M movements at the stress tier)
-    sequence = np.lexsort((stock_row, movement_type, occurred)).astype(np.int32)
-    # one column built and sorted at a time, each unsorted one let go
-    stock_row = spill(stock_row[sequence])
-    movement_type = spill(movement_type[sequence])
-    occurred = spill(occurred[sequence])
+    columns = [stock_row, movement_type, occurred]
+    del stock_row, movement_type, occurred  # (the sort takes them over, and lets each go as it can)
+    sequence, stock_row, movement_type, occurred = _in_time_order(columns, len(stock.on_hand))
     quantity = spill(np.concatenate([received_qty, -events_out])[sequence])
     del received_qty, events_out
     order = np.concatenate([np.full(len(sequence) - len(events_order), -1, np.int32), events_order])[sequence]
     return Movements(stock_row, movement_type, quantity, order, occurred)
+
+
+def _in_time_order(columns: list[np.ndarray], rows: int) -> tuple[np.ndarray, ...]:
+    """``columns`` (stock row, movement type, moment; the list is emptied): the journal's order (by moment, then type, then stock row; ties in drawn order) as int32 positions (16 M
+    movements at the stress tier), and the three columns in it, each spilled. The three keys are packed into one
+    int64 (``occurred`` is overwritten with it) and sorted once, then unpacked: a lexsort of the three held them
+    all beside its own work. Keys too wide to pack are lexsorted."""
+    stock_row, movement_type, occurred = columns
+    columns.clear()
+    types = len(v.MOVEMENT_TYPE)
+    key = occurred.view(np.int64)
+    first, last = (int(key.min()), int(key.max())) if len(key) else (0, 0)
+    if (last - first + 1) * types * rows >= 2**63:
+        sequence = np.lexsort((stock_row, movement_type, occurred)).astype(np.int32)
+        return (sequence, spill(stock_row[sequence]), spill(movement_type[sequence]), spill(occurred[sequence]))
+    dtype = occurred.dtype
+    del occurred  # (its bytes are the key's from here on)
+    key -= first
+    key *= types
+    key += movement_type
+    del movement_type
+    key *= rows
+    key += stock_row
+    del stock_row
+    sequence = np.argsort(key, kind="stable").astype(np.int32)
+    key = key[sequence]
+    # each column unpacked straight into its narrow type (no int64 temporary of the whole journal)
+    stock_row = spill(np.remainder(key, rows, out=np.empty(len(key), np.int32), casting="unsafe"))
+    key //= rows
+    movement_type = spill(np.remainder(key, types, out=np.empty(len(key), np.int8), casting="unsafe"))
+    key //= types
+    key += first
+    return sequence, stock_row, movement_type, spill(key.view(dtype))
 
 
 def _shipments(plan: TierPlan, stock: StockPlan, orders, rng: Stream) -> tuple[np.ndarray, ...]:
@@ -140,7 +171,6 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.da
     # row array 30 MB, and keeping them made this the largest build of the tier (1.6 GB)
     first = _within(e_row)
     cumulative = np.cumsum(events.out, dtype=np.int64)
-    drop_spilled_pages()  # the units taken (spilled by the caller) are read no more
     cumulative -= np.where(first > 0, cumulative[first - 1], 0)
     event_batch = batch[e_row]
     # (in place: each event-sized step of this formula is another 60 MB)
@@ -149,7 +179,10 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.da
     np.maximum(short, 0, out=short)
     needed = np.divide(short, event_batch)
     del short, event_batch
-    needed = np.ceil(needed, out=needed).astype(np.int64)
+    needed = np.ceil(needed, out=needed)
+    if needed.max(initial=0) >= 2**31:
+        raise ValueError(f"{MOVEMENTS}: a stock row needs {needed.max():,.0f} batches, beyond the plan's int32")
+    needed = needed.astype(np.int32)  # batch counts: with ``before`` the receipts' largest event arrays
     is_first = first == np.arange(len(e_row), dtype=np.int32)
     del first
     before = np.empty_like(needed)  # the batches needed by the row's event before (none before its first)
@@ -179,11 +212,13 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.da
     del needed, before
     previous = np.where(is_first[grew], opening_at[grew_row], e_at[grew - 1])
     del is_first
+    grew_at = e_at[grew]
+    drop_spilled_pages()  # the events (spilled by the caller) are read no more here
     # (a day or two before it, or earlier the same day; never before the movement before)
     ahead = (np.floor(rng.uniform(len(grew)) * 3) * SECONDS_PER_DAY + 60 + np.floor(rng.uniform(len(grew)) * 3600)).astype(np.int64)
-    room = np.maximum((e_at[grew] - previous).astype(np.int64), 0)
-    refill_at = e_at[grew] - np.minimum(ahead, room).astype("timedelta64[s]")
-    del previous, ahead, room
+    room = np.maximum((grew_at - previous).astype(np.int64), 0)
+    refill_at = grew_at - np.minimum(ahead, room).astype("timedelta64[s]")
+    del previous, ahead, room, grew_at
     # the balance after the last movement is opening + batches − demand; land it on today's on hand
     gap = on_hand - (opening + batches * batch - total_out)
     del total_out, batch
