@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pytest
 
 from crm_mock.generate import GENERATORS, PLANS, memo, shared_plans
@@ -206,6 +207,30 @@ def test_a_plans_pages_can_leave_while_it_is_held(empty_memo, tmp_path: Path):
     memo.drop_pages("wide", plan)
     assert _rss_mib("RssFile") < touched - 12 and touched > before + 12
     assert int(held.sum()) == (len(held) - 1) * len(held) // 2 and held[12345] == 12345  # read again from the file
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident set from /proc")
+@pytest.mark.parametrize("every, most_mib", [(4, 6), (10**9, None)])
+def test_a_tables_stream_lets_the_pages_it_read_go_as_it_goes(empty_memo, tmp_path: Path, monkeypatch, every,
+                                                               most_mib):
+    from crm_mock.generate import frame
+
+    plan = plan_tier(load_scenario(), "smoke")
+    memo.share_plans_through(tmp_path)
+    column = memo.memoised("column", plan, lambda p: np.arange(32 * 2**20 // 8))  # 32 MiB, mapped from its file
+    memo.drop_pages("column", plan)
+    monkeypatch.setattr(frame, "BLOCKS_BETWEEN_PAGE_DROPS", every)
+    per_block = len(column) // 64
+    blocks = frame.Blocks(lambda b: pa.table({"n": column[b.start:b.stop]}), len(column), per_block)
+    before, highest, total = _rss_mib("RssFile"), 0.0, 0
+    for table in blocks.stream():
+        total += pa.compute.sum(table["n"]).as_py()
+        highest = max(highest, _rss_mib("RssFile") - before)
+    assert total == (len(column) - 1) * len(column) // 2
+    if most_mib is None:
+        assert highest > 24  # without drops, every page read stays until the step ends
+    else:
+        assert highest < most_mib  # a few blocks' pages at a time
 
 
 def test_a_plan_file_may_view_int64_only_as_dates_or_durations():

@@ -11,7 +11,7 @@ import pyarrow as pa
 from crm_mock.generate.finance import GL, LEDGER, cached_invoice_plan, invoice_uuids
 from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.memo import drop_pages, memoised
+from crm_mock.generate.memo import drop_pages, memoised, spill
 from crm_mock.generate.timeline import to_date
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
@@ -70,20 +70,21 @@ def ledger(plan: TierPlan) -> Ledger:
     invoice_of, gl_of, debit_of, credit_of = invoice_part[0], invoice_part[2], invoice_part[3], invoice_part[4]
     del invoice_part
     n_invoice = len(invoice_of)
-    gl_account = np.concatenate([gl_of.astype(np.int8), pay_gl.astype(np.int8)])
+    gl_account = spill(np.concatenate([gl_of.astype(np.int8), pay_gl.astype(np.int8)]))
     del gl_of, pay_gl
-    debit_cents = np.concatenate([debit_of, pay_debit])
+    debit_cents = spill(np.concatenate([debit_of, pay_debit]))
     del debit_of, pay_debit
-    credit_cents = np.concatenate([credit_of, pay_credit])
+    credit_cents = spill(np.concatenate([credit_of, pay_credit]))
     del credit_of, pay_credit
-    # the indexes narrowed first, then each field built and its inputs let go in turn
+    # the indexes narrowed first, then each field built and its inputs let go in turn (each field, once built,
+    # goes ahead to the plan's file)
     invoice_of, pay_index = invoice_of.astype(np.int32), pay_index.astype(np.int32)
-    posted_on = np.concatenate([inv.issue[invoice_of], to_date(inv.payment_at[pay_index])])
-    journal_index = np.concatenate([invoice_of, pay_index])
-    invoice = np.concatenate([invoice_of, inv.payment_invoice[pay_index].astype(np.int32)])
+    posted_on = spill(np.concatenate([inv.issue[invoice_of], to_date(inv.payment_at[pay_index])]))
+    journal_index = spill(np.concatenate([invoice_of, pay_index]))
+    invoice = spill(np.concatenate([invoice_of, inv.payment_invoice[pay_index].astype(np.int32)]))
     del invoice_of
-    payment = np.concatenate([np.full(n_invoice, -1, np.int32), pay_index])
-    journal_entity = np.concatenate([np.zeros(n_invoice, np.int8), np.ones(len(pay_index), np.int8)])
+    payment = spill(np.concatenate([np.full(n_invoice, -1, np.int32), pay_index]))
+    journal_entity = spill(np.concatenate([np.zeros(n_invoice, np.int8), np.ones(len(pay_index), np.int8)]))
     del pay_index
     return Ledger(journal_entity=journal_entity, journal_index=journal_index, gl_account=gl_account,
                   debit_cents=debit_cents, credit_cents=credit_cents, invoice=invoice, payment=payment,
