@@ -84,9 +84,13 @@ def movement_plan(plan: TierPlan) -> Movements:
                                     np.where(events_order >= 0, shipment, adjustment).astype(np.int8)])
     stock_row = np.concatenate([received_row, events_row])
     del received_row, events_row
-    occurred = np.concatenate([received_at, events_at])
+    # (joined a part at a time, each part's pages read back from the spill file let go before the next)
+    occurred = np.empty(len(received_at) + len(events_at), received_at.dtype)
+    occurred[:len(received_at)] = received_at
+    drop_spilled_pages()
+    occurred[len(received_at):] = events_at
     del received_at, events_at
-    drop_spilled_pages()  # the receipts' moments just joined, read from the spill file
+    drop_spilled_pages()
     columns = [stock_row, movement_type, occurred]
     del stock_row, movement_type, occurred  # (the sort takes them over, and lets each go as it can)
     sequence, stock_row, movement_type, occurred = _in_time_order(columns, len(stock.on_hand))
@@ -199,16 +203,19 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.da
 
     # opening: early on, before the row's first movement; one batch, or all it will ever need
     opening = np.where(batches > 0, batch, total_out + on_hand)
+    # the per-row arrays read again only at the end wait on disk meanwhile (six of 29 MB at the stress tier)
+    opening, batches, last_event, total_out = (spill(a) for a in (opening, batches, last_event, total_out))
     # (a working day's time: the start is 06:00, plus whole days and up to ten hours)
     early = (np.floor(rng.uniform(rows) * 10) * SECONDS_PER_DAY + np.floor(rng.uniform(rows) * 10 * 3600)).astype(np.int64)
     opening_room = (first_event - start).astype(np.int64) - 3600  # an hour before its first movement at least
     del first_event
-    opening_at = start + np.minimum(early, np.maximum(opening_room, 0)).astype("timedelta64[s]")
+    opening_at = spill(start + np.minimum(early, np.maximum(opening_room, 0)).astype("timedelta64[s]"))
     del early, opening_room
     # replenishments: just before the event that needs them, after the one before it
     grew = np.flatnonzero(needed > before)
     grew_row = e_row[grew]
     refill_qty = (needed[grew] - before[grew]) * batch[grew_row]
+    batch = spill(batch)
     del needed, before
     previous = np.where(is_first[grew], opening_at[grew_row], e_at[grew - 1])
     del is_first
@@ -245,6 +252,7 @@ def _receipts(plan: TierPlan, on_hand: np.ndarray, events: _Events, start: np.da
     del parts
     moments = spill(np.concatenate([opening_at[opened], refill_at, top_up_at]))
     del opening_at, refill_at, top_up_at
+    drop_spilled_pages()  # what the end read back of the per-row arrays
     return np.concatenate([part.astype(np.int32) for part in (opened, grew_row, top_up)]), quantities, moments
 
 
