@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -23,6 +24,10 @@ from crm_mock.scenario import DEFAULT_SCENARIO, parse_scenario, plan_tier
 def test_occurrence_rank_counts_the_equal_values_before_each(values: list[str]):
     expected = [values[:i].count(v) for i, v in enumerate(values)]
     assert occurrence_rank(np.array(values, dtype=object)).tolist() == expected
+    # the same from Arrow's strings, whole or a chunk at a time (the product names)
+    assert occurrence_rank(pa.array(values, pa.string())).tolist() == expected
+    chunks = [pa.array(values[i:i + 7], pa.string()) for i in range(0, len(values), 7)]
+    assert occurrence_rank(pa.chunked_array(chunks, pa.string())).tolist() == expected
 
 
 def test_occurrence_rank_of_nothing():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from crm_mock.generate import GENERATORS, memo
@@ -28,6 +29,9 @@ def test_footprint_counts_the_arrays_a_plan_holds():
     holder = Holder(np.zeros(100, np.int64), (np.zeros(10, np.int8), {"a": np.zeros(5, np.float64)}, "text"))
     assert memo.footprint(holder) == 800 + 10 + 40
     assert memo.footprint(["records", 1, None]) == 0
+    # Arrow's arrays count too: a plan of strings (the product names) is let go between steps like the rest
+    names = pa.chunked_array([pa.array(["ab", "c"]), pa.array(["def"])])
+    assert memo.footprint((names, pa.array([1, 2], pa.int64()))) == names.nbytes + 16 > 0
 
 
 def test_least_recently_used_plans_leave_first_and_records_stay(empty_memo, monkeypatch: pytest.MonkeyPatch):

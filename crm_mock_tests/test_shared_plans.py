@@ -132,6 +132,23 @@ def test_a_plan_read_back_maps_its_arrays_instead_of_copying_them(empty_memo, tm
         read.country[0] = 1  # a generator writing into a plan it was handed would change the file's readers
 
 
+def test_a_plans_arrow_strings_are_read_back_mapped_chunk_by_chunk(tmp_path: Path):
+    names = pa.chunked_array([pa.array(["Kestrel Drill", "Atlas Saw (FG-0000002)"]), pa.array(["Halden PLC"])])
+    shared_plans.write_plan(tmp_path / "smoke.names.x.plan", names)
+    read = shared_plans.read_plan(tmp_path / "smoke.names.x.plan")
+    assert isinstance(read, pa.ChunkedArray) and read.num_chunks == 2 and read.equals(names)
+    with open(tmp_path / "smoke.names.x.plan", "rb") as file:
+        data = file.read()
+    # the strings' bytes are the file's (mapped), not a copy made while unpickling
+    character_data = read.chunk(0).buffers()[2]
+    mapped = [line for line in Path("/proc/self/maps").read_text().splitlines()
+              if "smoke.names.x.plan" in line] if Path("/proc/self/maps").exists() else []
+    if mapped:
+        spans = [[int(x, 16) for x in line.split()[0].split("-")] for line in mapped]
+        assert any(low <= character_data.address < high for low, high in spans)
+    assert b"Atlas Saw (FG-0000002)" in data
+
+
 def _build_slowly(directory: str, log_path: str, results: multiprocessing.Queue) -> None:
     plan = plan_tier(load_scenario(), "smoke")
 

@@ -146,12 +146,16 @@ def concat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(starts, dtype=np.int64) - before, lengths) + np.arange(total, dtype=np.int64)
 
 
-def occurrence_rank(values: np.ndarray) -> np.ndarray:
-    """For each value, how many equal values come before it (0 for a first occurrence): strings are hashed
-    by Arrow, so millions take a fraction of a second; integers are taken as codes."""
+def occurrence_rank(values: np.ndarray | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """For each value, how many equal values come before it (0 for a first occurrence): strings (an object
+    array or Arrow's) are hashed by Arrow, so millions take a fraction of a second; integers are taken as codes."""
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    if values.dtype.kind in "iu":  # already codes
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        codes = values.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    elif values.dtype.kind in "iu":  # already codes
         codes = values
     else:
         codes = pa.array(values, pa.string()).dictionary_encode().indices.to_numpy(zero_copy_only=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+import pyarrow as pa
 
 from crm_mock.generate import shared_plans
 from crm_mock.generate.allocator import return_freed_memory
@@ -47,8 +48,11 @@ def share_plans_through(directory: Path | str | None) -> None:
 
 
 def footprint(value: object) -> int:
-    """The bytes of the arrays a plan holds (strings in object arrays count as their pointers)."""
+    """The bytes of the arrays a plan holds, numpy's or Arrow's (strings in object arrays count as their
+    pointers)."""
     if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, pa.Array | pa.ChunkedArray):
         return value.nbytes
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return sum(footprint(getattr(value, field.name)) for field in dataclasses.fields(value))

@@ -70,6 +70,7 @@ _ALLOWED_GLOBALS = {
     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
     # the Arrow copies of pools a plan keeps: an array rebuilt from its type and buffers
     ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "type_for_alias"), ("pyarrow.lib", "py_buffer"),
+    ("pyarrow.lib", "chunked_array"),  # a plan's strings kept a chunk per block (the product names)
     ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timedelta"),
     ("crm_mock.generate.shared_plans", "_viewed_as"),  # dates and durations written as int64 (_PlanPickler)
 }
