@@ -10,7 +10,9 @@ invoices long past due stay open only for accounts on credit hold. Payment metho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +33,8 @@ from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
+
+T = TypeVar("T")
 
 CUSTOMER_ACCOUNTS, INVOICES, INVOICE_LINES = "finance.customer_accounts", "finance.invoices", "finance.invoice_lines"
 PAYMENTS, LEDGER = "finance.payments", "finance.ledger_entries"
@@ -170,13 +174,11 @@ def invoice_plan(plan: TierPlan) -> InvoicePlan:
     rate_bp = np.array([round(plan.tax_rate_percent[c] * 100) for c in accounts.countries])[accounts.country[orders.account]]
     tax = round_to(subtotal * rate_bp / 10_000, unit)
     total = subtotal + tax
+    del subtotal, rate_bp
 
     held = np.isin(orders.account, credit_hold_accounts(plan))
-    payment_invoice, payment_cents, payment_at, method = _payments(plan, orders, segment, issue, terms_days, total,
-                                                                   unit, held, rng)
-    payment_invoice, payment_cents, payment_at, method = _planted_payments(orders, edges, issue, total, unit,
-                                                                           payment_invoice, payment_cents,
-                                                                           payment_at, method)
+    payments = list(_payments(plan, orders, segment, issue, terms_days, total, unit, held, rng))
+    payment_invoice, payment_cents, payment_at, method = _planted_payments(orders, edges, issue, total, unit, payments)
     customer_credit = {}
     if "credit_note_over_remaining_balance" in edges:
         invoice = edges["credit_note_over_remaining_balance"]
@@ -234,12 +236,13 @@ def _invoice_edges(plan: TierPlan, orders: OrderPlan, issue: np.ndarray, credite
 
 
 def _planted_payments(orders: OrderPlan, edges: dict[str, int], issue: np.ndarray, total: np.ndarray,
-                      unit: np.ndarray, invoice: np.ndarray, cents: np.ndarray, at: np.ndarray,
-                      method: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The golden account's invoices get nothing; the edge-case invoices get exactly their payments."""
+                      unit: np.ndarray, payments: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """The golden account's invoices get nothing; the edge-case invoices get exactly their payments.
+    ``payments`` (invoice, cents, moment, method) is used up: each column goes once its kept rows are copied."""
     replaced = np.concatenate([orders.golden_orders, list(edges.values())]).astype(np.int64)
-    keep = ~np.isin(invoice, replaced)
-    invoice, cents, at, method = [invoice[keep]], [cents[keep]], [at[keep]], [method[keep]]
+    keep = ~np.isin(payments[0], replaced)
+    invoice, cents, at, method = ([column[keep]] for column in _used_up(payments))
+    del keep
     morning = np.timedelta64(10 * 3600, "s")
     if "partially_paid_several_payments" in edges:
         i = edges["partially_paid_several_payments"]
@@ -254,9 +257,22 @@ def _planted_payments(orders: OrderPlan, edges: dict[str, int], issue: np.ndarra
         cents.append(np.array([total[i]]))
         at.append(np.array([issue[i].astype("datetime64[s]") + morning + np.timedelta64(2 * SECONDS_PER_DAY, "s")]))
         method.append(np.array([BANK_TRANSFER]))
-    invoice, cents, at, method = (np.concatenate(x) for x in (invoice, cents, at, method))
-    order = np.lexsort((at, invoice))
-    return invoice[order], cents[order], at[order], method[order]
+    parts = [invoice, cents, at, method]
+    del invoice, cents, at, method
+    columns = [np.concatenate(x) for x in _used_up(parts)]
+    return _sorted_by(np.lexsort((columns[2], columns[0])), columns)
+
+
+def _used_up(columns: list[T]) -> Iterator[T]:
+    """Each of ``columns`` in turn, the list letting go of it: a column goes once the caller is done with it
+    (at the stress tier each payment column is 14 MB, and the invoice plan peaks here)."""
+    while columns:
+        yield columns.pop(0)
+
+
+def _sorted_by(order: np.ndarray, columns: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """``columns`` (used up) taken in ``order``, one at a time."""
+    return tuple(column[order] for column in _used_up(columns))
 
 
 def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.ndarray, terms_days: np.ndarray,
@@ -310,8 +326,9 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
     cents = np.concatenate([cents, owed[settled]])
     at = np.concatenate([at, settled_at[settled]])
     method = np.concatenate([method, np.where(recovered[settled], BANK_TRANSFER, WRITE_OFF)])
-    order = np.lexsort((at, invoice))
-    return invoice[order], cents[order], at[order], method[order]
+    columns = [invoice, cents, at, method]
+    del invoice, cents, at, method
+    return _sorted_by(np.lexsort((columns[2], columns[0])), columns)
 
 
 def cached_invoice_plan(plan: TierPlan) -> InvoicePlan:
