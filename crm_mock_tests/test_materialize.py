@@ -140,3 +140,27 @@ def test_a_corrupted_table_fails_its_check(smoke_run: TierRun, tmp_path, corrupt
     evaluation, = [e for e in result.get_asset_check_evaluations() if e.check_name == check]
     assert not evaluation.passed
     assert evaluation.metadata["offending_rows"].value >= 1
+
+
+def test_a_steps_checks_run_without_the_table_it_built_held_in_memory(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A table step writes its table itself: a value handed to Dagster stays referenced by its event loop until
+    the step's next event, i.e. through the checks that follow (a replica's 138 MiB of Arrow at the stress tier)."""
+    import crm_mock.defs.checks as step_checks
+
+    held: dict[str, int] = {}
+    selected_results = step_checks._selected_results
+
+    def measured(context, checks, inputs, tracker):
+        held[context.op_def.name] = pa.default_memory_pool().bytes_allocated()
+        yield from selected_results(context, checks, inputs, tracker)
+
+    monkeypatch.setattr(step_checks, "_selected_results", measured)
+    from crm_mock.defs.check_registry import checks_of
+
+    tables = [CATALOG["inventory.products"], CATALOG["sales.product_replica"]]
+    in_step = [c.key for table in tables for c in checks_of(table) if c.runs_in_step]
+    run = materialize_tier(tmp_path / "data", selection=dg.AssetSelection.assets(
+        *(table_key(t) for t in tables)).without_checks() | dg.AssetSelection.checks(*in_step))
+    assert run.result.success
+    stored = pq.read_table(tmp_path / "data" / "smoke" / "tables" / "sales" / "product_replica.parquet")
+    assert stored.num_rows > 0 and held["sales__product_replica"] < stored.nbytes / 2, held

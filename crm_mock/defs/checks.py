@@ -121,7 +121,8 @@ class RuleCheck:
         return check_result(self.rule.run(inputs.rule_source(), inputs.plan), self.key)
 
 
-Build = Callable[[dg.AssetExecutionContext, CheckInputs], tuple[pa.Table | None, dict]]
+# builds the asset, writing it where it goes (the table store, a service database), and returns its metadata
+Build = Callable[[dg.AssetExecutionContext, CheckInputs], dict]
 
 
 class StepCheck(Protocol):
@@ -139,7 +140,8 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
                table: Table | None = None) -> dg.AssetsDefinition:
     """One step that builds an asset and runs its in-step checks on the result. Either may run alone: the
     checks alone (the UI's "Execute checks") read the table back from the store instead of building it.
-    ``build`` returns the value for the IO manager (None when the asset writes elsewhere) and its metadata."""
+    ``build`` writes the asset itself and returns its metadata: a value handed to the IO manager would stay
+    referenced by Dagster's event loop until the step's next event, through the checks that follow."""
     later = [c.key.name for c in checks if not c.runs_in_step]
     assert not later, f"{later} read tables built after {spec.key.to_user_string()}: they cannot run in its step"
 
@@ -152,16 +154,9 @@ def table_step(spec: dg.AssetSpec, checks: Sequence[StepCheck], build: Build,
             with step_tracker(context) as tracker:
                 if spec.key in context.selected_asset_keys:
                     with active(tracker):  # the generators and loads below count what they do
-                        value, metadata = build(context, inputs)
+                        metadata = build(context, inputs)
                     release_plans()  # the checks below read the table, not the plans it was drawn from
-                    # the IO manager stores the value as it is yielded: the checks below read it from the store
-                    if value is None:  # the asset writes elsewhere (a service database)
-                        yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
-                    else:
-                        stored = tracker.phase("store", value.num_rows)
-                        yield dg.MaterializeResult(asset_key=spec.key, value=value, metadata=metadata)
-                        stored.finish(value.num_rows)  # the IO manager has written it
-                    del value
+                    yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
                 yield from _selected_results(context, checks, inputs, tracker)
         finally:
             inputs.close()

@@ -56,7 +56,7 @@ def generated_table_asset(qualified_name: str, group: str) -> dg.AssetsDefinitio
     def build(context: dg.AssetExecutionContext, inputs: CheckInputs):
         path, rows, head = stream_into_store(inputs.store, inputs.tier, (table.service, table.name), table,
                                              generate.blocks(inputs.plan).stream())
-        return None, streamed_metadata(table, path, rows, head)
+        return streamed_metadata(table, path, rows, head)
 
     spec = table_spec(table, group, deps=deps, metadata=definition_metadata(table))
     return table_step(spec, [c for c in checks_of(table) if c.runs_in_step], build, table)

@@ -40,7 +40,7 @@ def database_asset(service: str, tables: list[Table]) -> dg.AssetsDefinition:
         for note in notes:
             context.log.info(note)
         uuid_storage = databases.uuid_storage(plan)
-        return None, {
+        return {
             "dagster/row_count": sum(counts.values()),
             "rows_per_table": dg.MetadataValue.json(counts),
             "location": databases.location(tier, service),
