@@ -227,6 +227,26 @@ def test_a_plans_pages_can_leave_while_it_is_held(empty_memo, tmp_path: Path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident set from /proc")
+def test_a_build_starts_and_ends_without_the_pages_read_before_it(empty_memo, tmp_path: Path):
+    plan = plan_tier(load_scenario(), "smoke")
+    memo.share_plans_through(tmp_path)
+    wide = memo.memoised("wide", plan, lambda p: np.arange(16 * 2**20 // 8))  # 16 MiB, mapped from its file
+    assert int(wide.sum()) == (len(wide) - 1) * len(wide) // 2  # every page read: resident
+    touched = _rss_mib("RssFile")
+    seen_by_the_build = []
+
+    def build(p):
+        seen_by_the_build.append(_rss_mib("RssFile"))
+        return np.arange(10)
+
+    memo.memoised("next", plan, build)  # a build: the pages read before it leave, the plan stays valid
+    assert seen_by_the_build[0] < touched - 12
+    assert int(wide.sum()) == (len(wide) - 1) * len(wide) // 2  # read again from the file: resident again
+    memo.memoised("after", plan, lambda p: np.arange(5))
+    assert _rss_mib("RssFile") < touched - 12  # and they leave again when a build ends
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident set from /proc")
 @pytest.mark.parametrize("every, most_mib", [(4, 6), (10**9, None)])
 def test_a_tables_stream_lets_the_pages_it_read_go_as_it_goes(empty_memo, tmp_path: Path, monkeypatch, every,
                                                                most_mib):

