@@ -305,10 +305,17 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
 
     invoice = np.concatenate([prepaid, full, part_invoice])
     cents = np.concatenate([total[prepaid], total[full], part_cents])
+    del part_index, part_units, base, remainder, part_cents
     at = np.concatenate([orders.shipped_at[prepaid], after_issue(full, full_days), after_issue(part_invoice, part_days)])
+    del full_days, part_days, part_invoice
     method = _choose(rng, segment[invoice], METHOD_BY_SEGMENT)
     received = (at <= reference) & (cents > 0)
-    invoice, cents, at, method = invoice[received], cents[received], at[received], method[received]
+    # a column at a time (the invoice plan peaks here at the stress tier)
+    invoice = invoice[received]
+    cents = cents[received]
+    at = at[received]
+    method = method[received]
+    del received
 
     # collections: what is still owed long after the due date is recovered late or written off
     c = plan.collections
