@@ -163,4 +163,7 @@ def test_a_steps_checks_run_without_the_table_it_built_held_in_memory(tmp_path, 
         *(table_key(t) for t in tables)).without_checks() | dg.AssetSelection.checks(*in_step))
     assert run.result.success
     stored = pq.read_table(tmp_path / "data" / "smoke" / "tables" / "sales" / "product_replica.parquet")
-    assert stored.num_rows > 0 and held["sales__product_replica"] < stored.nbytes / 2, held
+    # the products step streams its table (nothing held): what its checks start with is the process's own (other
+    # tests' tables in a shared worker); the replica's checks must start with no more than that
+    assert stored.num_rows > 0
+    assert held["sales__product_replica"] - held["inventory__products"] < stored.nbytes / 2, held
