@@ -10,9 +10,7 @@ invoices long past due stay open only for accounts on credit hold. Payment metho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +18,9 @@ import pyarrow as pa
 from crm_mock.generate.contact import (
     AccountPlan, account_uuids, cached_account_plan, credit_hold_accounts, hold_placed_on,
 )
-from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money, concat_ranges
+from crm_mock.generate.frame import (
+    Block, Blocks, blocked, build_table, cents_to_money, concat_ranges, taken_at, used_up,
+)
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import drop_pages, drop_spilled_pages, memoised, spill
@@ -33,8 +33,6 @@ from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, to_date, within_working_hours
 from crm_mock.model import vocabularies as v
 from crm_mock.scenario import TierPlan
-
-T = TypeVar("T")
 
 CUSTOMER_ACCOUNTS, INVOICES, INVOICE_LINES = "finance.customer_accounts", "finance.invoices", "finance.invoice_lines"
 PAYMENTS, LEDGER = "finance.payments", "finance.ledger_entries"
@@ -241,7 +239,7 @@ def _planted_payments(orders: OrderPlan, edges: dict[str, int], issue: np.ndarra
     ``payments`` (invoice, cents, moment, method) is used up: each column goes once its kept rows are copied."""
     replaced = np.concatenate([orders.golden_orders, list(edges.values())]).astype(np.int64)
     keep = ~np.isin(payments[0], replaced)
-    invoice, cents, at, method = ([column[keep]] for column in _used_up(payments))
+    invoice, cents, at, method = ([column[keep]] for column in used_up(payments))
     del keep
     morning = np.timedelta64(10 * 3600, "s")
     if "partially_paid_several_payments" in edges:
@@ -259,20 +257,8 @@ def _planted_payments(orders: OrderPlan, edges: dict[str, int], issue: np.ndarra
         method.append(np.array([BANK_TRANSFER]))
     parts = [invoice, cents, at, method]
     del invoice, cents, at, method
-    columns = [np.concatenate(x) for x in _used_up(parts)]
-    return _sorted_by(np.lexsort((columns[2], columns[0])), columns)
-
-
-def _used_up(columns: list[T]) -> Iterator[T]:
-    """Each of ``columns`` in turn, the list letting go of it: a column goes once the caller is done with it
-    (at the stress tier each payment column is 14 MB, and the invoice plan peaks here)."""
-    while columns:
-        yield columns.pop(0)
-
-
-def _sorted_by(order: np.ndarray, columns: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """``columns`` (used up) taken in ``order``, one at a time."""
-    return tuple(column[order] for column in _used_up(columns))
+    columns = [np.concatenate(x) for x in used_up(parts)]
+    return taken_at(np.lexsort((columns[2], columns[0])), columns)
 
 
 def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.ndarray, terms_days: np.ndarray,
@@ -335,7 +321,7 @@ def _payments(plan: TierPlan, orders: OrderPlan, segment: np.ndarray, issue: np.
     method = np.concatenate([method, np.where(recovered[settled], BANK_TRANSFER, WRITE_OFF)])
     columns = [invoice, cents, at, method]
     del invoice, cents, at, method
-    return _sorted_by(np.lexsort((columns[2], columns[0])), columns)
+    return taken_at(np.lexsort((columns[2], columns[0])), columns)
 
 
 def cached_invoice_plan(plan: TierPlan) -> InvoicePlan:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +16,8 @@ from crm_mock.generate.shared_plans import drop_all_pages
 from crm_mock.model import CATALOG, Table
 from crm_mock.model.ddl import arrow_schema
 from crm_mock.scenario import TierPlan
+
+T = TypeVar("T")
 
 
 def build_table(table: Table | str, columns: dict[str, object]) -> pa.Table:
@@ -144,6 +147,18 @@ def concat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     before = np.cumsum(lengths) - lengths  # where each range begins in the output
     return np.repeat(np.asarray(starts, dtype=np.int64) - before, lengths) + np.arange(total, dtype=np.int64)
+
+
+def used_up(columns: list[T]) -> Iterator[T]:
+    """Each of ``columns`` in turn, the list letting go of it: a column goes once the caller is done with it (at the
+    stress tier a plan's columns are tens of MB each, and holding the old ones beside their copies set peaks)."""
+    while columns:
+        yield columns.pop(0)
+
+
+def taken_at(order: np.ndarray, columns: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """``columns`` (used up) each taken at ``order``, one at a time."""
+    return tuple(column[order] for column in used_up(columns))
 
 
 def occurrence_rank(values: np.ndarray | pa.Array | pa.ChunkedArray) -> np.ndarray:

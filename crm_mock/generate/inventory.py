@@ -126,8 +126,9 @@ def product_names(plan: TierPlan) -> pa.ChunkedArray:
 def _names(plan: TierPlan, kind: np.ndarray, product_type: np.ndarray) -> pa.ChunkedArray:
     """Brand, the kind's words and a variant ("Kestrel Cordless Drill 18 V"); a name the catalogue
     already has gets its SKU, as catalogues tell look-alike items apart."""
+    blocks = blocks_of(len(kind), plan.block_rows)
     drawn = []
-    for block in blocks_of(len(kind), plan.block_rows):
+    for block in blocks:
         rng = Stream(plan.seed, PRODUCTS, "rows", block=block.index)
         kinds = [KINDS[i] for i in kind[block.start:block.stop]]
         u_brand, u_prefix, u_variant = rng.uniform(block.size), rng.uniform(block.size), rng.uniform(block.size)
@@ -137,7 +138,7 @@ def _names(plan: TierPlan, kind: np.ndarray, product_type: np.ndarray) -> pa.Chu
             pa.string()))
     repeated = occurrence_rank(pa.chunked_array(drawn, pa.string())) > 0
     names = []
-    for block, name in zip(blocks_of(len(kind), plan.block_rows), drawn):
+    for block, name in zip(blocks, drawn):
         repeat = np.flatnonzero(repeated[block.start:block.stop])
         suffixed = join_strings(name.take(repeat), " (", skus_at(product_type[block.start + repeat],
                                                                  block.start + repeat), ")")

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.finance import GL, LEDGER, cached_invoice_plan, invoice_uuids
-from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money, taken_at
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import drop_pages, memoised, spill
 from crm_mock.generate.timeline import to_date
@@ -55,7 +55,7 @@ def ledger(plan: TierPlan) -> Ledger:
     invoice_rows = [np.concatenate(parts) for parts in zip(*entries)]
     del entries
     sort = np.lexsort((invoice_rows[1], invoice_rows[0]))
-    invoice_part = [invoice_rows.pop(0)[sort] for _ in range(len(invoice_rows))]  # each unsorted one let go
+    invoice_part = taken_at(sort, invoice_rows)  # each unsorted one let go
     del sort
 
     payments = np.arange(len(inv.payment_cents))

@@ -50,9 +50,7 @@ def share_plans_through(directory: Path | str | None) -> None:
 def footprint(value: object) -> int:
     """The bytes of the arrays a plan holds, numpy's or Arrow's (strings in object arrays count as their
     pointers)."""
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if isinstance(value, pa.Array | pa.ChunkedArray):
+    if isinstance(value, np.ndarray | pa.Array | pa.ChunkedArray):
         return value.nbytes
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return sum(footprint(getattr(value, field.name)) for field in dataclasses.fields(value))

@@ -4,8 +4,8 @@ import dagster as dg
 
 from crm_mock.defs.check_registry import checks_of
 from crm_mock.defs.checks import CheckInputs, table_step
-from crm_mock.defs.generated import generated_table_asset
-from crm_mock.defs.metadata import definition_metadata, materialization_metadata, table_spec
+from crm_mock.defs.generated import generated_table_asset, streamed_metadata
+from crm_mock.defs.metadata import definition_metadata, table_spec
 from crm_mock.defs.tables import plain_replicas, table_key
 from crm_mock.generate import OWNED_REPLICA_GENERATORS, project_replica
 from crm_mock.model import CATALOG, Table
@@ -21,7 +21,7 @@ def replica_asset(replica: Table) -> dg.AssetsDefinition:
         # yielded until its next event, so the table (138 MiB of Arrow at the stress tier) stayed through the
         # checks that follow in the step
         path = inputs.store.write(inputs.tier, (replica.service, replica.name), data)
-        return {**materialization_metadata(replica, data), "dagster/uri": dg.MetadataValue.path(str(path))}
+        return streamed_metadata(replica, path, data.num_rows, data)
 
     spec = table_spec(replica, "replicas", deps=[table_key(master)], metadata=definition_metadata(replica))
     return table_step(spec, [c for c in checks_of(replica) if c.runs_in_step], build, replica)
