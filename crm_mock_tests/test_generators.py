@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from crm_mock.generate import ENTITY_COUNTS, GENERATORS, MASTER_GENERATORS, id_map, project_replica
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.random import Stream
+from crm_mock.generate.random import Draws, Stream
 from crm_mock.model import CATALOG, Kind
 from crm_mock.model.ddl import arrow_schema
 from crm_mock.scenario import ACME_NAME, IdScheme, TierPlan, load_scenario, plan_tier
@@ -567,6 +567,61 @@ def test_stream_integers_refuse_an_empty_range():
         Stream(1, "x").integers(5, 5, 3)
 
 
+@settings(max_examples=60, deadline=None)
+@given(before=st.integers(0, 9), word=st.integers(0, 300), n=st.integers(0, 40), block=st.integers(0, 5))
+def test_a_stream_from_any_word_draws_what_the_whole_stream_draws_there(before: int, word: int, n: int, block: int):
+    whole = Stream(3, "t", block=block)
+    whole.raw(before)  # where the caller's stream stands does not matter: the word is counted from the start
+    assert whole.position == before
+    assert whole.at(word).raw(n).tolist() == Stream(3, "t", block=block).raw(word + n)[word:].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(0, 300), k=st.integers(0, 30), cuts=st.lists(st.integers(0, 300), max_size=5))
+def test_draws_taken_a_range_at_a_time_are_the_draws_made_at_once(m: int, k: int, cuts: list[int]):
+    at_once = Stream(5, "d")
+    at_once.raw(3)
+    expected = {"u": at_once.uniform(m), "n": at_once.lognormal(2.0, 0.5, m), "i": at_once.integers(0, 7, k),
+                "v": at_once.normal(m)}
+    stream = Stream(5, "d")
+    stream.raw(3)
+    draws = Draws(stream, [("u", m, "uniform"), ("n", m, "normal"), ("i", k, "uniform"), ("v", m, "normal")])
+    bounds = sorted({0, m, *(c for c in cuts if c <= m)})
+    ranges = list(zip(bounds[:-1], bounds[1:]))
+    got = {"u": [draws.uniform("u", a, b) for a, b in ranges], "n": [draws.lognormal("n", 2.0, 0.5, a, b)
+                                                                     for a, b in ranges],
+           "v": [draws.normal("v", a, b) for a, b in ranges], "i": [draws.integers("i", 0, 7, 0, k)]}
+    for name in ("u", "n", "v"):
+        assert np.concatenate([np.zeros(0), *got[name]]).tobytes() == expected[name].tobytes(), name
+    assert got["i"][0].tolist() == expected["i"].tolist()
+    with pytest.raises(IndexError):
+        draws.uniform("u", 0, m + 1)
+
+
+def test_lines_drawn_a_few_documents_at_a_time_are_the_lines_drawn_at_once(staging_plan: TierPlan):
+    from crm_mock.generate.contact import cached_account_plan
+    from crm_mock.generate.inventory import cached_product_plan
+    from crm_mock.generate.line_draws import LINE_COLUMNS, draw_lines, joined, product_choice
+
+    accounts, products = cached_account_plan(staging_plan), cached_product_plan(staging_plan)
+    account = Stream(1, "accounts").integers(0, len(accounts.segment), 2_000)
+    backordered = np.zeros(len(account), bool)
+    backordered[::97] = True
+    lines = {}
+    for size in (len(account), 333, 1):
+        offsets, parts = draw_lines(staging_plan, accounts.segment[account], accounts.currency[account], backordered,
+                                    products, product_choice(staging_plan, products), Stream(9, "lines"),
+                                    part_documents=size)
+        assert len(parts) == -(-len(account) // size)
+        lines[size] = [offsets, *(joined(parts, column) for column in LINE_COLUMNS)]
+    assert lines[len(account)][0][-1] > 2 * len(account)  # documents of several lines each
+    for size in (333, 1):
+        for whole, in_parts in zip(lines[len(account)], lines[size]):
+            assert in_parts.dtype == whole.dtype and in_parts.tobytes() == whole.tobytes()
+    zero_stock = np.flatnonzero(products.zero_stock)
+    assert np.isin(lines[1][1][lines[1][0][:-1][backordered]], zero_stock).all()
+
+
 # --- a fresh interpreter (started with the module, collected last) ------------------------------------------------
 
 
@@ -582,7 +637,7 @@ def test_generation_is_identical_in_a_fresh_process(staging: Tables, fresh_table
 
 
 def test_line_plans_keep_compact_types_and_refuse_values_that_do_not_fit():
-    from crm_mock.generate.orders import compact_lines
+    from crm_mock.generate.line_draws import compact_lines
 
     product, quantity, discount = compact_lines(np.array([0, 999_999]), np.array([1, 2**31 - 1]), np.array([0, 100]))
     assert (product.dtype, quantity.dtype, discount.dtype) == (np.int32, np.int32, np.int8)

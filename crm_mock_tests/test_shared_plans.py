@@ -19,6 +19,7 @@ import pyarrow.compute  # noqa: F401 - pa.compute
 import pytest
 
 from crm_mock.generate import GENERATORS, PLANS, memo, shared_plans
+from crm_mock.generate.money import DocumentNumbers
 from crm_mock.scenario import load_scenario, plan_tier
 
 
@@ -315,6 +316,21 @@ def test_a_build_spills_finished_arrays_and_the_plan_is_unchanged(tmp_path: Path
     np.testing.assert_array_equal(value["strided"], np.arange(20)[::3])
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".lock", ".plan"]
     assert shared_plans._SPILLS == []
+
+
+def test_an_array_spilled_twice_is_written_once_and_stays_shared(tmp_path: Path):
+    def build():
+        year = memo.spill(np.arange(50_000, dtype=np.int16))
+        assert memo.spill(year) is year and memo.spill(year[::2]).base is not None
+        numbered = memo.spill(DocumentNumbers("Q", year, np.arange(50_000)))
+        assert numbered.year is year  # a plan's part holding a field spilled already keeps that very view
+        return {"year": year, "numbered": numbered}
+
+    shared_plans.shared(tmp_path, "smoke", "twice", "key", build)
+    value = shared_plans.read_plan(next(tmp_path.glob("*.plan")))
+    assert value["numbered"].sequence[-1] == 49_999
+    assert value["numbered"].year is value["year"]  # pickled once: one array in the file, not two
+    np.testing.assert_array_equal(value["year"], np.arange(50_000, dtype=np.int16))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident set from /proc")

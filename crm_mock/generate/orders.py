@@ -15,11 +15,12 @@ import pyarrow as pa
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import Block, Blocks, blocked, blocks_of, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
-from crm_mock.generate.inventory import TYPE, ProductPlan, cached_product_plan
+from crm_mock.generate.inventory import ProductPlan, cached_product_plan
+from crm_mock.generate.line_draws import LINE_COLUMNS, draw_lines, joined, product_choice
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import memoised, spill
 from crm_mock.generate.money import (
-    DocumentNumbers, cents_per_unit, discounted_total, document_numbers, document_totals, rates, round_to,
+    DocumentNumbers, cents_per_unit, document_numbers, document_totals, rates, round_to,
 )
 from crm_mock.generate.planting import (
     GOLDEN_HOLD_ACCOUNT, GOLDEN_OVERDUE_INVOICES, LARGEST_PRICE_CENTS, Plant, rows_per_case,
@@ -44,11 +45,6 @@ KIND_STATUS = np.array([v.ORDER_STATUS.index(k.removesuffix("_UNPAID")) for k in
 KIND_AGE_DAYS = {"PENDING": (0, 3), "CONFIRMED": (0.5, 10), "SHIPPED": (2, 12), "SHIPPED_UNPAID": (2, 12),
                  "BACKORDERED": (1, 45), "DELIVERED": (14, None), "CANCELLED": (0, None)}
 SEGMENT_ORDER_WEIGHT = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 3.0, "ENTERPRISE": 8.0}
-LINES_PER_ORDER = {"SMALL_BUSINESS": (1, 3), "MID_MARKET": (1, 5), "ENTERPRISE": (2, 8)}
-QUANTITY_SCALE = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 1.8, "ENTERPRISE": 4.0}
-# line discounts in whole percent: (share of lines discounted, lowest, highest)
-DISCOUNT = {"SMALL_BUSINESS": (0.1, 2, 5), "MID_MARKET": (0.4, 3, 10), "ENTERPRISE": (0.8, 5, 15)}
-MAX_LINE_CENTS = 100_000_000  # large quantities of expensive items are capped at 1 M (base currency) per line
 # an account the draws fall back on when every account drawn for a moment had stopped buying
 FALLBACK_ACCOUNT = 0
 REDRAWS = 8
@@ -177,75 +173,6 @@ def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, 
     return buying_accounts(accounts, _order_draw(plan, accounts), placed_at, rng)
 
 
-def _lines(plan: TierPlan, segment: np.ndarray, currency: np.ndarray, backordered: np.ndarray,
-           products: ProductPlan, rng: Stream) -> tuple[np.ndarray, ...]:
-    """(offsets, product, quantity, unit price in the header's currency, discount %) of new documents."""
-    n = len(segment)
-    names = np.array(v.ACCOUNT_SEGMENT)
-    low = np.array([LINES_PER_ORDER[s][0] for s in names])[segment]
-    high = np.array([LINES_PER_ORDER[s][1] for s in names])[segment]
-    counts = rng.integers(low, high + 1, n)
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    order = np.repeat(np.arange(n), counts)
-    m = len(order)
-
-    orderable = np.flatnonzero(~products.discontinued & ~products.zero_stock)
-    popularity = Stream(plan.seed, ORDER_LINES, "popularity").lognormal(1.0, 1.0, len(products.product_type))
-    cumulative = np.cumsum(popularity[orderable])
-    product = orderable[np.minimum(np.searchsorted(cumulative, rng.uniform(m) * cumulative[-1], side="right"),
-                                   len(orderable) - 1)]
-    # a backordered order waits on one zero-stock product (its first line); no other order has one
-    zero = np.flatnonzero(products.zero_stock)
-    first_lines = offsets[:-1][backordered]
-    product[first_lines] = zero[rng.integers(0, len(zero), len(first_lines))]
-
-    # each temporary of a line goes as soon as it is spent (the quotes draw 3.5 M lines at once at the stress tier);
-    # the draws keep their order: finished goods', raw materials', then the rest's base quantity
-    kind = products.product_type[product]
-    finished, raw = kind == TYPE["FINISHED_GOOD"], kind == TYPE["RAW_MATERIAL"]
-    del kind
-    finished_base = rng.lognormal(3.0, 0.9, m)[finished]
-    raw_base = 10 * rng.lognormal(8.0, 0.8, m)[raw]
-    base = rng.lognormal(6.0, 0.7, m)
-    base[raw] = raw_base
-    base[finished] = finished_base
-    del finished, raw, finished_base, raw_base
-    line_segment = segment[order]
-    base *= np.array([QUANTITY_SCALE[s] for s in names])[line_segment]  # the quantity before its floor
-    rate, unit = rates(plan, currency)[order], cents_per_unit(currency)[order]
-    del order
-    unit_price = np.maximum(unit, round_to(products.list_price_cents[product] * rate, unit))
-    share = np.array([DISCOUNT[s][0] for s in names])[line_segment]
-    discounted = rng.uniform(m) < share
-    del share
-    low_pct, high_pct = (np.array([DISCOUNT[s][i] for s in names])[line_segment] for i in (1, 2))
-    del line_segment
-    discount = np.where(discounted, low_pct + np.floor(rng.uniform(m) * (high_pct - low_pct + 1)), 0)
-    del discounted, low_pct, high_pct
-    quantity = np.maximum(1, np.floor(base)).astype(np.int64)
-    del base
-    quantity = np.maximum(1, np.minimum(quantity, (MAX_LINE_CENTS * rate / unit_price).astype(np.int64)))
-    quantity = _up_to_minimum(plan, offsets, quantity, unit_price, discount.astype(np.int64), unit, rate)
-    return offsets, product, quantity, unit_price, discount.astype(np.int64)
-
-
-def _up_to_minimum(plan: TierPlan, offsets: np.ndarray, quantity: np.ndarray, price: np.ndarray,
-                   discount: np.ndarray, unit: np.ndarray, rate: np.ndarray) -> np.ndarray:
-    """Raise the first line's quantity of documents below the scenario's minimum order value."""
-    if not len(quantity) or plan.commercial.min_order_value <= 0:
-        return quantity
-    totals = np.add.reduceat(discounted_total(quantity, price, discount, unit), offsets[:-1])
-    minimum = plan.commercial.min_order_value * 100 * rate[offsets[:-1]]
-    short = np.flatnonzero(totals < minimum)
-    first = offsets[:-1][short]
-    per_item = np.maximum(price[first] * (100 - discount[first]) / 100, 1)
-    missing = minimum[short] - (totals[short] - discounted_total(quantity[first], price[first], discount[first],
-                                                                  unit[first]))
-    quantity = quantity.copy()
-    quantity[first] = np.maximum(quantity[first], np.ceil(missing / per_item).astype(np.int64))
-    return quantity
-
-
 def order_plan(plan: TierPlan) -> OrderPlan:
     accounts = cached_account_plan(plan)
     products = cached_product_plan(plan)
@@ -276,15 +203,18 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     account[golden] = GOLDEN_HOLD_ACCOUNT
     segment = accounts.segment[account]
     currency = accounts.currency[account]
-    line_parts = [_compact_part(_lines(plan, segment[b.start:b.stop], currency[b.start:b.stop],
-                                       kinds[b.start:b.stop] == KIND["BACKORDERED"], products,
-                                       Stream(plan.seed, ORDER_LINES, "rows", block=b.index)))
-                  for b in blocks_of(n, plan.block_rows)]
-    lines_per_block = np.array([part[0][-1] for part in line_parts], dtype=np.int64)
+    choice = product_choice(plan, products)
+    line_blocks = [draw_lines(plan, segment[b.start:b.stop], currency[b.start:b.stop],
+                              kinds[b.start:b.stop] == KIND["BACKORDERED"], products, choice,
+                              Stream(plan.seed, ORDER_LINES, "rows", block=b.index))
+                   for b in blocks_of(n, plan.block_rows)]
+    lines_per_block = np.array([block_offsets[-1] for block_offsets, _ in line_blocks], dtype=np.int64)
     first_line = np.cumsum(lines_per_block) - lines_per_block
-    offsets = np.concatenate([[0], *(start + part[0][1:] for start, part in zip(first_line, line_parts))]
-                             ).astype(np.int64)
-    product, quantity, price, discount = (_joined(line_parts, column) for column in range(1, 5))
+    offsets = np.concatenate([[0], *(start + block_offsets[1:]
+                                     for start, (block_offsets, _) in zip(first_line, line_blocks))]).astype(np.int64)
+    parts = [part for _, block_parts in line_blocks for part in block_parts]
+    del line_blocks
+    product, quantity, price, discount = (joined(parts, column) for column in LINE_COLUMNS)
     plants = _plant_lines(plan, kinds, golden, offsets, product, quantity, price, discount, products, currency)
     # the finished fields go ahead to the plan's file (the numbers are drawn next)
     offsets, product, quantity, price, discount, shipped, account, quote_backed = (
@@ -293,35 +223,6 @@ def order_plan(plan: TierPlan) -> OrderPlan:
                      line_offsets=offsets, line_product=product, line_quantity=quantity, line_price_cents=price,
                      line_discount=discount, currency=currency, number=document_numbers("SO", placed),
                      golden_orders=golden, plants=plants)
-
-
-def compact_lines(product: np.ndarray, quantity: np.ndarray, discount: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Line columns in the narrowest types that hold them (product index and quantity in int32, whole-percent
-    discount in int8): the plans of lines (orders, quotes, invoices) are the tier's largest, 7-9 M lines each
-    at the stress tier. Money stays int64, and ``discounted_total`` widens before it multiplies."""
-    narrowed = (np.asarray(product).astype(np.int32), np.asarray(quantity).astype(np.int32),
-                np.asarray(discount).astype(np.int8))
-    for wide, narrow in zip((product, quantity, discount), narrowed):
-        if len(wide) and not np.array_equal(wide, narrow):  # a scenario beyond these ranges keeps its values
-            raise OverflowError("a line column does not fit its compact type")
-    return narrowed
-
-
-def _compact_part(lines: tuple[np.ndarray, ...]) -> list[np.ndarray]:
-    """A block's lines with product, quantity and discount narrowed at once: the blocks' int64 draws of the
-    whole tier never live together (about 170 MB at the stress tier)."""
-    offsets, product, quantity, price, discount = lines
-    product, quantity, discount = compact_lines(product, quantity, discount)
-    return [offsets, product, quantity, price, discount]
-
-
-def _joined(parts: list[list[np.ndarray]], column: int) -> np.ndarray:
-    """One column of the blocks' line arrays, each block's part let go once copied (the parts and the whole
-    never all live at once)."""
-    joined = np.concatenate([part[column] for part in parts])
-    for part in parts:
-        part[column] = None
-    return joined
 
 
 def _golden_orders(plan: TierPlan, kinds: np.ndarray, placed: np.ndarray) -> np.ndarray:

@@ -23,11 +23,23 @@ class Stream:
     """Random draws for one block of one purpose. Same arguments, same draws, on any machine."""
 
     def __init__(self, seed: int, *names: str | int, block: int = 0) -> None:
-        counter = np.array([0, 0, block, 0], dtype=np.uint64)
-        self._bits = np.random.Philox(key=stream_key(seed, *names), counter=counter)
+        self._key, self._block = stream_key(seed, *names), block
+        self._bits = np.random.Philox(key=self._key, counter=np.array([0, 0, block, 0], dtype=np.uint64))
+        self.position = 0  # words drawn so far
 
     def raw(self, n: int) -> np.ndarray:
+        self.position += n
         return self._bits.random_raw(n).astype(np.uint64, copy=False)
+
+    def at(self, word: int) -> Stream:
+        """The same stream, from its ``word``-th word on (as a fresh one would draw after ``word`` words): Philox
+        counts its output in blocks of four words, so any word is reached without drawing those before it."""
+        other = object.__new__(Stream)
+        other._key, other._block, other.position = self._key, self._block, word
+        other._bits = np.random.Philox(key=self._key, counter=np.array([0, 0, self._block, 0], dtype=np.uint64))
+        other._bits.advance(word // 4)
+        other._bits.random_raw(word % 4)
+        return other
 
     def uniform(self, n: int) -> np.ndarray:
         """Floats in [0, 1)."""
@@ -52,12 +64,55 @@ class Stream:
 
     def normal(self, n: int) -> np.ndarray:
         """Standard normals by Box-Muller."""
-        u1 = 1.0 - self.uniform(n)  # (0, 1], keeps log finite
-        u2 = self.uniform(n)
-        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        return _box_muller(self.uniform(n), self.uniform(n))
 
     def lognormal(self, median, sigma, n: int) -> np.ndarray:
         return np.asarray(median, dtype=np.float64) * np.exp(np.asarray(sigma, dtype=np.float64) * self.normal(n))
 
     def permutation(self, n: int) -> np.ndarray:
         return np.argsort(self.uniform(n), kind="stable")
+
+
+def _box_muller(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    return np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)  # 1 - u1 in (0, 1] keeps log finite
+
+
+class Draws:
+    """Draws made one after another on a stream, each of a known number of rows, taken a range of rows at a time.
+
+    ``Draws(rng, [("product", m, "uniform"), ("base", m, "normal")])`` stands for ``rng.uniform(m)`` then
+    ``rng.normal(m)`` drawn in that order from where ``rng`` stands; ``draws.uniform("product", a, b)`` gives rows
+    ``a:b`` of the first with the same bytes, without drawing the rest (a plan of millions of rows is drawn a part
+    at a time). A normal takes two words per row, laid out as ``normal`` lays them: every row's first word, then
+    every row's second.
+    """
+
+    _WORDS = {"uniform": 1, "normal": 2}
+
+    def __init__(self, rng: Stream, layout: list[tuple[str, int, str]]) -> None:
+        self._rng, self._start, self._rows = rng, {}, {}
+        word = rng.position
+        for name, rows, kind in layout:
+            self._start[name], self._rows[name] = word, rows
+            word += rows * self._WORDS[kind]
+
+    def _range(self, name: str, start: int, stop: int) -> tuple[int, int]:
+        if not 0 <= start <= stop <= self._rows[name]:
+            raise IndexError(f"rows {start}:{stop} of draw {name!r} of {self._rows[name]}")
+        return self._start[name] + start, stop - start
+
+    def uniform(self, name: str, start: int, stop: int) -> np.ndarray:
+        word, n = self._range(name, start, stop)
+        return self._rng.at(word).uniform(n)
+
+    def integers(self, name: str, low, high, start: int, stop: int) -> np.ndarray:
+        word, n = self._range(name, start, stop)
+        return self._rng.at(word).integers(low, high, n)
+
+    def normal(self, name: str, start: int, stop: int) -> np.ndarray:
+        word, n = self._range(name, start, stop)
+        return _box_muller(self._rng.at(word).uniform(n), self._rng.at(word + self._rows[name]).uniform(n))
+
+    def lognormal(self, name: str, median, sigma, start: int, stop: int) -> np.ndarray:
+        return (np.asarray(median, dtype=np.float64)
+                * np.exp(np.asarray(sigma, dtype=np.float64) * self.normal(name, start, stop)))

@@ -17,17 +17,18 @@ import pyarrow as pa
 from crm_mock.generate.catalogue import KINDS
 from crm_mock.generate.contact import AccountPlan, account_uuids, cached_account_plan
 from crm_mock.generate.frame import (
-    Block, Blocks, blocked, build_table, cents_to_money, concat_ranges, occurrence_rank,
+    Block, Blocks, blocked, build_table, cents_to_money, occurrence_rank,
 )
 from crm_mock.generate.hr import employee_uuids
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.inventory import cached_product_plan
+from crm_mock.generate.line_draws import draw_lines, joined, product_choice
 from crm_mock.generate.lines import product_lines_block
 from crm_mock.generate.memo import drop_pages, let_go, memoised, spill
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, document_numbers, document_totals, rates, round_to,
 )
-from crm_mock.generate.orders import _accounts_for, _lines, cached_order_plan, compact_lines
+from crm_mock.generate.orders import _accounts_for, cached_order_plan
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, to_date
 from crm_mock.model import vocabularies as v
@@ -154,27 +155,24 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     del account, other_created
     currency = accounts.currency[quote_account]
 
-    starts, stops = orders.line_offsets[backed], orders.line_offsets[backed + 1]
-    offsets, product, quantity, price, discount = _lines(plan, accounts.segment[other_account], currency[accepted:],
-                                                         np.zeros(len(other_account), bool), products,
-                                                         Stream(plan.seed, QUOTE_LINES, "rows"))
+    offsets, parts = draw_lines(plan, accounts.segment[other_account], currency[accepted:],
+                                np.zeros(len(other_account), bool), products, product_choice(plan, products),
+                                Stream(plan.seed, QUOTE_LINES, "rows"))
     del other_account
-    product, quantity, discount = compact_lines(product, quantity, discount)  # narrow before joined, not after
-    accepted_offsets = np.concatenate([[0], np.cumsum(stops - starts)])
+    lines_per_order = np.diff(orders.line_offsets)
+    accepted_offsets = np.concatenate([[0], np.cumsum(lines_per_order[backed])])
     line_offsets = np.concatenate([accepted_offsets, accepted_offsets[-1] + offsets[1:]])
     del accepted_offsets, offsets
-    taken = concat_ranges(starts, stops)
-    del starts, stops
-    # one line column at a time: its accepted part taken from the order's lines, then the rest drawn
-    # (each finished column goes ahead to the plan's file: the opportunities are drawn next to the quotes' plan)
-    line_price = spill(np.concatenate([orders.line_price_cents[taken], price]))
-    del price
-    line_product = np.concatenate([orders.line_product[taken], product])
-    del product
-    quote_quantity = spill(np.concatenate([orders.line_quantity[taken], quantity]))
-    del quantity
-    quote_discount = spill(np.concatenate([orders.line_discount[taken], discount]))
-    del taken, discount
+    # the accepted quotes' lines are their orders' lines, in order
+    copied = np.repeat(orders.quote_backed, lines_per_order)
+    del lines_per_order
+    # one line column at a time: its accepted part taken from the order's lines, then the parts drawn (each
+    # finished column goes ahead to the plan's file: the opportunities are drawn next to the quotes' plan)
+    line_price = spill(joined(parts, "price", orders.line_price_cents, copied))
+    line_product = joined(parts, "product", orders.line_product, copied)
+    quote_quantity = spill(joined(parts, "quantity", orders.line_quantity, copied))
+    quote_discount = spill(joined(parts, "discount", orders.line_discount, copied))
+    del copied, parts
     drop_pages("orders", plan)  # its lines are copied; what is read of it from here on is a few columns
 
     reference_day = np.datetime64(plan.reference_date, "D")
@@ -225,22 +223,27 @@ def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarr
     still_open = ~np.isin(stage, [v.OPPORTUNITY_STAGE.index("CLOSED_WON"), v.OPPORTUNITY_STAGE.index("CLOSED_LOST")])
     close[still_open] = reference_day + rng.integers(14, 120, int(still_open.sum())).astype("timedelta64[D]")
     del still_open
+    # each finished field goes ahead to the plan's file: the leads and the names are drawn next to them
+    stage = spill(stage.astype(np.int8))
 
     currency = accounts.currency[extra_account]
     unit = np.maximum(cents_per_unit(currency), 100 * 100)  # unquoted deals are estimated in hundreds
     median = np.array(SEGMENT_DEAL_CENTS)[accounts.segment[extra_account]] * rates(plan, currency)
     del currency, extra_account
-    amount = np.concatenate([np.zeros(n_quotes, np.int64),
-                             round_to(rng.lognormal(median, 0.8, n - n_quotes), unit)])
+    amount = spill(np.concatenate([np.zeros(n_quotes, np.int64),
+                                   round_to(rng.lognormal(median, 0.8, n - n_quotes), unit)]))
     del unit, median
     category = np.concatenate([quote_category, rng.integers(0, len(CATEGORIES), n - n_quotes)])
-    lead_opportunity = _converted(plan, account, created_all, rng)
+    lead_opportunity = spill(_converted(plan, account, created_all, rng))
+    created_all = spill(created_all)
     opportunity_lead = np.full(n, -1, dtype=np.int64)
     opportunity_lead[lead_opportunity] = np.arange(len(lead_opportunity))
-    return dict(opportunity_account=account, opportunity_created=created_all, opportunity_stage=stage.astype(np.int8),
-                opportunity_close=close, opportunity_amount_cents=amount,
-                opportunity_name=_names(accounts, account, category, close, rng), opportunity_lead=opportunity_lead,
-                lead_opportunity=lead_opportunity)
+    opportunity_lead = spill(opportunity_lead)
+    account, close = spill(account), spill(close)
+    name = spill(_names(accounts, account, category, close, rng))  # its account field is the one spilled
+    return dict(opportunity_account=account, opportunity_created=created_all, opportunity_stage=stage,
+                opportunity_close=close, opportunity_amount_cents=amount, opportunity_name=name,
+                opportunity_lead=opportunity_lead, lead_opportunity=lead_opportunity)
 
 
 def _converted(plan: TierPlan, account: np.ndarray, created: np.ndarray, rng: Stream) -> np.ndarray:
@@ -293,9 +296,12 @@ def _names(accounts: AccountPlan, account: np.ndarray, category: np.ndarray, clo
     # two names are alike exactly when these codes are (accounts with the same name, planted ones included,
     # share a code)
     same_name = accounts.name.dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    alike = (((same_name[account].astype(np.int64) * len(CATEGORIES) + category) * len(DEAL_LABELS)
-              + label) * 4 + quarter - 1) * 1000 + (year - year.min(initial=0))
+    alike = same_name[account].astype(np.int64)
     del same_name
+    for scale, code in ((len(CATEGORIES), category), (len(DEAL_LABELS), label), (4, quarter - 1),
+                        (1000, year - year.min(initial=0))):
+        alike *= scale  # in place: each step a temporary of millions of int64 fewer
+        alike += code
     return OpportunityNames(account, np.array(CATEGORIES, dtype=object), category.astype(np.int16), label, quarter,
                             year, occurrence_rank(alike))
 

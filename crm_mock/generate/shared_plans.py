@@ -206,13 +206,23 @@ def spill(array: T) -> T:
     if dataclasses.is_dataclass(array) and not isinstance(array, type):  # a plan's part (document numbers, …)
         return dataclasses.replace(array, **{field.name: spill(getattr(array, field.name))
                                              for field in dataclasses.fields(array) if field.init})
-    if not isinstance(array, np.ndarray) or array.dtype.hasobject or array.nbytes == 0:
+    if not isinstance(array, np.ndarray) or array.dtype.hasobject or array.nbytes == 0 or _spilled(array):
         return array
     try:
         return _SPILLS[-1].put(array)
     except (OSError, ValueError) as error:
         log.warning("could not spill a finished plan array (%s): kept in memory", error)
         return array
+
+
+def _spilled(array: np.ndarray) -> bool:
+    """Already a view of what the build under way spilled (a field two parts of a plan share is written once)."""
+    base = array.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):  # np.frombuffer's
+        base = base.obj
+    return any(base is mapped for mapped in _SPILLS[-1].mappings)
 
 
 def drop_spilled_pages() -> None:
