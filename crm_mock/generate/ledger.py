@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from crm_mock.generate.finance import GL, LEDGER, cached_invoice_plan, invoice_uuids
-from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money, taken_at
+from crm_mock.generate.frame import Block, Blocks, blocked, build_table, cents_to_money
 from crm_mock.generate.ids import derive_uuids, uuids_at
 from crm_mock.generate.memo import drop_pages, memoised, spill
 from crm_mock.generate.timeline import to_date
@@ -40,45 +40,45 @@ def ledger(plan: TierPlan) -> Ledger:
     subtotal = inv.per_invoice(line_total, line_invoice)
     del line_invoice, line_total
     drop_pages("invoices", plan)  # done with its lines: the per-invoice columns read below come back as needed
-    returns = positive - subtotal
+    returns, tax = positive - subtotal, inv.tax_cents
     gl = {name: v.GL_ACCOUNT.index(code) for name, code in GL.items()}
-    entries = []  # (invoice, order within journal, gl, debit, credit)
-    for order, (account, debit, credit) in enumerate([
-        ("ACCOUNTS_RECEIVABLE", subtotal + inv.tax_cents, None), ("RETURNS", returns, None),
-        ("REVENUE", None, positive), ("SALES_TAX", None, inv.tax_cents),
-    ]):
-        amount = debit if debit is not None else credit
-        rows = issued[amount[issued] != 0] if account in ("RETURNS", "SALES_TAX") else issued
-        zeros = np.zeros(len(rows), dtype=np.int64)
-        entries.append((rows, np.full(len(rows), order), np.full(len(rows), gl[account]),
-                        debit[rows] if debit is not None else zeros, credit[rows] if credit is not None else zeros))
-    invoice_rows = [np.concatenate(parts) for parts in zip(*entries)]
-    del entries
-    sort = np.lexsort((invoice_rows[1], invoice_rows[0]))
-    invoice_part = taken_at(sort, invoice_rows)  # each unsorted one let go
-    del sort
+    # each issued invoice's journal, in invoice order: receivable, returns (when any), revenue, sales tax (when
+    # any); then each payment's: cash (or bad debt for a write-off), receivable. Every column is built in its
+    # final order, one at a time (no sort of the 9 M entries of the stress tier, no parts beside the whole)
+    has_returns, has_tax = returns[issued] != 0, tax[issued] != 0
+    per_invoice = 2 + has_returns.astype(np.int64) + has_tax
+    at_receivable = np.cumsum(per_invoice) - per_invoice
+    at_returns = at_receivable[has_returns] + 1
+    at_revenue = at_receivable + 1 + has_returns
+    at_tax = at_revenue[has_tax] + 1
+    n_invoice, n_payment = int(per_invoice.sum()), len(inv.payment_cents)
+    n = n_invoice + 2 * n_payment
 
-    payments = np.arange(len(inv.payment_cents))
-    amount = inv.payment_cents
-    debited = np.where(inv.payment_method == v.PAYMENT_METHOD.index("WRITE_OFF"), gl["BAD_DEBT"], gl["CASH"])
-    pay_gl = np.stack([debited, np.full(len(payments), gl["ACCOUNTS_RECEIVABLE"])], 1).ravel()
-    pay_debit = np.stack([amount, np.zeros_like(amount)], 1).ravel()
-    pay_credit = np.stack([np.zeros_like(amount), amount], 1).ravel()
-    pay_index = np.repeat(payments, 2)
-    # indexes and codes narrowed before they are joined, and each part let go once it is: at the stress tier's
-    # 9 M entries the plan is 340 MB instead of 570 MB, and its parts no longer all live beside it
-    invoice_of, gl_of, debit_of, credit_of = invoice_part[0], invoice_part[2], invoice_part[3], invoice_part[4]
-    del invoice_part
-    n_invoice = len(invoice_of)
-    gl_account = spill(np.concatenate([gl_of.astype(np.int8), pay_gl.astype(np.int8)]))
-    del gl_of, pay_gl
-    debit_cents = spill(np.concatenate([debit_of, pay_debit]))
-    del debit_of, pay_debit
-    credit_cents = spill(np.concatenate([credit_of, pay_credit]))
-    del credit_of, pay_credit
-    # the indexes narrowed first, then each field built and its inputs let go in turn (each field, once built,
-    # goes ahead to the plan's file)
-    invoice_of, pay_index = invoice_of.astype(np.int32), pay_index.astype(np.int32)
+    gl_account = np.empty(n, np.int8)
+    for at, name in ((at_receivable, "ACCOUNTS_RECEIVABLE"), (at_returns, "RETURNS"), (at_revenue, "REVENUE"),
+                     (at_tax, "SALES_TAX")):
+        gl_account[at] = gl[name]
+    write_off = inv.payment_method == v.PAYMENT_METHOD.index("WRITE_OFF")
+    gl_account[n_invoice::2] = np.where(write_off, gl["BAD_DEBT"], gl["CASH"])
+    gl_account[n_invoice + 1::2] = gl["ACCOUNTS_RECEIVABLE"]
+    gl_account = spill(gl_account)
+    del write_off
+    debit_cents = np.zeros(n, np.int64)
+    debit_cents[at_receivable] = (subtotal + tax)[issued]
+    debit_cents[at_returns] = returns[issued[has_returns]]
+    debit_cents[n_invoice::2] = inv.payment_cents
+    debit_cents = spill(debit_cents)
+    del subtotal, at_receivable, at_returns, has_returns
+    credit_cents = np.zeros(n, np.int64)
+    credit_cents[at_revenue] = positive[issued]
+    credit_cents[at_tax] = tax[issued[has_tax]]
+    credit_cents[n_invoice + 1::2] = inv.payment_cents
+    credit_cents = spill(credit_cents)
+    del positive, returns, at_revenue, at_tax, has_tax
+
+    invoice_of = np.repeat(issued.astype(np.int32), per_invoice)
+    pay_index = np.repeat(np.arange(n_payment, dtype=np.int32), 2)
+    del issued, per_invoice
     posted_on = spill(np.concatenate([inv.issue[invoice_of], to_date(inv.payment_at[pay_index])]))
     journal_index = spill(np.concatenate([invoice_of, pay_index]))
     invoice = spill(np.concatenate([invoice_of, inv.payment_invoice[pay_index].astype(np.int32)]))
