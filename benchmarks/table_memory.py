@@ -33,6 +33,8 @@ from crm_mock.generate import GENERATORS, PLANS
 CHILD = """
 import sys
 from crm_mock.generate import GENERATORS, PLANS, memo
+from crm_mock.generate.allocator import map_large_allocations
+map_large_allocations()  # as every process that loads the definitions does
 from crm_mock.scenario import load_scenario, plan_tier
 plan = plan_tier(load_scenario(sys.argv[3] or None), sys.argv[2])
 memo.share_plans_through(sys.argv[4] or None)
