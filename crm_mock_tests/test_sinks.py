@@ -322,6 +322,9 @@ def test_table_store_reads_chosen_columns(store: TableStore, tables: Tables):
     some = store.read_model_table("smoke", "contact.accounts", ["account_uuid", "created_at"])
     assert some.column_names == ["account_uuid", "created_at"]
     assert some.equals(accounts.select(["account_uuid", "created_at"]))
+    streamed = list(store.model_batches("smoke", "contact.accounts", ["created_at", "account_uuid"], batch_rows=7))
+    assert max(b.num_rows for b in streamed) == 7 and len(streamed) > 1
+    assert pa.Table.from_batches(streamed).select(["account_uuid", "created_at"]).equals(some)
 
 
 def test_table_store_overwrites(store: TableStore, tables: Tables):

@@ -149,6 +149,13 @@ def test_the_profile_counts_what_it_should():
     assert list(found.accounts_by_country.items()) == [("FR", 2), ("US", 1)]
     assert found.invoice_ageing == {"not yet due": 1, "1–30 days": 0, "31–60 days": 1, "61–90 days": 0,
                                     "over 90 days": 1}
+    # streamed from the store a batch at a time, the same profile
+    streamed = dist.profile(iter(orders.to_batches(max_chunksize=1)), accounts,
+                            iter(invoices.to_batches(max_chunksize=2)), dt.date(2025, 6, 30))
+    assert (streamed.orders_per_month, streamed.accounts_by_country, streamed.invoice_ageing) == (
+        found.orders_per_month, found.accounts_by_country, found.invoice_ageing)
+    assert {s: v.tolist() for s, v in streamed.order_values_by_segment.items()} == {
+        s: v.tolist() for s, v in found.order_values_by_segment.items()}
     pictures = [chart(found, "smoke") for chart in CHARTS.values()]
     assert all(p.startswith(b"\x89PNG") for p in pictures)
     assert pictures == [chart(found, "smoke") for chart in CHARTS.values()]  # same data, same bytes

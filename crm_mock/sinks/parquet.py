@@ -79,16 +79,19 @@ class TableStore:
         """From the file's footer, without reading a row."""
         return pq.read_metadata(self._existing(tier, key)).num_rows
 
-    def batches(self, tier: str, key: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
-        """Stream a table in bounded batches, so loads never hold a whole table in memory."""
-        yield from read_batches(self._existing(tier, key))
+    def batches(self, tier: str, key: tuple[str, ...], columns: list[str] | None = None,
+                batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """Stream a table (or some of its columns) in bounded batches, so loads never hold a whole table in
+        memory."""
+        yield from read_batches(self._existing(tier, key), batch_rows, columns)
 
-    def model_batches(self, tier: str, qualified_name: str) -> Iterator[pa.RecordBatch]:
+    def model_batches(self, tier: str, qualified_name: str, columns: list[str] | None = None,
+                      batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """``batches`` of a model table, in the model's Arrow types."""
         table = CATALOG[qualified_name]
         schema = arrow_schema(table)
-        for batch in self.batches(tier, (table.service, table.name)):
-            yield batch.cast(schema)
+        for batch in self.batches(tier, (table.service, table.name), columns, batch_rows):
+            yield batch.cast(schema if columns is None else pa.schema([schema.field(n) for n in batch.schema.names]))
 
     def read_model_table(self, tier: str, qualified_name: str, columns: list[str] | None = None) -> pa.Table:
         """Read a model table back in the model's Arrow types (Parquet widens second timestamps to ms)."""
@@ -142,8 +145,8 @@ def part_batch_count(path: Path) -> int:
         return pa.ipc.open_file(source).num_record_batches
 
 
-def read_batches(path: Path, batch_size: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def read_batches(path: Path, batch_size: int = BATCH_ROWS, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
     """A Parquet file's rows in batches, one row group read at a time. Arrow's pre-buffering (on by default)
     would coalesce the reads of every row group asked for, here the whole file, and hold them to the end:
     790 MB for the stress tier's stock movements."""
-    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size)
+    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size, columns=columns)
