@@ -3,6 +3,7 @@ heap and Arrow's pool, so a step's peak does not carry into the next one's in th
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -57,3 +58,14 @@ def test_a_step_end_returns_freed_memory(monkeypatch: pytest.MonkeyPatch):
     assert calls == ["trim"]
     allocator.return_freed_memory()  # the real one runs wherever crm_mock does (a no-op off glibc)
     assert np.ones(3).sum() == 3
+
+
+@pytest.mark.parametrize("chosen, expected", [(None, "system"), ("mimalloc", "mimalloc")])
+def test_arrow_allocates_through_the_system_allocator_unless_told_otherwise(chosen: str | None, expected: str):
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    code = ("import crm_mock.definitions, pyarrow.parquet, pyarrow as pa; "
+            "print(pa.default_memory_pool().backend_name)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          check=True).stdout.split()[-1] == expected

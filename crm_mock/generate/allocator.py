@@ -5,7 +5,10 @@ the next allocations, and after the first large array it frees it raises the siz
 pages of their own (up to 32 MiB), so most of a plan build's temporaries land in the heap and stay there: each
 step's peak carried into the next (the stress tier's generation steps in one process peaked 300-500 MiB above the
 largest step run alone). Large allocations therefore keep pages of their own (given back when freed), and a step's
-end trims the heap and Arrow's pool. Elsewhere than glibc (macOS, musl) both are no-ops.
+end trims the heap and Arrow's pool. Elsewhere than glibc (macOS, musl) both are no-ops. Arrow allocates through
+the same allocator (``crm_mock/__init__.py`` chooses its system pool before pyarrow loads): its default mimalloc
+pool kept 75-95 MiB that its threads had freed, and the load tier end to end peaked at 758 MiB with it against 663
+without, in the same time.
 """
 
 from __future__ import annotations
