@@ -71,16 +71,24 @@ class TicketPlan:
 
 def _recent_order(orders, account: np.ndarray, at: np.ndarray, when: np.ndarray, u: np.ndarray) -> np.ndarray:
     """One of each account's last few orders with ``when`` (placed or shipped moment) before ``at``; -1 if none."""
-    known = ~np.isnat(when)
-    index = np.flatnonzero(known)
+    index = np.flatnonzero(~np.isnat(when))
     seconds = when[index].astype(np.int64)
     span = int(max(seconds.max(initial=0), at.astype(np.int64).max(initial=0))) + 1
-    key = orders.account[index].astype(np.int64) * span + seconds
+    # in place where it can be: at the stress tier each of these is an int64 per order (3 M) or per ticket (2 M)
+    key = orders.account[index].astype(np.int64)
+    key *= span
+    key += seconds
+    del seconds
     sort = np.argsort(key, kind="stable")
     key, index = key[sort], index[sort]
-    before = np.searchsorted(key, account.astype(np.int64) * span + at.astype(np.int64), side="right")
-    start = np.searchsorted(key, account.astype(np.int64) * span, side="left")
+    del sort
+    target = account.astype(np.int64) * span
+    start = np.searchsorted(key, target, side="left")
+    target += at.astype(np.int64)
+    before = np.searchsorted(key, target, side="right")
+    del key, target
     count = before - start
+    del start
     pick = before - 1 - np.floor(u * np.minimum(count, RECENT_ORDERS)).astype(np.int64)
     return np.where(count > 0, index[np.clip(pick, 0, max(len(index) - 1, 0))] if len(index) else -1, -1)
 
