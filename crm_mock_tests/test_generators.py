@@ -610,7 +610,7 @@ def test_lines_drawn_a_few_documents_at_a_time_are_the_lines_drawn_at_once(stagi
     lines = {}
     for size in (len(account), 333, 1):
         offsets, parts = draw_lines(staging_plan, accounts.segment[account], accounts.currency[account], backordered,
-                                    products, product_choice(staging_plan, products), Stream(9, "lines"),
+                                    products, product_choice(products, Stream(8, "popularity")), Stream(9, "lines"),
                                     part_documents=size)
         assert len(parts) == -(-len(account) // size)
         lines[size] = [offsets, *(joined(parts, column) for column in LINE_COLUMNS)]

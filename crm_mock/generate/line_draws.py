@@ -23,8 +23,6 @@ QUANTITY_SCALE = {"SMALL_BUSINESS": 1.0, "MID_MARKET": 1.8, "ENTERPRISE": 4.0}
 # line discounts in whole percent: (share of lines discounted, lowest, highest)
 DISCOUNT = {"SMALL_BUSINESS": (0.1, 2, 5), "MID_MARKET": (0.4, 3, 10), "ENTERPRISE": (0.8, 5, 15)}
 MAX_LINE_CENTS = 100_000_000  # large quantities of expensive items are capped at 1 M (base currency) per line
-# a product is as popular on every kind of document: one stream, named after the lines that drew it first
-POPULARITY_STREAM = ("orders.order_lines", "popularity")
 # documents per part of ``draw_lines``: their temporaries are a few MB, not hundreds
 PART_DOCUMENTS = 100_000
 # a part's columns, in order, and their types (``compact_lines``)
@@ -41,10 +39,11 @@ class ProductChoice:
     zero_stock: np.ndarray
 
 
-def product_choice(plan: TierPlan, products: ProductPlan) -> ProductChoice:
+def product_choice(products: ProductPlan, popularity: Stream) -> ProductChoice:
+    """``popularity``: the stream each product's popularity is drawn from (the same for every kind of document)."""
     orderable = np.flatnonzero(~products.discontinued & ~products.zero_stock)
-    popularity = Stream(plan.seed, *POPULARITY_STREAM).lognormal(1.0, 1.0, len(products.product_type))
-    return ProductChoice(orderable, np.cumsum(popularity[orderable]), np.flatnonzero(products.zero_stock))
+    weight = popularity.lognormal(1.0, 1.0, len(products.product_type))
+    return ProductChoice(orderable, np.cumsum(weight[orderable]), np.flatnonzero(products.zero_stock))
 
 
 def draw_lines(plan: TierPlan, segment: np.ndarray, currency: np.ndarray, backordered: np.ndarray,

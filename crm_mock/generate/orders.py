@@ -173,6 +173,11 @@ def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, 
     return buying_accounts(accounts, _order_draw(plan, accounts), placed_at, rng)
 
 
+def product_popularity(plan: TierPlan) -> Stream:
+    """How popular each product is on the lines of every kind of document (orders and quotes alike)."""
+    return Stream(plan.seed, ORDER_LINES, "popularity")
+
+
 def order_plan(plan: TierPlan) -> OrderPlan:
     accounts = cached_account_plan(plan)
     products = cached_product_plan(plan)
@@ -203,7 +208,7 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     account[golden] = GOLDEN_HOLD_ACCOUNT
     segment = accounts.segment[account]
     currency = accounts.currency[account]
-    choice = product_choice(plan, products)
+    choice = product_choice(products, product_popularity(plan))
     line_blocks = [draw_lines(plan, segment[b.start:b.stop], currency[b.start:b.stop],
                               kinds[b.start:b.stop] == KIND["BACKORDERED"], products, choice,
                               Stream(plan.seed, ORDER_LINES, "rows", block=b.index))

@@ -28,7 +28,7 @@ from crm_mock.generate.memo import drop_pages, let_go, memoised, spill
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, document_numbers, document_totals, rates, round_to,
 )
-from crm_mock.generate.orders import _accounts_for, cached_order_plan
+from crm_mock.generate.orders import _accounts_for, cached_order_plan, product_popularity
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, to_date
 from crm_mock.model import vocabularies as v
@@ -156,7 +156,8 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     currency = accounts.currency[quote_account]
 
     offsets, parts = draw_lines(plan, accounts.segment[other_account], currency[accepted:],
-                                np.zeros(len(other_account), bool), products, product_choice(plan, products),
+                                np.zeros(len(other_account), bool), products,
+                                product_choice(products, product_popularity(plan)),
                                 Stream(plan.seed, QUOTE_LINES, "rows"))
     del other_account
     lines_per_order = np.diff(orders.line_offsets)

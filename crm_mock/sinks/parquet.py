@@ -91,15 +91,17 @@ class TableStore:
         table = CATALOG[qualified_name]
         schema = arrow_schema(table)
         for batch in self.batches(tier, (table.service, table.name), columns, batch_rows):
-            yield batch.cast(schema if columns is None else pa.schema([schema.field(n) for n in batch.schema.names]))
+            yield _in_model_types(batch, schema)
 
     def read_model_table(self, tier: str, qualified_name: str, columns: list[str] | None = None) -> pa.Table:
         """Read a model table back in the model's Arrow types (Parquet widens second timestamps to ms)."""
         table = CATALOG[qualified_name]
-        result = self.read(tier, (table.service, table.name), columns)
-        schema = arrow_schema(table)
-        wanted = pa.schema([schema.field(name) for name in result.schema.names])
-        return result.cast(wanted)
+        return _in_model_types(self.read(tier, (table.service, table.name), columns), arrow_schema(table))
+
+
+def _in_model_types(data: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Table | pa.RecordBatch:
+    """``data``, some or all of a model table's columns, cast to their types in the model's ``schema``."""
+    return data.cast(pa.schema([schema.field(name) for name in data.schema.names]))
 
 
 @contextmanager
@@ -145,7 +147,8 @@ def part_batch_count(path: Path) -> int:
         return pa.ipc.open_file(source).num_record_batches
 
 
-def read_batches(path: Path, batch_size: int = BATCH_ROWS, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+def read_batches(path: Path, batch_size: int = BATCH_ROWS,
+                 columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
     """A Parquet file's rows in batches, one row group read at a time. Arrow's pre-buffering (on by default)
     would coalesce the reads of every row group asked for, here the whole file, and hold them to the end:
     790 MB for the stress tier's stock movements."""
