@@ -308,7 +308,7 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
     email = join_strings(spellings["first_name"], ".", spellings["last_name"], "@", accounts.domain.take(account))
     title = rng.integers(0, len(CONTACT_TITLES), n)
     titled = ~rng.bernoulli(0.1, n)
-    titles = pc.replace_with_mask(pa.nulls(n, pa.string()), pa.array(titled), _codes(CONTACT_TITLES, title[titled]))
+    titles = pa.array(CONTACT_TITLES, pa.string()).take(pa.array(title, mask=~titled))  # untitled: a null index
     return build_table(CONTACTS, {
         "contact_uuid": derive_uuids(plan.ids, CONTACT_ENTITY, block.start, block.stop),
         "account_uuid": account_uuids(plan, account),

@@ -25,6 +25,7 @@ FIRST_EXTENSION = 100  # the slots of the n-th wrap round carry "ext. 100+n"
 _FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _SHIFT = np.uint64(33)
+_X, _SHIFT_ROW, _MASK, _LIMIT, _ROW, _FIRST_KEY = range(6)  # rows of the walk's state
 
 
 def number_blocks(country: str, contact_details: str) -> list[NumberBlock]:
@@ -60,17 +61,26 @@ class NumberSpace:
         """The numbers at ``positions`` (each in [0, size)) as an object array of str."""
         return fixed_width_strings(*self.render_bytes(positions)).to_numpy(zero_copy_only=False)
 
-    def render_bytes(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The numbers at ``positions`` as ASCII, one row of a uint8 matrix each, with each number's length."""
+    def render_bytes(self, positions: np.ndarray, spare: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The numbers at ``positions`` as ASCII, one row of a uint8 matrix each, with each number's length;
+        ``spare`` more zero columns on the right leave room for a suffix."""
         positions = np.asarray(positions, dtype=np.int64)
         block = np.searchsorted(self.starts, positions, side="right") - 1
         value = positions - self.starts[block] + self.firsts[block]
-        text = self.templates[block]
-        digits = self.digit_columns.shape[1]
-        place = 10 ** np.arange(digits - 1, -1, -1, dtype=np.int64)
-        cells = self.digit_columns[block]
-        cells += (np.arange(len(positions)) * text.shape[1])[:, None]
-        text.ravel()[cells.ravel()] = (ord("0") + (value[:, None] // place) % 10).ravel()
+        width = self.templates.shape[1] + spare
+        text = np.zeros((len(positions), width), dtype=np.uint8)
+        text[:, :self.templates.shape[1]] = self.templates[block]
+        cells = text.ravel()
+        row_starts = np.arange(0, len(positions) * width, width, dtype=np.int64)
+        columns = self.digit_columns[block]
+        digit, rest = np.empty_like(value), np.empty_like(value)
+        for j in range(columns.shape[1] - 1, -1, -1):  # last digit first: numpy divides by a constant fast,
+            np.floor_divide(value, 10, out=rest)       # but its remainder by one is several times slower
+            np.multiply(rest, -10, out=digit)
+            digit += value
+            digit += ord("0")
+            cells[row_starts + columns[:, j]] = digit
+            value, rest = rest, value
         return text, self.lengths[block]
 
 
@@ -93,15 +103,15 @@ def _country_starts(countries: tuple[str, ...], contact_details: str) -> np.ndar
 
 def _round(half: np.ndarray, key: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser of the keyed half-word: the Feistel round function (in place on a new
-    array: each step of a block's rows allocates nothing more)."""
+    array: each step of a block's rows allocates nothing more; uint64 arrays wrap on overflow without a warning,
+    so no ``errstate`` is entered, which cost a quarter of a round on the walk's short arrays)."""
     z = half ^ key
     shifted = z >> _SHIFT
-    with np.errstate(over="ignore"):
-        z ^= shifted
-        z *= _FMIX1
-        np.right_shift(z, _SHIFT, out=shifted)
-        z ^= shifted
-        z *= _FMIX2
+    z ^= shifted
+    z *= _FMIX1
+    np.right_shift(z, _SHIFT, out=shifted)
+    z ^= shifted
+    z *= _FMIX2
     np.right_shift(z, _SHIFT, out=shifted)
     z ^= shifted
     return z
@@ -120,33 +130,35 @@ def permute_rows(values: np.ndarray, sizes: np.ndarray, keys: np.ndarray) -> np.
     the rows of every country and wrap of a block go through the network together, so its cost is a few
     array operations per round rather than per country. Values still out of range walk on; the others
     leave the working arrays, which shrink every pass."""
-    return _permute(values, sizes, [np.ascontiguousarray(keys[:, r], dtype=np.uint64) for r in range(keys.shape[1])])
+    return _permute(values, sizes, np.asarray(keys, dtype=np.uint64).T)
 
 
-def _permute(values: np.ndarray, sizes: np.ndarray, round_keys: list[np.ndarray]) -> np.ndarray:
-    """``permute_rows`` with the round keys given one array per round."""
+def _permute(values: np.ndarray, sizes: np.ndarray, round_keys: np.ndarray) -> np.ndarray:
+    """``permute_rows`` with the round keys given one row per round."""
     sizes = np.asarray(sizes, dtype=np.int64)
     half_bits = np.maximum(1, (_bit_length(np.maximum(sizes - 1, 0)) + 1) // 2).astype(np.uint64)
     out = np.asarray(values, dtype=np.uint64).copy()
-    rows = np.arange(len(out))
-    x, shift, limit = out.copy(), half_bits, sizes.astype(np.uint64)
-    mask = (np.uint64(1) << shift) - np.uint64(1)
-    while len(rows):
+    # everything a walking value carries, one row each, so that one gather drops the values that have landed:
+    # a block's walk takes up to ~25 passes whose arrays are short, where numpy's cost per call dominates
+    state = np.empty((_FIRST_KEY + len(round_keys), len(out)), dtype=np.uint64)
+    state[_X], state[_SHIFT_ROW], state[_LIMIT], state[_ROW] = out, half_bits, sizes, np.arange(len(out))
+    state[_MASK] = (np.uint64(1) << half_bits) - np.uint64(1)
+    state[_FIRST_KEY:] = round_keys
+    while state.shape[1]:
+        x, shift, mask = state[_X], state[_SHIFT_ROW], state[_MASK]
         left, right = x >> shift, x & mask
-        for key in round_keys:
+        for key in state[_FIRST_KEY:]:
             mixed = _round(right, key)
             mixed &= mask
             mixed ^= left
             left, right = right, mixed
-        x = left
-        x <<= shift
+        np.left_shift(left, shift, out=x)
         x |= right
-        out[rows] = x
-        walk = x >= limit
-        if not walk.any():
+        out[state[_ROW]] = x
+        walking = np.flatnonzero(x >= state[_LIMIT])
+        if len(walking) == 0:
             break
-        rows, x, shift, mask, limit = rows[walk], x[walk], shift[walk], mask[walk], limit[walk]
-        round_keys = [key[walk] for key in round_keys]
+        state = state.take(walking, axis=1)
     return out.astype(np.int64)
 
 
@@ -185,22 +197,27 @@ def phone_numbers(seed: int, countries: tuple[str, ...], country: np.ndarray, sl
     keys = np.zeros((len(countries) * stride, FEISTEL_ROUNDS), dtype=np.uint64)
     for c in present:
         keys[c] = _keys(seed, countries[c // stride], int(c % stride))
-    positions = _permute(within, size, [keys[:, r][code] for r in range(FEISTEL_ROUNDS)])
-    numbers, lengths = _joint_space(countries, contact_details).render_bytes(
-        _country_starts(countries, contact_details)[country] + positions)
-    wrapped = wrap > 0
-    extensions = np.char.add(b" ext. ", (FIRST_EXTENSION + wrap[wrapped]).astype("S")) if wrapped.any() \
-        else np.zeros(0, dtype="S1")
-    text = numbers if not len(extensions) else np.pad(numbers, ((0, 0), (0, extensions.dtype.itemsize)))
-    if len(extensions):  # the extension follows the number's last digit
-        rows = np.flatnonzero(wrapped)
-        suffix = extensions.view(np.uint8).reshape(len(extensions), extensions.dtype.itemsize)
-        suffix_lengths = np.char.str_len(extensions)
-        columns = lengths[rows][:, None] + np.arange(suffix.shape[1])
-        keep = np.arange(suffix.shape[1]) < suffix_lengths[:, None]
-        text[np.broadcast_to(rows[:, None], columns.shape)[keep], columns[keep]] = suffix[keep]
-        lengths[rows] += suffix_lengths
+    positions = _permute(within, size, keys.T[:, code])
+    wrapped = np.flatnonzero(wrap > 0)
+    wraps, which = np.unique(wrap[wrapped], return_inverse=True)
+    suffixes = _extensions(tuple(wraps.tolist()))
+    text, lengths = _joint_space(countries, contact_details).render_bytes(
+        _country_starts(countries, contact_details)[country] + positions, spare=suffixes.shape[1])
+    if len(wrapped):  # the extension follows the number's last digit (what follows a row's length is not read)
+        text[wrapped[:, None], lengths[wrapped][:, None] + np.arange(suffixes.shape[1])] = suffixes[which]
+        lengths[wrapped] += np.count_nonzero(suffixes, axis=1)[which]
     return fixed_width_strings(text, lengths)
+
+
+@lru_cache(maxsize=256)
+def _extensions(wraps: tuple[int, ...]) -> np.ndarray:
+    """The written extensions of these wrap rounds, one zero-padded ASCII row each."""
+    texts = [f" ext. {FIRST_EXTENSION + w}".encode("ascii") for w in wraps]
+    out = np.zeros((len(texts), max(map(len, texts), default=0)), dtype=np.uint8)
+    for row, text in zip(out, texts):
+        row[:len(text)] = np.frombuffer(text, dtype=np.uint8)
+    out.flags.writeable = False
+    return out
 
 
 def slots_by_group(groups: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
