@@ -1,8 +1,9 @@
 """The same selection of a tier in process and on 1 and on 2 Celery workers (or processes), in the same run:
 `crm-mock materialize` with --executor in_process (the baseline), then --executor celery with one worker, then
-with two (and the transaction tables in two shards), each into a fresh data directory, on one PostgreSQL-backed
-Dagster instance (docker/dagster.yaml) and the local RabbitMQ. `--runs` picks others, e.g. the multiprocess
-executor with 1 and 2 shards:
+with two, each into a fresh data directory, on one PostgreSQL-backed Dagster instance (docker/dagster.yaml) and
+the local RabbitMQ. Every run but the in-process one cuts the transaction tables into `--shards` (2) shard
+steps, so the runs with 1 and 2 workers execute the same graph and their ratio is what the second worker gives.
+`--runs` picks others, e.g. the multiprocess executor with 1 and 2 step processes at once (--processes):
 
     .venv/bin/python benchmarks/executors.py --tier load --select 'group:transactions' \\
         --runs in_process,multiprocess_1,multiprocess_2
@@ -39,9 +40,9 @@ from crm_mock_tests.dagster_processes import Process, bin_path  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("CRM_MOCK_CELERY_BROKER") or "amqp://guest@127.0.0.1:5672//"
 DEFAULT_SELECTION = "group:id_maps or group:edge_cases or group:master_data or group:replicas"
-# run name -> (executor, Celery workers, shards per transaction table)
-RUNS = {"in_process": ("in_process", 0, 1), "celery_1": ("celery", 1, 1), "celery_2": ("celery", 2, 2),
-        "multiprocess_1": ("multiprocess", 0, 1), "multiprocess_2": ("multiprocess", 0, 2)}
+# run name -> (executor, Celery workers or step processes at once)
+RUNS = {"in_process": ("in_process", 0), "celery_1": ("celery", 1), "celery_2": ("celery", 2),
+        "multiprocess_1": ("multiprocess", 1), "multiprocess_2": ("multiprocess", 2)}
 
 
 def consumers(queue: str) -> int:
@@ -67,11 +68,12 @@ def workers(count: int, env: dict, queue: str, directory: Path):
             worker.stop()
 
 
-def materialize(env: dict, cwd: Path, tier: str, selection: str, executor: str, shards: int, data_dir: Path,
-                timeout: float) -> float:
+def materialize(env: dict, cwd: Path, tier: str, selection: str, executor: str, shards: int, processes: int,
+                data_dir: Path, timeout: float) -> float:
     started = time.monotonic()
     done = subprocess.run([bin_path("crm-mock"), "materialize", "--tier", tier, "--select", selection,
-                           "--executor", executor, "--shards", str(shards), "--data-dir", str(data_dir)],
+                           "--executor", executor, "--shards", str(shards), "--data-dir", str(data_dir),
+                           *(["--processes", str(processes)] if processes else [])],
                           env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     seconds = time.monotonic() - started
     if done.returncode != 0:
@@ -90,8 +92,10 @@ def main() -> int:
     parser.add_argument("--select", default=DEFAULT_SELECTION, help=f"default: {DEFAULT_SELECTION!r}")
     parser.add_argument("--runs", default="in_process,celery_1,celery_2",
                         help=f"comma-separated, the first is the baseline; of {', '.join(RUNS)} (default: "
-                             "in_process,celery_1,celery_2; multiprocess_N and celery_N cut the transaction tables "
-                             "into N shards)")
+                             "in_process,celery_1,celery_2; celery_N runs N workers, multiprocess_N N step processes "
+                             "at once)")
+    parser.add_argument("--shards", type=int, default=2,
+                        help="shard steps per transaction table in every run but the in-process one (default: 2)")
     parser.add_argument("--timeout", type=float, default=3600, help="per run, seconds")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -117,10 +121,13 @@ def main() -> int:
         if unknown:
             parser.error(f"unknown runs {unknown}; choose from {', '.join(RUNS)}")
         for label in runs:
-            executor, count, shards = RUNS[label]
+            executor, count = RUNS[label]
             data_dir = tmp / f"data_{label}"
-            with workers(count, env, queue, tmp) if count else contextlib.nullcontext():
-                times[label] = materialize(env, tmp, args.tier, args.select, executor, shards, data_dir, args.timeout)
+            shards = 1 if executor == "in_process" else args.shards
+            processes = count if executor == "multiprocess" else 0
+            with workers(count, env, queue, tmp) if executor == "celery" else contextlib.nullcontext():
+                times[label] = materialize(env, tmp, args.tier, args.select, executor, shards, processes, data_dir,
+                                           args.timeout)
             stores[label] = digests(data_dir)
             print(f"  {label:<16} {times[label]:8.1f} s   {times[label] / times[runs[0]]:5.2f}x {runs[0]}", flush=True)
         same = all(store == stores[runs[0]] for store in stores.values())

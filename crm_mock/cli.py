@@ -39,7 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shards", type=int, metavar="N",
                      help="generate each big transaction table in N shard steps that run side by side under the "
                           "multiprocess or Celery executor; the tables are byte-identical whatever N (default: "
-                          "$CRM_MOCK_SHARDS, else 1 in process and the number of cores otherwise)")
+                          "$CRM_MOCK_SHARDS, else 1)")
+    run.add_argument("--processes", type=int, metavar="N",
+                     help="under the multiprocess executor, run at most N steps at once, each in its own process "
+                          "(default: $CRM_MOCK_PROCESSES, else one per core; a stress-tier step can need 1 GiB)")
     run.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
                      help="when the output is not a terminal, print a step's progress at most every SECONDS "
                           "(default: 10; a line at least every 30 s while a step runs). On a terminal a bar "
@@ -88,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mapping_command(args)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage,
-                           args.executor, args.progress_every, args.shards)
+                           args.executor, args.progress_every, args.shards,
+                           args.processes)
     if args.command == "check":
         if args.list:
             return list_rules()
@@ -205,7 +209,7 @@ def _size(count: int) -> str:
 
 def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selection: str | None = None,
                 sqlite_uuid_storage: str | None = None, executor: str | None = None,
-                progress_every: float = 10.0, shards: int | None = None) -> int:
+                progress_every: float = 10.0, shards: int | None = None, processes: int | None = None) -> int:
     # refuse a bad scenario before anything is written
     try:
         plan_tier(load_scenario(scenario), tier)
@@ -214,7 +218,8 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         return EXIT_USAGE
     # the definitions read their configuration from the environment, as a code server would
     from crm_mock.defs.executors import (
-        CELERY, EXECUTOR_ENV, SHARDS_ENV, CelerySettings, ExecutorChoiceError, executor_choice, shard_count,
+        CELERY, EXECUTOR_ENV, PROCESSES_ENV, SHARDS_ENV, CelerySettings, ExecutorChoiceError, executor_choice,
+        process_count, shard_count,
     )
     from crm_mock.defs.resources import DATA_DIR_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV
 
@@ -222,9 +227,12 @@ def materialize(tier: str, scenario: Path | None, data_dir: Path | None, selecti
         os.environ[EXECUTOR_ENV] = executor
     if shards is not None:
         os.environ[SHARDS_ENV] = str(shards)
+    if processes is not None:
+        os.environ[PROCESSES_ENV] = str(processes)
     try:
         on_celery = executor_choice() == CELERY
         shard_count()
+        process_count()
     except ExecutorChoiceError as exc:
         print(f"crm-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE

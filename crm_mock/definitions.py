@@ -11,7 +11,8 @@ from dagster.components import load_defs
 
 import crm_mock.defs
 from crm_mock.defs.executors import (
-    CELERY, EXECUTOR_ENV, MULTIPROCESS, CelerySettings, executor_choice, fork_server_start_method, shard_count,
+    CELERY, EXECUTOR_ENV, MULTIPROCESS, CelerySettings, executor_choice, fork_server_start_method, process_count,
+    shard_count,
 )
 from crm_mock.defs.resources import (
     DATA_DIR_ENV, DATABASE_URL_ENV, SCENARIO_ENV, SQLITE_UUID_STORAGE_ENV, resources_from_environment,
@@ -43,8 +44,9 @@ def executor() -> dg.ExecutorDefinition:
     CRM_MOCK_EXECUTOR=multiprocess runs a process per step on this machine (with the big tables in shards, every
     core works); with CRM_MOCK_EXECUTOR=celery the steps go to Celery workers (see crm_mock/celery_worker.py)."""
     choice = executor_choice()
-    if choice == MULTIPROCESS:  # a process per step, as many at once as there are cores
-        return dg.multiprocess_executor.configured({"max_concurrent": os.cpu_count() or 2,
+    processes = process_count()  # checked whatever the executor: a mistyped value is reported, never ignored
+    if choice == MULTIPROCESS:  # a process per step, as many at once as CRM_MOCK_PROCESSES (default: the cores)
+        return dg.multiprocess_executor.configured({"max_concurrent": processes,
                                                      "start_method": fork_server_start_method()})
     if choice != CELERY:
         return dg.in_process_executor

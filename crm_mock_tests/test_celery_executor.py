@@ -203,6 +203,10 @@ def test_the_executor_is_chosen_by_the_environment_and_shows_no_password(tmp_pat
     monkeypatch.setenv("CRM_MOCK_SHARDS", "many")
     with pytest.raises(ExecutorChoiceError, match="CRM_MOCK_SHARDS='many'"):
         build_defs(tmp_path)
+    monkeypatch.delenv("CRM_MOCK_SHARDS")
+    monkeypatch.setenv("CRM_MOCK_PROCESSES", "half")  # reported even when the executor does not use it
+    with pytest.raises(ExecutorChoiceError, match="CRM_MOCK_PROCESSES='half'"):
+        build_defs(tmp_path)
 
 
 def test_the_compose_workers_share_the_instance_the_broker_and_the_table_store():

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crm_mock.defs.executors import EXECUTOR_ENV, SHARDS_ENV, ExecutorChoiceError, shard_count
+from crm_mock.defs.executors import (
+    EXECUTOR_ENV, PROCESSES_ENV, SHARDS_ENV, ExecutorChoiceError, process_count, shard_count,
+)
 from crm_mock.defs.shards import shard_blocks
 from crm_mock.defs.tables import table_key
 from crm_mock.generate import TRANSACTION_GENERATORS
@@ -33,8 +35,10 @@ def small_blocks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _materialize(scenario: Path, data_dir: Path, *args: str) -> str:
+def _materialize(scenario: Path, data_dir: Path, *args: str, dagster_home: Path | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_MOCK_")}
+    if dagster_home is not None:
+        env["DAGSTER_HOME"] = str(dagster_home)
     done = subprocess.run([bin_path("crm-mock"), "materialize", "--tier", "smoke", "--scenario", str(scenario),
                            "--data-dir", str(data_dir), *args], env=env, cwd=data_dir.parent,
                           capture_output=True, text=True, timeout=500)
@@ -77,6 +81,27 @@ def test_shard_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(SHARDS_ENV, bad)
         with pytest.raises(ExecutorChoiceError, match=SHARDS_ENV):
             shard_count()
+
+
+def test_process_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(PROCESSES_ENV, raising=False)
+    assert process_count() == (os.cpu_count() or 2)
+    monkeypatch.setenv(PROCESSES_ENV, " 3 ")
+    assert process_count() == 3
+    for bad in ("0", "all", "-2", "1.5", "257"):
+        monkeypatch.setenv(PROCESSES_ENV, bad)
+        with pytest.raises(ExecutorChoiceError, match=PROCESSES_ENV):
+            process_count()
+
+
+def test_a_bad_process_count_is_refused_before_anything_is_written(small_blocks: Path, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_MOCK_")}
+    done = subprocess.run([bin_path("crm-mock"), "materialize", "--tier", "smoke", "--scenario", str(small_blocks),
+                           "--data-dir", str(tmp_path / "data"), "--executor", "multiprocess", "--processes", "0"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "CRM_MOCK_PROCESSES='0'" in done.stderr
+    assert not (tmp_path / "data").exists()
 
 
 def test_a_sharded_graph_has_a_step_per_shard_and_keeps_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -133,3 +158,28 @@ def test_shards_on_the_multiprocess_executor_give_the_single_shot_bytes(small_bl
     # the step processes shared the plans: one file each, the order plan read by both tables' four shards
     assert {"orders", "invoices", "accounts"} <= {p.name.split(".")[1] for p in (data_dir / "plans").glob("*.plan")}
     assert sharded == {name: single_shot[name] for name in sharded}
+
+
+def test_the_multiprocess_executor_runs_no_more_steps_at_once_than_asked(small_blocks: Path,
+                                                                        single_shot: dict[str, str], tmp_path: Path):
+    """--processes 1: the shard steps, free to start together, run one after another (read from the run's own
+    event log in the instance the command used)."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    home, data_dir = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    _materialize(small_blocks, data_dir, "--executor", "multiprocess", "--shards", "3", "--processes", "1",
+                 "--select", "key:orders/order_lines", dagster_home=home)
+    with DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        spans: dict[str, list[float]] = {}
+        for entry in instance.all_logs(run.run_id, of_type={DagsterEventType.STEP_START,
+                                                              DagsterEventType.STEP_SUCCESS}):
+            spans.setdefault(entry.step_key, []).append(entry.timestamp)
+    assert {f"orders__order_lines.orders__order_lines__shard_{k}" for k in range(3)} <= set(spans), spans
+    ordered = sorted(spans.values())
+    assert all(len(span) == 2 for span in ordered), spans
+    for (_, end), (start, _) in zip(ordered, ordered[1:]):
+        assert start >= end, f"steps overlapped: {spans}"
+    assert _digests(data_dir) == {"orders/order_lines.parquet": single_shot["orders/order_lines.parquet"]}

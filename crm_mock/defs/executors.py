@@ -21,6 +21,7 @@ CELERY_BROKER_ENV = "CRM_MOCK_CELERY_BROKER"
 CELERY_QUEUE_ENV = "CRM_MOCK_CELERY_QUEUE"
 
 SHARDS_ENV = "CRM_MOCK_SHARDS"
+PROCESSES_ENV = "CRM_MOCK_PROCESSES"
 
 IN_PROCESS, MULTIPROCESS, CELERY = "in_process", "multiprocess", "celery"
 EXECUTORS = (IN_PROCESS, MULTIPROCESS, CELERY)
@@ -59,6 +60,19 @@ def shard_count() -> int:
         return 1
     if not configured.isdigit() or not 1 <= int(configured) <= 64:
         raise ExecutorChoiceError(f"{SHARDS_ENV}={configured!r}: expected a whole number of shards from 1 to 64")
+    return int(configured)
+
+
+def process_count() -> int:
+    """How many step processes the multiprocess executor runs at once, from CRM_MOCK_PROCESSES; unset, one per
+    core. A step of the stress tier can need up to 1 GiB (a plan's build), so on a machine with more cores than
+    spare gigabytes, fewer processes keep the run out of swap."""
+    configured = (os.environ.get(PROCESSES_ENV) or "").strip()
+    if not configured:
+        return os.cpu_count() or 2
+    if not configured.isdigit() or not 1 <= int(configured) <= 256:
+        raise ExecutorChoiceError(f"{PROCESSES_ENV}={configured!r}: expected a whole number of processes from 1 "
+                                  "to 256")
     return int(configured)
 
 
