@@ -167,7 +167,7 @@ def _order_draw(plan: TierPlan, accounts: AccountPlan) -> AccountDraw:
     return memoised("order_account_draw", plan, build)
 
 
-def _accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, rng: Stream) -> np.ndarray:
+def accounts_for(plan: TierPlan, accounts: AccountPlan, placed_at: np.ndarray, rng: Stream) -> np.ndarray:
     """Skewed toward large accounts and a few big customers; never an account created after the order or
     one that had stopped buying by then."""
     return buying_accounts(accounts, _order_draw(plan, accounts), placed_at, rng)
@@ -197,7 +197,7 @@ def order_plan(plan: TierPlan) -> OrderPlan:
     for block in blocks_of(n, plan.block_rows):
         rng = Stream(plan.seed, ORDERS, "rows", block=block.index)
         rows = slice(block.start, block.stop)
-        account[rows] = _accounts_for(plan, accounts, placed[rows], rng)
+        account[rows] = accounts_for(plan, accounts, placed[rows], rng)
         # shipped half a day to five days after the order, and never after the reference moment
         room = (reference - placed[rows]).astype(np.int64)
         lag = np.minimum(SECONDS_PER_DAY * (0.5 + 4.5 * rng.uniform(block.size)), room * 0.9).astype(np.int64)

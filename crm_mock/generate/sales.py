@@ -28,7 +28,7 @@ from crm_mock.generate.memo import drop_pages, let_go, memoised, spill
 from crm_mock.generate.money import (
     DocumentNumbers, cents_per_unit, document_numbers, document_totals, rates, round_to,
 )
-from crm_mock.generate.orders import _accounts_for, cached_order_plan, product_popularity
+from crm_mock.generate.orders import accounts_for, cached_order_plan, product_popularity
 from crm_mock.generate.random import Stream
 from crm_mock.generate.timeline import SECONDS_PER_DAY, moment, seasonal_moments, to_date
 from crm_mock.model import vocabularies as v
@@ -144,7 +144,7 @@ def _quotes(plan: TierPlan, accounts: AccountPlan, orders, backed: np.ndarray, r
     shortest = min(plan.commercial.quote_validity_days)
     shares = {**OTHER_QUOTES, "EXPIRED": (OTHER_QUOTES["EXPIRED"][0], shortest + 1, None)}
     other_status, other_created = aged(plan, shares, n_quotes - accepted, rng)
-    other_account = _accounts_for(plan, accounts, other_created, rng)
+    other_account = accounts_for(plan, accounts, other_created, rng)
     other_created = np.maximum(other_created, accounts.created_at[other_account])
     names = list(shares)
     status = np.concatenate([np.full(accepted, v.QUOTE_STATUS.index("ACCEPTED")),
@@ -201,7 +201,7 @@ def _opportunities(plan: TierPlan, accounts: AccountPlan, quote_status: np.ndarr
     created = _before(quote_created, accounts.created_at[quote_account], 45, rng.uniform(n_quotes))
     names = list(UNQUOTED_OPPORTUNITIES)
     extra_stage, extra_created = aged(plan, UNQUOTED_OPPORTUNITIES, n - n_quotes, rng)
-    extra_account = _accounts_for(plan, accounts, extra_created, rng)
+    extra_account = accounts_for(plan, accounts, extra_created, rng)
     extra_created = np.maximum(extra_created, accounts.created_at[extra_account])
     stage = np.concatenate([
         np.array([v.OPPORTUNITY_STAGE.index(QUOTE_STAGE[status]) for status in v.QUOTE_STATUS])[quote_status],
