@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -304,3 +305,16 @@ def test_phones_stay_unique_at_the_load_tier(mode: str):
         assert np.array_equal(np.sort(slots[country == c]), np.arange(int((country == c).sum())))
     numbers = phone_numbers(plan.seed, accounts.countries, country, slots, mode)
     assert len(numbers) == 250_000 and len(set(numbers.to_pylist())) == len(numbers)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=40), st.data())
+def test_a_range_of_contacts_finds_the_accounts_a_search_per_contact_finds(contacts_per_account: list[int], data):
+    """Accounts without contacts included: the repeat over a range agrees with the per-row search."""
+    offsets = np.concatenate([[0], np.cumsum(contacts_per_account)[:-1]]).astype(np.int64)
+    plan = SimpleNamespace(contact_offsets=offsets)
+    total = int(sum(contacts_per_account))
+    start = data.draw(st.integers(0, total))
+    stop = data.draw(st.integers(start, total))
+    expected = np.searchsorted(offsets, np.arange(start, stop), side="right") - 1
+    assert contact_accounts(plan, start, stop).tolist() == expected.tolist()

@@ -280,8 +280,13 @@ def generate_accounts(plan: TierPlan) -> Blocks:
 
 
 def contact_accounts(accounts: AccountPlan, start: int, stop: int) -> np.ndarray:
-    """The account index of contact rows start..stop-1 (contacts are laid out account by account)."""
-    return contact_accounts_of(accounts, np.arange(start, stop))
+    """The account index of contact rows start..stop-1 (contacts are laid out account by account, so each
+    account of the range is repeated once per contact it has there: no search per row)."""
+    if stop <= start:
+        return np.zeros(0, dtype=np.int64)
+    first, last = contact_accounts_of(accounts, np.array([start, stop - 1]))
+    bounds = np.clip(accounts.contact_offsets[first:last + 1], start, stop)
+    return np.repeat(np.arange(first, last + 1), np.diff(bounds, append=stop))
 
 
 def contact_accounts_of(accounts: AccountPlan, contacts: np.ndarray) -> np.ndarray:
@@ -318,7 +323,7 @@ def _contact_block(plan: TierPlan, accounts: AccountPlan, block: Block) -> pa.Ta
         "phone": phone_numbers(plan.seed, accounts.countries, country,
                                contact_phone_slots(accounts, account, block), plan.contact_details),
         "job_title": titles,
-        "created_at": contact_created_at(plan, accounts, np.arange(block.start, block.stop)),
+        "created_at": _created_at(plan, accounts, np.arange(block.start, block.stop), account),
     })
 
 
@@ -361,8 +366,12 @@ def contact_created_at(plan: TierPlan, accounts: AccountPlan, contacts: np.ndarr
     """When each contact was created: after its account, most soon after. Tickets read it too, so it
     has its own stream per block of contacts and any contact's moment can be derived alone."""
     contacts = np.asarray(contacts, dtype=np.int64)
+    return _created_at(plan, accounts, contacts, contact_accounts_of(accounts, contacts))
+
+
+def _created_at(plan: TierPlan, accounts: AccountPlan, contacts: np.ndarray, account: np.ndarray) -> np.ndarray:
+    """``contact_created_at`` of contacts whose accounts are known."""
     u = _creation_draws(plan)[contacts]
-    account = contact_accounts_of(accounts, contacts)  # only the contacts asked for, not every contact
     return moments_between(accounts.created_at[account], moment(plan.reference_moment), u ** 3)
 
 
