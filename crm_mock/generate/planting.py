@@ -10,6 +10,7 @@ from itertools import islice
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_mock.edge_cases.catalog import EdgeCase, load_catalog
 from crm_mock.generate.account_layout import row_countries
@@ -160,10 +161,14 @@ def plant_cells(plan: TierPlan, table: str, start: int, data: pa.Table) -> pa.Ta
             if not hits:
                 continue
             index = data.schema.get_field_index(column)
-            values = data.column(index).to_pylist()
-            for position, value in hits.items():
-                values[position] = value
-            data = data.set_column(index, data.schema.field(index), pa.array(values, data.schema.field(index).type))
+            field = data.schema.field(index)
+            mask = np.zeros(data.num_rows, dtype=bool)
+            positions = sorted(hits)
+            mask[positions] = True
+            # in place of the block's values, in Arrow: the column never becomes Python objects
+            planted = pc.replace_with_mask(data.column(index).combine_chunks(), pa.array(mask),
+                                           pa.array([hits[p] for p in positions], field.type))
+            data = data.set_column(index, field, planted)
     return data
 
 
