@@ -91,6 +91,9 @@ def test_join_strings_is_element_wise_concatenation():
     first, last = pa.array(["ana", "łukasz"]), pa.array(["diaz", "nowak"])
     assert join_strings(first, ".", last, "@", pa.array(["a.example", "b.example"])).to_pylist() == [
         "ana.diaz@a.example", "łukasz.nowak@b.example"]
+    prefixed = join_strings("https://www.", pa.chunked_array([pa.array(["ä.example", ""]), pa.array(["b.example"])]))
+    assert prefixed.type == pa.string()
+    assert prefixed.to_pylist() == ["https://www.ä.example", "https://www.", "https://www.b.example"]
 
 
 @settings(deadline=None)

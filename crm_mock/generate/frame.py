@@ -53,6 +53,8 @@ def concat(*parts) -> np.ndarray:
 def join_strings(*parts: pa.Array | str) -> pa.StringArray:
     """Element-wise concatenation of Arrow string arrays and plain strings (``concat`` without Python objects);
     every part must be free of nulls."""
+    if len(parts) == 2 and isinstance(parts[0], str) and not isinstance(parts[1], str):
+        return pc.binary_replace_slice(parts[1], 0, 0, parts[0])  # a prefix: 3-5x faster than a join with a scalar
     return pc.binary_join_element_wise(*parts, "")
 
 
