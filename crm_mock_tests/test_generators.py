@@ -271,6 +271,17 @@ def test_uuids_at_any_index_match_the_range(seed: int, indices: list[int]):
 
 
 @settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), low=st.integers(0, 10**12), span=st.integers(1, 400),
+       count=st.integers(256, 1200), picks=st.integers(0, 2**32))
+def test_uuids_at_many_repeated_indices_match_one_by_one(seed: int, low: int, span: int, count: int, picks: int):
+    """Many references to a narrow range (derived once each, then taken) give what each index gives alone."""
+    ids = IdScheme(seed, "v4")
+    indices = low + np.random.default_rng(picks).integers(0, span, count)
+    picked = uuids_at(ids, "account", indices).to_pylist()
+    assert picked == [derive_uuids(ids, "account", int(i), int(i) + 1)[0].as_py() for i in indices]
+
+
+@settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**63 - 1), indices=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=50,
                                                        unique=True))
 def test_the_first_64_random_bits_are_a_bijection_of_the_index(seed: int, indices: list[int]):

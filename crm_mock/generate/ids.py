@@ -18,14 +18,14 @@ from crm_mock.scenario import IdScheme
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-# each pair of bytes' four lower-case hex digits as one little-endian uint32 indexed by the pair read as a
-# little-endian uint16, so the digits' bytes lie in reading order: half the lookups of a table per byte
+# each byte's two lower-case hex digits in the low half of a little-endian uint32; then each pair of bytes' four,
+# indexed by the pair read as a little-endian uint16, so the digits' bytes lie in reading order (a lookup per two
+# bytes, not per byte)
 _HEX_PAIRS = np.array([int.from_bytes(f"{b:02x}".encode("ascii"), "little") for b in range(256)], dtype="<u4")
 _HEX_QUADS = _HEX_PAIRS[np.arange(65536) & 0xFF] | _HEX_PAIRS[np.arange(65536) >> 8] << np.uint32(16)
 # the canonical form's 8-4-4-4-12 groups: (first digit, last digit + 1, where the group starts in the text)
 _GROUPS = ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24))
 _DASHES = [8, 13, 18, 23]
-_MIN_ROWS_TO_SHARE = 256
 # the version nibble, in the high half of byte 6
 _VERSION_BITS = {"v4": 0x40, "v8": 0x80}
 
@@ -72,11 +72,15 @@ def derive_uuids(ids: IdScheme, entity: str, start: int, stop: int) -> pa.String
     return format_uuids(uuid_bytes(ids, entity, np.arange(start, stop, dtype=np.uint64)))
 
 
+_MIN_ROWS_TO_SHARE = 256  # below it, looking for repeats costs more than it saves
+
+
 def uuids_at(ids: IdScheme, entity: str, indices: np.ndarray) -> pa.StringArray:
     """UUIDs of ``entity`` at arbitrary row indices (for references: derive, don't look up)."""
     indices = np.asarray(indices)
     if len(indices) >= _MIN_ROWS_TO_SHARE:
         low, high = int(indices.min()), int(indices.max())
-        if low >= 0 and high - low < len(indices) // 2:  # references repeat (a block's contacts name ~2 k accounts): each once
+        if low >= 0 and high - low < len(indices) // 2:  # repeated references (a block's 10 k contacts name ~2 k
+            # accounts): each UUID derived once, then taken
             return derive_uuids(ids, entity, low, high + 1).take(np.subtract(indices, low, dtype=np.int64))
     return format_uuids(uuid_bytes(ids, entity, indices.astype(np.uint64)))
