@@ -91,8 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mapping_command(args)
     if args.command == "materialize":
         return materialize(args.tier, args.scenario, args.data_dir, args.select, args.sqlite_uuid_storage,
-                           args.executor, args.progress_every, args.shards,
-                           args.processes)
+                           args.executor, args.progress_every, args.shards, args.processes)
     if args.command == "check":
         if args.list:
             return list_rules()

@@ -55,24 +55,23 @@ def shard_count() -> int:
     more machines or bigger tiers, and the count shapes the graph that every process of a run (every Celery
     worker) must build alike, so it is set once, in their shared environment. Sharding never changes a byte of
     the tables."""
-    configured = (os.environ.get(SHARDS_ENV) or "").strip()
-    if not configured:
-        return 1
-    if not configured.isdigit() or not 1 <= int(configured) <= 64:
-        raise ExecutorChoiceError(f"{SHARDS_ENV}={configured!r}: expected a whole number of shards from 1 to 64")
-    return int(configured)
+    return _count_from_environment(SHARDS_ENV, "shards", unset=1, most=64)
 
 
 def process_count() -> int:
     """How many step processes the multiprocess executor runs at once, from CRM_MOCK_PROCESSES; unset, one per
     core. A step of the stress tier can need up to 1 GiB (a plan's build), so on a machine with more cores than
     spare gigabytes, fewer processes keep the run out of swap."""
-    configured = (os.environ.get(PROCESSES_ENV) or "").strip()
+    return _count_from_environment(PROCESSES_ENV, "processes", unset=os.cpu_count() or 2, most=256)
+
+
+def _count_from_environment(name: str, what: str, unset: int, most: int) -> int:
+    """A whole number from 1 to ``most`` in the variable ``name`` (``unset`` when it is unset or empty)."""
+    configured = (os.environ.get(name) or "").strip()
     if not configured:
-        return os.cpu_count() or 2
-    if not configured.isdigit() or not 1 <= int(configured) <= 256:
-        raise ExecutorChoiceError(f"{PROCESSES_ENV}={configured!r}: expected a whole number of processes from 1 "
-                                  "to 256")
+        return unset
+    if not configured.isdigit() or not 1 <= int(configured) <= most:
+        raise ExecutorChoiceError(f"{name}={configured!r}: expected a whole number of {what} from 1 to {most}")
     return int(configured)
 
 
