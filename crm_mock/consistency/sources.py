@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import duckdb
+import psycopg.types.string
 import sqlalchemy as sa
 
 from crm_mock.consistency.sql import Sql
@@ -99,6 +100,7 @@ class DatabaseSource(Source):
         self._stack = ExitStack()
         self._connections: dict[str, sa.Connection] = {}
         self._storage: dict[str, UuidStorage | None] = {}
+        self._cursors = 0
         try:
             for service in services:  # all reachable, or nothing is checked
                 self._connection(service)
@@ -113,14 +115,23 @@ class DatabaseSource(Source):
         return self._connections[service]
 
     def rows(self, service: str, query: str) -> Iterator[tuple]:
-        connection = self._connection(service)
-        # a server-side cursor on PostgreSQL: rows arrive in batches, never all at once
-        result = connection.execution_options(stream_results=True, max_row_buffer=FETCH).exec_driver_sql(query)
+        # the driver's own cursor: its rows are tuples already, where SQLAlchemy's result would wrap each row
+        # in an object the rules unpack again (a tenth of a live report's time at the load tier)
+        driver = self._connection(service).connection.driver_connection
+        if self.dialect == "postgresql":
+            self._cursors += 1
+            # a server-side cursor: rows arrive in batches, never all at once; UUIDs as PostgreSQL prints them
+            # (canonical text), not as uuid.UUID objects the rules would turn back into text
+            cursor = driver.cursor(name=f"crm_mock_rows_{self._cursors}")
+            cursor.adapters.register_loader("uuid", psycopg.types.string.TextLoader)
+        else:
+            cursor = driver.cursor()
         try:
-            while batch := result.fetchmany(FETCH):
-                yield from (tuple(row) for row in batch)
+            cursor.execute(query)
+            while batch := cursor.fetchmany(FETCH):
+                yield from batch
         finally:
-            result.close()
+            cursor.close()
 
     def uuid_storage(self, service: str) -> UuidStorage | None:
         self._connection(service)
