@@ -127,7 +127,7 @@ class DatabaseSource(Source):
         else:
             cursor = driver.cursor()
         try:
-            cursor.execute(query)
+            cursor.execute(self.databases.read_statement(self.tier, service, query))
             while batch := cursor.fetchmany(FETCH):
                 yield from batch
         finally:

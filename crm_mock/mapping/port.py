@@ -37,6 +37,7 @@ class MappedDatabases(ServiceDatabases):
         self.mapping = mapping
         self.dialect = inner.dialect
         self._resolved: dict[tuple[str, str], MappedService] = {}
+        self._presenters: dict[tuple[str, str], Presenter] = {}
 
     def mapped(self, service: str) -> bool:
         return service in self.mapping
@@ -91,10 +92,18 @@ class MappedDatabases(ServiceDatabases):
             return self.resolved(tier, service).uuid_storage
         return self.inner.uuid_storage(tier, service)
 
+    def read_statement(self, tier: str, service: str, query: str) -> str:
+        return self._presenter(tier, service).rewrite(query) if self.mapped(service) else query
+
+    def _presenter(self, tier: str, service: str) -> Presenter:
+        if (tier, service) not in self._presenters:
+            self._presenters[tier, service] = Presenter(self.resolved(tier, service))
+        return self._presenters[tier, service]
+
     def _engine(self, tier: str, service: str, writable: bool) -> sa.Engine:
         engine = self.inner._engine(tier, service, writable)
         if self.mapped(service) and not writable:
-            presenter = Presenter(self.resolved(tier, service))
+            presenter = self._presenter(tier, service)
             pyformat = engine.dialect.paramstyle == "pyformat"
 
             def rewrite(conn, cursor, statement, parameters, context, executemany):

@@ -49,6 +49,11 @@ class ServiceDatabases(ABC):
         """How the service's database spells UUIDs; None where the database has a uuid type."""
         return None
 
+    def read_statement(self, tier: str, service: str, query: str) -> str:
+        """``query`` (a read of the model's tables) as the service's database answers it; a mapping rewrites it
+        onto the service's own tables. For a reader that runs it on the driver's cursor, past SQLAlchemy."""
+        return query
+
     @contextmanager
     def connect(self, tier: str, service: str, writable: bool = False) -> Iterator[sa.Connection]:
         """A SQLAlchemy connection to the service's database (its schema on the search path, moments in UTC)."""
