@@ -1,6 +1,7 @@
 """The live rules on threads side by side (`run_rules_side_by_side`), against a real loaded smoke tier: the
 same results in the same order as one after another, each thread with connections of its own, and a rule
-that raises raised in the caller."""
+that raises raised in the caller; and what the rules read: plain tuples, UUIDs as text, PostgreSQL's rows
+streamed from a server-side cursor that closes when the stream ends."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from crm_mock.consistency.sources import DatabaseSource, Unreachable
 from crm_mock.defs.consistency.checks import LIVE_RULES
 from crm_mock.scenario import load_scenario, plan_tier
 from crm_mock.sinks.databases import service_databases
+from crm_mock.sinks.values import canonical_uuid
+from crm_mock_tests.conftest import require_postgres
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +67,35 @@ def test_an_unreachable_tier_is_named_as_before(tmp_path, live):
     nowhere = service_databases("", str(tmp_path))
     with pytest.raises(Unreachable):
         run_rules_side_by_side(lambda: DatabaseSource(nowhere, "smoke"), plan, LIVE_RULES, 2)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "sqlite_hex", "postgresql"])
+def test_database_rows_are_plain_tuples_with_uuids_as_text(smoke_tier, kind: str):
+    if kind == "postgresql":
+        require_postgres()
+    source = smoke_tier.clean(kind)
+    rows = list(source.rows("contact", "SELECT account_uuid, name FROM accounts ORDER BY account_uuid"))
+    expected = sorted((r["account_uuid"], r["name"]) for r in smoke_tier.rows("contact.accounts"))
+    assert all(type(row) is tuple for row in rows)
+    assert [(canonical_uuid(key), name) for key, name in rows] == expected
+    if kind != "sqlite_hex":  # text as the database spells it: canonical already, never a uuid.UUID
+        assert all(type(key) is str for key, _ in rows) and [row for row in rows] == expected
+
+
+def test_postgresql_rows_stream_from_a_server_side_cursor(smoke_tier):
+    require_postgres()
+    source = smoke_tier.clean("postgresql")
+    query = "SELECT contact_uuid FROM contacts ORDER BY contact_uuid"
+    cursors = "SELECT statement FROM pg_cursors"
+
+    def declared() -> set[str]:  # what each open cursor of the session runs ("DECLARE … CURSOR … FOR <query>")
+        return {statement.split(" FOR ", 1)[1] for statement, in source.rows("contact", cursors)}
+
+    streaming = source.rows("contact", query)
+    first = next(streaming)
+    # asked in the same session while the first stream is open: its rows wait on the server, in a cursor
+    assert declared() == {query, cursors}
+    rest = list(streaming)
+    assert [first, *rest] == sorted((r["contact_uuid"],) for r in smoke_tier.rows("contact.contacts"))
+    # a finished stream closes its cursor
+    assert declared() == {cursors}
