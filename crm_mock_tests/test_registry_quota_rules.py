@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from crm_mock_tests.rule_sources import On, SmokeTier, drop, edit, set_cells, zero_stock_products
+from crm_mock.consistency.engine import RuleContext
+from crm_mock.consistency.rules import quotas as quota_rules
+from crm_mock_tests.conftest import require_postgres
+from crm_mock_tests.rule_sources import RULES, On, SmokeTier, drop, edit, set_cells, zero_stock_products
 
 EMPLOYEES, ACCOUNTS, CONTACTS = "hr.employees", "contact.accounts", "contact.contacts"
 PRODUCTS, WAREHOUSES, STOCK = "inventory.products", "inventory.warehouses", "inventory.stock_levels"
@@ -70,6 +73,25 @@ def test_backordered_order_without_zero_stock_line(on: On, tier: SmokeTier):
     result = on.caught(quotas(ORDERS), {ORDER_LINES: lines}, "backordered_without_zero_stock_line", order, count=1)
     assert f"{tier.plan.backordered_orders - 1} orders with a zero-stock line" in result.sample[0]
 
+
+
+@pytest.mark.parametrize("kind", ["store", "sqlite", "sqlite_hex", "postgresql"])
+def test_orders_with_a_zero_stock_line_found_a_few_products_per_query(tier: SmokeTier, kind: str, monkeypatch):
+    """The zero-stock products are named to Orders in bounded IN lists, spelled as Orders stores UUIDs: with
+    three products run out and one product per query, exactly the orders with a line for one of them."""
+    if kind == "postgresql":
+        require_postgres()
+    lines = tier.rows(ORDER_LINES)
+    ordered = {line["product_uuid"] for line in lines} - zero_stock_products(tier)
+    emptied = sorted({row["product_uuid"] for row in tier.rows(STOCK)} & ordered)[:2]
+    stock = edit(tier.table(STOCK), lambda row: row["product_uuid"] in emptied, quantity_on_hand=0,
+                 quantity_reserved=0)
+    zero = zero_stock_products(tier) | set(emptied)
+    expected = {line["order_uuid"] for line in lines if line["product_uuid"] in zero}
+    assert len(zero) == 3 and expected
+    monkeypatch.setattr(quota_rules, "PRODUCTS_PER_QUERY", 1)
+    with tier.corrupted(kind, {STOCK: stock}, RULES[quotas(ORDERS)].tables) as source:
+        assert quota_rules.orders_with_zero_stock_line(RuleContext(source, tier.plan)) == expected
 
 def test_a_product_running_out_makes_its_orders_offend(on: On, tier: SmokeTier):
     """The stock side of the same quota: emptying a product's warehouses puts its orders in breach."""

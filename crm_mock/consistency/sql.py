@@ -4,6 +4,7 @@ SQLite, PostgreSQL). Everything else a rule says is the portable core: joins, GR
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crm_mock.model.ddl import UuidStorage
@@ -48,6 +49,20 @@ class Sql:
             case UuidStorage.BLOB:
                 return f"NOT (typeof({expr}) = 'blob' AND length({expr}) = 16)"
         return f"NOT ({expr} GLOB '{_UUID_GLOB}')"
+
+    def uuid_literals(self, canonical: Iterable[str], storage: UuidStorage | None) -> str:
+        """Canonical UUIDs as SQL literals spelled as ``storage`` keeps them, for ``IN (…)``; PostgreSQL casts the
+        text to its uuid type. A malformed one is left out where the storage could not hold it (16 bytes)."""
+        literals = []
+        for key in canonical:
+            if storage is UuidStorage.BLOB:
+                try:
+                    literals.append(f"X'{bytes.fromhex(key.replace('-', '')).hex()}'")
+                except ValueError:
+                    continue
+            else:
+                literals.append(self.quoted([key.replace("-", "") if storage is UuidStorage.HEX else key]))
+        return ", ".join(literals)
 
     def order_of_few(self, *exprs: str) -> str:
         """ORDER BY terms for a query that keeps few of the rows it scans. SQLite would walk the key's index

@@ -1,0 +1,40 @@
+"""The SQL spellings that differ by engine and UUID storage, run on real engines: a UUID literal list finds
+exactly the rows whose stored key it names, however SQLite stores the key; a malformed key is left out where
+the storage cannot hold it."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from contextlib import closing
+
+import duckdb
+import pytest
+
+from crm_mock.consistency.sql import Sql
+from crm_mock.model.ddl import UuidStorage
+from crm_mock.sinks.values import stored_uuid
+
+KEYS = [str(uuid.UUID(int=(n + 1) * 0x0123456789ABCDEF0123456789ABCDEF % 2**128)) for n in range(6)]
+
+
+@pytest.mark.parametrize("storage", list(UuidStorage))
+def test_uuid_literals_name_the_stored_keys_in_sqlite(storage: UuidStorage):
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("CREATE TABLE t (k)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(stored_uuid(k, storage),) for k in KEYS])
+        wanted = [KEYS[1], KEYS[4], "not-a-uuid"]
+        literals = Sql("sqlite").uuid_literals(wanted, storage)
+        found = [row[0] for row in conn.execute(f"SELECT k FROM t WHERE k IN ({literals}) ORDER BY rowid")]
+    assert found == [stored_uuid(KEYS[1], storage), stored_uuid(KEYS[4], storage)]
+    assert ("not" in literals) is (storage is not UuidStorage.BLOB)  # 16 bytes cannot hold it
+
+
+def test_uuid_literals_in_duckdb_and_quoting():
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE t (k VARCHAR)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(k,) for k in KEYS])
+    literals = Sql("duckdb").uuid_literals([KEYS[0], "o'brien"], None)
+    assert literals.endswith("'o''brien'")
+    assert conn.execute(f"SELECT k FROM t WHERE k IN ({literals})").fetchall() == [(KEYS[0],)]
+    assert Sql("sqlite").uuid_literals([], UuidStorage.TEXT) == ""
