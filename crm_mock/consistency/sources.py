@@ -116,7 +116,8 @@ class DatabaseSource(Source):
 
     def rows(self, service: str, query: str) -> Iterator[tuple]:
         # the driver's own cursor: its rows are tuples already, where SQLAlchemy's result would wrap each row
-        # in an object the rules unpack again (a tenth of a live report's time at the load tier)
+        # in an object the rules unpack again (without it the load tier's report took 1.3x as long on SQLite,
+        # 2x on PostgreSQL)
         driver = self._connection(service).connection.driver_connection
         if self.dialect == "postgresql":
             self._cursors += 1
