@@ -1,6 +1,6 @@
 """The SQL spellings that differ by engine and UUID storage, run on real engines: a UUID literal list finds
-exactly the rows whose stored key it names, however SQLite stores the key; a malformed key is left out where
-the storage cannot hold it."""
+exactly the rows whose stored key it names, however SQLite stores the key and in PostgreSQL's uuid type; a
+malformed key is left out where the storage cannot hold it."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import uuid
 from contextlib import closing
 
 import duckdb
+import psycopg
 import pytest
 
 from crm_mock.consistency.sql import Sql
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.sinks.values import stored_uuid
+from crm_mock_tests.conftest import require_postgres
 
 KEYS = [str(uuid.UUID(int=(n + 1) * 0x0123456789ABCDEF0123456789ABCDEF % 2**128)) for n in range(6)]
 
@@ -38,3 +40,13 @@ def test_uuid_literals_in_duckdb_and_quoting():
     assert literals.endswith("'o''brien'")
     assert conn.execute(f"SELECT k FROM t WHERE k IN ({literals})").fetchall() == [(KEYS[0],)]
     assert Sql("sqlite").uuid_literals([], UuidStorage.TEXT) == ""
+
+
+def test_uuid_literals_against_postgresql_uuid_type():
+    require_postgres()
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres") as conn:
+        conn.execute("CREATE TEMPORARY TABLE t (k uuid)")
+        conn.cursor().executemany("INSERT INTO t VALUES (%s)", [(k,) for k in KEYS])
+        literals = Sql("postgresql").uuid_literals([KEYS[2], "not-a-uuid", KEYS[3]], None)
+        found = conn.execute(f"SELECT k::text FROM t WHERE k IN ({literals}) ORDER BY k").fetchall()
+    assert sorted(found) == sorted([(KEYS[2],), (KEYS[3],)]) and "not" not in literals

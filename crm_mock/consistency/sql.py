@@ -4,6 +4,7 @@ SQLite, PostgreSQL). Everything else a rule says is the portable core: joins, GR
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from crm_mock.model.ddl import UuidStorage
 
 _UUID_REGEX = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _HEX = "[0-9a-f]"
+_CANONICAL_UUID = re.compile(_UUID_REGEX)
 _UUID_GLOB = "-".join(_HEX * n for n in (8, 4, 4, 4, 12))
 
 
@@ -52,9 +54,12 @@ class Sql:
 
     def uuid_literals(self, canonical: Iterable[str], storage: UuidStorage | None) -> str:
         """Canonical UUIDs as SQL literals spelled as ``storage`` keeps them, for ``IN (…)``; PostgreSQL casts the
-        text to its uuid type. A malformed one is left out where the storage could not hold it (16 bytes)."""
+        text to its uuid type. A malformed one is left out where the storage could not hold it (16 bytes, the
+        uuid type), so it matches nothing rather than failing the query."""
         literals = []
         for key in canonical:
+            if storage is None and self.dialect == "postgresql" and not _CANONICAL_UUID.match(key):
+                continue
             if storage is UuidStorage.BLOB:
                 try:
                     literals.append(f"X'{bytes.fromhex(key.replace('-', '')).hex()}'")
