@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crm_mock.model.ddl import UuidStorage
+from crm_mock.sinks.values import stored_uuid
 
 _UUID_REGEX = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _HEX = "[0-9a-f]"
@@ -58,15 +59,15 @@ class Sql:
         uuid type), so it matches nothing rather than failing the query."""
         literals = []
         for key in canonical:
-            if storage is None and self.dialect == "postgresql" and not _CANONICAL_UUID.match(key):
+            if storage is None:
+                if self.dialect != "postgresql" or _CANONICAL_UUID.match(key):
+                    literals.append(self.quoted([key]))
                 continue
-            if storage is UuidStorage.BLOB:
-                try:
-                    literals.append(f"X'{bytes.fromhex(key.replace('-', '')).hex()}'")
-                except ValueError:
-                    continue
-            else:
-                literals.append(self.quoted([key.replace("-", "") if storage is UuidStorage.HEX else key]))
+            try:
+                stored = stored_uuid(key, storage)
+            except ValueError:  # not hex: no 16 bytes hold it
+                continue
+            literals.append(f"X'{stored.hex()}'" if isinstance(stored, bytes) else self.quoted([stored]))
         return ", ".join(literals)
 
     def order_of_few(self, *exprs: str) -> str:
