@@ -1,0 +1,100 @@
+"""conforms_to_model on SQLite tests a reference column's UUIDs once per distinct value (through the column's index)
+and then names the rows holding the malformed ones. These tests drift a loaded inventory database the way a
+service would (plain UPDATEs on its file) and check that the rule names exactly the drifted rows, with the same
+result as testing every row, in each UUID storage, and that it falls back to the per-row test where the values
+cannot be named in a list."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from crm_mock.consistency.rules import model as model_rules
+from crm_mock.consistency.sources import DatabaseSource
+from crm_mock.model.ddl import UuidStorage
+from crm_mock.sinks.databases import SqliteDatabases
+from crm_mock_tests.rule_sources import RULES, TIER, SmokeTier, _batches, assert_caught, find
+
+RULE = RULES[("conforms_to_model", "inventory.stock_movements")]
+KEY = "stock_movement_uuid"
+
+
+def drifted_inventory(tier: SmokeTier, path: Path, storage: UuidStorage, drift: list[tuple[str, str]]) -> Path:
+    """The smoke tier's inventory loaded with ``storage``, then each (SET clause, row offset) applied to the
+    stock movement at that offset in key order; the movements' keys, in order, are returned with the path."""
+    databases = SqliteDatabases(path)
+    tables = {name: _batches(f"inventory.{name}", tier.table(f"inventory.{name}"))
+              for name in ("products", "warehouses", "stock_levels", "stock_movements")}
+    databases.load(TIER, "inventory", tables, storage)
+    with closing(sqlite3.connect(databases.path(TIER, "inventory"))) as conn:
+        keys = [k for (k,) in conn.execute(f"SELECT {KEY} FROM stock_movements ORDER BY {KEY}")]
+        for assignment, offset in drift:
+            conn.execute(f"UPDATE stock_movements SET {assignment} WHERE {KEY} = ?", (keys[offset],))
+        conn.commit()
+    return path
+
+
+def conformance(path: Path, tier: SmokeTier):
+    with DatabaseSource(SqliteDatabases(path), TIER, ("inventory",)) as source:
+        return find(RULE, source, tier.plan)
+
+
+def row_label(tier: SmokeTier, offset: int) -> str:
+    return sorted(r[KEY] for r in tier.rows("inventory.stock_movements"))[offset]
+
+
+# per storage: a value its test rejects in the warehouse column, and one shared by two rows in the product column
+DRIFT = {
+    UuidStorage.TEXT: ("upper(warehouse_uuid)", "'not-a-uuid'"),
+    UuidStorage.HEX: ("upper(warehouse_uuid)", "'not-a-uuid'"),
+    UuidStorage.BLOB: ("X'00112233'", "'0123456789abcdef'"),  # 4 bytes; text, not 16 bytes
+}
+
+
+@pytest.mark.parametrize("storage", list(UuidStorage), ids=lambda s: s.value)
+def test_drifted_reference_values_name_their_rows(smoke_tier: SmokeTier, tmp_path: Path, storage: UuidStorage,
+                                                  monkeypatch: pytest.MonkeyPatch):
+    warehouse, product = DRIFT[storage]
+    path = drifted_inventory(smoke_tier, tmp_path / "by_value", storage, [
+        (f"warehouse_uuid = {warehouse}", 3), (f"product_uuid = {product}", 5), (f"product_uuid = {product}", 8)])
+    found = conformance(path, smoke_tier)
+    assert_caught(found, "warehouse_uuid", row_label(smoke_tier, 3), count=1, total=3, where=storage.value)
+    assert_caught(found, "product_uuid", row_label(smoke_tier, 5), row_label(smoke_tier, 8), count=2,
+                  where=storage.value)
+    # the same result as testing the UUID of every row (no list: the per-row test)
+    monkeypatch.setattr(model_rules, "MANY_MALFORMED", -1)
+    assert conformance(path, smoke_tier).result == found.result
+
+
+def test_too_many_malformed_values_are_tested_per_row(smoke_tier: SmokeTier, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch):
+    """More distinct malformed values than a list takes: the column is tested row by row, nothing is missed."""
+    path = drifted_inventory(smoke_tier, tmp_path / "many", UuidStorage.TEXT,
+                             [(f"warehouse_uuid = 'bad-{n}'", n) for n in range(4)])
+    monkeypatch.setattr(model_rules, "MANY_MALFORMED", 2)
+    found = conformance(path, smoke_tier)
+    assert_caught(found, "warehouse_uuid", *(row_label(smoke_tier, n) for n in range(4)), count=4, total=4)
+
+
+def test_a_value_no_literal_spells_is_tested_per_row(smoke_tier: SmokeTier, tmp_path: Path):
+    """A BLOB column keeps a REAL as a REAL: an infinite one has no SQL literal, so the column is tested per row."""
+    path = drifted_inventory(smoke_tier, tmp_path / "real", UuidStorage.BLOB,
+                             [("warehouse_uuid = 9e999", 2), ("warehouse_uuid = 42", 6)])
+    with closing(sqlite3.connect(path / TIER / "inventory.sqlite")) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM stock_movements WHERE typeof(warehouse_uuid) IN ('real', 'integer')"
+                            ).fetchone() == (2,)
+    found = conformance(path, smoke_tier)
+    assert_caught(found, "warehouse_uuid", row_label(smoke_tier, 2), row_label(smoke_tier, 6), count=2, total=2)
+
+
+def test_the_clean_tier_is_tested_by_value_and_passes(smoke_tier: SmokeTier, tmp_path: Path):
+    """On a clean database each reference column's list is empty: the row scan tests only the other columns."""
+    path = drifted_inventory(smoke_tier, tmp_path / "clean", UuidStorage.TEXT, [])
+    with DatabaseSource(SqliteDatabases(path), TIER, ("inventory",)) as source:
+        from crm_mock.consistency.engine import RuleContext
+        conditions = model_rules._malformed_references(RuleContext(source, smoke_tier.plan), RULE.table)
+        assert conditions == {"product_uuid": "", "warehouse_uuid": ""}
+        assert RULE.run(source, smoke_tier.plan).passed
