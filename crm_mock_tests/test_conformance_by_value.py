@@ -1,5 +1,5 @@
-"""conforms_to_model on SQLite tests a reference column's UUIDs once per distinct value (through the column's index)
-and then names the rows holding the malformed ones. These tests drift a loaded inventory database the way a
+"""On SQLite, conforms_to_model and references_resolve test a reference column within the service once per distinct
+value (through the column's index) and then name the rows holding the values that offend (malformed, dangling). These tests drift a loaded inventory database the way a
 service would (plain UPDATEs on its file) and check that the rule names exactly the drifted rows, with the same
 result as testing every row, in each UUID storage, and that it falls back to the per-row test where the values
 cannot be named in a list."""
@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from crm_mock.consistency.engine import RuleContext
 from crm_mock.consistency.rules import model as model_rules
 from crm_mock.consistency.sources import DatabaseSource
 from crm_mock.model.ddl import UuidStorage
 from crm_mock.sinks.databases import SqliteDatabases
-from crm_mock_tests.rule_sources import RULES, TIER, SmokeTier, _batches, assert_caught, find
+from crm_mock_tests.rule_sources import RULES, TIER, Overlay, SmokeTier, _batches, assert_caught, find
 
 RULE = RULES[("conforms_to_model", "inventory.stock_movements")]
 KEY = "stock_movement_uuid"
@@ -65,7 +66,7 @@ def test_drifted_reference_values_name_their_rows(smoke_tier: SmokeTier, tmp_pat
     assert_caught(found, "product_uuid", row_label(smoke_tier, 5), row_label(smoke_tier, 8), count=2,
                   where=storage.value)
     # the same result as testing the UUID of every row (no list: the per-row test)
-    monkeypatch.setattr(model_rules, "MANY_MALFORMED", -1)
+    monkeypatch.setattr(model_rules, "MANY_VALUES", -1)
     assert conformance(path, smoke_tier).result == found.result
 
 
@@ -74,7 +75,7 @@ def test_too_many_malformed_values_are_tested_per_row(smoke_tier: SmokeTier, tmp
     """More distinct malformed values than a list takes: the column is tested row by row, nothing is missed."""
     path = drifted_inventory(smoke_tier, tmp_path / "many", UuidStorage.TEXT,
                              [(f"warehouse_uuid = 'bad-{n}'", n) for n in range(4)])
-    monkeypatch.setattr(model_rules, "MANY_MALFORMED", 2)
+    monkeypatch.setattr(model_rules, "MANY_VALUES", 2)
     found = conformance(path, smoke_tier)
     assert_caught(found, "warehouse_uuid", *(row_label(smoke_tier, n) for n in range(4)), count=4, total=4)
 
@@ -91,10 +92,50 @@ def test_a_value_no_literal_spells_is_tested_per_row(smoke_tier: SmokeTier, tmp_
 
 
 def test_the_clean_tier_is_tested_by_value_and_passes(smoke_tier: SmokeTier, tmp_path: Path):
-    """On a clean database each reference column's list is empty: the row scan tests only the other columns."""
+    """On a clean database every reference column's lists are empty (nothing malformed, nothing dangling): the row
+    scan tests only the other columns, no row is read for the references, and both rules pass."""
     path = drifted_inventory(smoke_tier, tmp_path / "clean", UuidStorage.TEXT, [])
     with DatabaseSource(SqliteDatabases(path), TIER, ("inventory",)) as source:
-        from crm_mock.consistency.engine import RuleContext
-        conditions = model_rules._malformed_references(RuleContext(source, smoke_tier.plan), RULE.table)
-        assert conditions == {"product_uuid": "", "warehouse_uuid": ""}
+        ctx = RuleContext(source, smoke_tier.plan)
+        for column, parent in (("product_uuid", "products"), ("warehouse_uuid", "warehouses")):
+            assert model_rules._offending_values(ctx, RULE.table, column, ctx.sql.uuid_malformed("value", None)) == ""
+            assert model_rules._offending_values(ctx, RULE.table, column, f"p.{column} IS NULL",
+                                                 join=f"LEFT JOIN {parent} p ON d.value = p.{column}") == ""
         assert RULE.run(source, smoke_tier.plan).passed
+    assert references(path, smoke_tier).result.passed
+
+
+# --- references_resolve: the dangling values first, then their rows ------------------------------------------------
+
+REFERENCES = RULES[("references_resolve", "inventory.stock_movements")]
+
+
+def references(path: Path, tier: SmokeTier):
+    """The rule on the drifted inventory, the order references resolved in the clean smoke tier's Orders."""
+    with DatabaseSource(SqliteDatabases(path), TIER, ("inventory",)) as inventory:
+        return find(REFERENCES, Overlay(tier.clean("sqlite"), inventory, {"inventory"}), tier.plan)
+
+
+@pytest.mark.parametrize("storage", list(UuidStorage), ids=lambda s: s.value)
+def test_dangling_reference_values_name_their_rows(smoke_tier: SmokeTier, tmp_path: Path, storage: UuidStorage,
+                                                   monkeypatch: pytest.MonkeyPatch):
+    ghost = {UuidStorage.TEXT: "'00000000-0000-4000-8000-000000000001'",
+             UuidStorage.HEX: "'00000000000040008000000000000001'",
+             UuidStorage.BLOB: "X'00000000000040008000000000000001'"}[storage]
+    path = drifted_inventory(smoke_tier, tmp_path / "dangling", storage, [
+        (f"product_uuid = {ghost}", 4), (f"product_uuid = {ghost}", 9), (f"warehouse_uuid = {ghost}", 7)])
+    found = references(path, smoke_tier)
+    assert_caught(found, "product_uuid", row_label(smoke_tier, 4), row_label(smoke_tier, 9), count=2, total=3,
+                  where=storage.value)
+    assert_caught(found, "warehouse_uuid", row_label(smoke_tier, 7), count=1, where=storage.value)
+    monkeypatch.setattr(model_rules, "MANY_VALUES", -1)  # no list: the join of every row
+    assert references(path, smoke_tier).result == found.result
+
+
+def test_too_many_dangling_values_are_joined_row_by_row(smoke_tier: SmokeTier, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
+    path = drifted_inventory(smoke_tier, tmp_path / "many_dangling", UuidStorage.TEXT,
+                             [(f"product_uuid = '00000000-0000-4000-8000-00000000000{n}'", n) for n in range(4)])
+    monkeypatch.setattr(model_rules, "MANY_VALUES", 2)
+    found = references(path, smoke_tier)
+    assert_caught(found, "product_uuid", *(row_label(smoke_tier, n) for n in range(4)), count=4, total=4)

@@ -50,3 +50,22 @@ def test_uuid_literals_against_postgresql_uuid_type():
         literals = Sql("postgresql").uuid_literals([KEYS[2], "not-a-uuid", KEYS[3]], None)
         found = conn.execute(f"SELECT k::text FROM t WHERE k IN ({literals}) ORDER BY k").fetchall()
     assert sorted(found) == sorted([(KEYS[2],), (KEYS[3],)]) and "not" not in literals
+
+
+@pytest.mark.parametrize("value", ["it's a 'key'", "", "ünïcode ✓", b"\x00\x01\xfe\xff", b"", 0, -42, 2**62, 1.5,
+                                   -0.25, 1e300])
+def test_a_literal_equals_the_value_sqlite_returned(value):
+    """Stored in a column without affinity and read back, a value equals (and is the same type as) its literal."""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("CREATE TABLE t (v BLOB)")
+        conn.execute("INSERT INTO t VALUES (?)", (value,))
+        stored, = conn.execute("SELECT v FROM t").fetchone()
+        literal = Sql.literal(stored)
+        assert literal is not None
+        assert conn.execute(f"SELECT COUNT(*) FROM t WHERE v IN ({literal})").fetchone() == (1,)
+        assert conn.execute(f"SELECT typeof({literal}) = typeof(v) FROM t").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), None, object()])
+def test_no_literal_for_what_sql_cannot_spell(value):
+    assert Sql.literal(value) is None

@@ -4,6 +4,7 @@ SQLite, PostgreSQL). Everything else a rule says is the portable core: joins, GR
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,18 @@ class Sql:
         and fetch every row through it (the load tier's 1.6 M stock movements: 1.6 M random reads); a plain scan
         and a sort of the rows kept takes a quarter of the time. A unary '+' keeps it from the index."""
         return ", ".join(f"+{e}" if self.dialect == "sqlite" else e for e in exprs)
+
+    @staticmethod
+    def literal(value: object) -> str | None:
+        """A value as the driver returned it (text, bytes, a number) as a literal equal to it in SQLite; None where
+        no literal would be (an infinite or NaN REAL, anything else)."""
+        if isinstance(value, str):
+            return Sql.quoted([value])
+        if isinstance(value, bytes):
+            return f"X'{value.hex()}'"
+        if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+            return repr(value)
+        return None
 
     @staticmethod
     def quoted(values) -> str:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 from crm_mock.consistency.engine import Findings, RuleContext, merge_sorted
 from crm_mock.consistency.rule import Rule
-from crm_mock.consistency.sql import Sql
-from crm_mock.model import CATALOG, Kind, Table
+from crm_mock.model import CATALOG, Kind, Reference, Table
 from crm_mock.sinks.values import canonical_text, canonical_uuid
 
 MONEY_LIMIT = 10_000_000_000  # NUMERIC(12,2) holds less than 10^10
-MANY_MALFORMED = 1_000  # distinct malformed values of a reference column named in one IN list at most
+MANY_VALUES = 1_000  # offending values of a reference column named in one IN list at most
 
 
 def _key_label(row: tuple, width: int) -> str:
@@ -33,50 +30,41 @@ def primary_key_unique(table: Table) -> Rule:
     return Rule("primary_key_unique", table, f"{keys} unique and present.", find, blocking=True)
 
 
-def _sql_literal(value: object) -> str | None:
-    """A value as SQLite returned it, as a literal that equals it; None where no literal would."""
-    if isinstance(value, str):
-        return Sql.quoted([value])
-    if isinstance(value, bytes):
-        return f"X'{value.hex()}'"
-    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
-        return repr(value)
-    return None
+def _offending_values(ctx: RuleContext, table: Table, column: str, offends: str,
+                      join: str = "") -> str | None:
+    """On SQLite, the distinct values of a reference column within the service that ``offends`` (SQL on
+    ``value``, with the parent table of ``join`` as ``p``), as an IN list ("" for none); None elsewhere, or
+    where there are more than ``MANY_VALUES`` or a value no literal spells: the caller then tests every row.
 
-
-def _malformed_references(ctx: RuleContext, table: Table) -> dict[str, str]:
-    """On SQLite, the UUID test of each reference column within the service, by its values: SQLite tests a UUID's
-    spelling at about a microsecond a value, and these columns repeat few values (the load tier's 1.6 M stock
-    movements name 500 warehouses) through the index the sink gives them, so each distinct value is tested once
-    and the rows are then found by the malformed ones (the test of the load tier's references took 18 s, now 10).
-    Column -> SQL true where its value is one of them; a column with more than ``MANY_MALFORMED`` such values (or
-    a value no literal spells) keeps the test per row."""
+    A row-by-row test of such a column costs SQLite about a microsecond a row (a UUID's spelling, a probe of the
+    parent's key), while the column repeats few values (the load tier's 1.6 M stock movements name 500
+    warehouses) and the sink indexes it: read through that index, each value is tested once, and the rows are
+    then found by the few values that offend."""
     if ctx.sql.dialect != "sqlite":
-        return {}
-    storage = ctx.uuid_storage(table.service)
-    conditions = {}
-    for ref in CATALOG.references(table):
-        if ref.is_cross_service or ref.column.kind is not Kind.UUID:
-            continue
-        name = ref.column.name
-        # LIMIT keeps SQLite from pushing the test into the scan (it would test every row again)
-        query = (f"SELECT value FROM (SELECT DISTINCT {name} AS value FROM {table.name} LIMIT -1) "
-                 f"WHERE value IS NOT NULL AND {ctx.sql.uuid_malformed('value', storage)} LIMIT {MANY_MALFORMED + 1}")
-        literals = [_sql_literal(value) for (value,) in ctx.rows(table.service, query)]
-        if len(literals) <= MANY_MALFORMED and None not in literals:
-            conditions[name] = f"{name} IN ({', '.join(literals)})" if literals else ""
-    return conditions
+        return None
+    # LIMIT -1 keeps SQLite from pushing the test down into the scan, where it would test every row again
+    query = (f"SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table.name} LIMIT -1) d {join} "
+             f"WHERE value IS NOT NULL AND ({offends}) LIMIT {MANY_VALUES + 1}")
+    literals = [ctx.sql.literal(value) for (value,) in ctx.rows(table.service, query)]
+    if len(literals) > MANY_VALUES or None in literals:
+        return None
+    return ", ".join(literals)  # type: ignore[arg-type]
+
+
+def _same_service_uuid_references(table: Table) -> list[Reference]:
+    return [r for r in CATALOG.references(table) if not r.is_cross_service and r.column.kind is Kind.UUID]
 
 
 def _violations(ctx: RuleContext, table: Table) -> list[tuple[str, str]]:
     """(column, SQL that is true where the column's value breaks the model)."""
     sql, storage = ctx.sql, ctx.uuid_storage(table.service)
-    by_value = _malformed_references(ctx, table)
+    malformed = {ref.column.name: _offending_values(ctx, table, ref.column.name, sql.uuid_malformed("value", storage))
+                 for ref in _same_service_uuid_references(table)}
     checks = []
     for c in table.columns:
         parts = [] if c.nullable else [f"{c.name} IS NULL"]
-        if c.name in by_value:
-            parts += [by_value[c.name]] if by_value[c.name] else []
+        if malformed.get(c.name) is not None:  # tested by value: the rows holding a malformed one
+            parts += [f"{c.name} IN ({malformed[c.name]})"] if malformed[c.name] else []
         elif c.kind is Kind.UUID:
             parts.append(f"({c.name} IS NOT NULL AND {sql.uuid_malformed(c.name, storage)})")
         elif c.kind in (Kind.TEXT, Kind.CODE):
@@ -118,9 +106,14 @@ def references_resolve(table: Table) -> Rule:
             target, fk, pk = ref.resolving_table, ref.column.name, ref.target_key
             tally = found.kind(fk)
             if target.service == table.service:
+                dangling = _offending_values(ctx, table, fk, f"p.{pk} IS NULL",
+                                             join=f"LEFT JOIN {target.name} p ON d.value = p.{pk}")
+                if dangling == "":
+                    continue
                 query = (f"SELECT c.{key} FROM {table.name} c LEFT JOIN {target.name} p ON c.{fk} = p.{pk} "
-                         f"WHERE c.{fk} IS NOT NULL AND p.{pk} IS NULL ORDER BY {ctx.sql.order_of_few(f'c.{key}')}")
-                for row_key in ctx.keys(table.service, query):
+                         f"WHERE c.{fk} IS NOT NULL AND p.{pk} IS NULL" if dangling is None else
+                         f"SELECT c.{key} FROM {table.name} c WHERE c.{fk} IN ({dangling})")
+                for row_key in ctx.keys(table.service, f"{query} ORDER BY {ctx.sql.order_of_few(f'c.{key}')}"):
                     tally.add(row_key)
                 continue
             # across services: the distinct references against the owner's keys (the load tier's 1.6 M stock
