@@ -70,16 +70,6 @@ def test_drifted_reference_values_name_their_rows(smoke_tier: SmokeTier, tmp_pat
     assert conformance(path, smoke_tier).result == found.result
 
 
-def test_too_many_malformed_values_are_tested_per_row(smoke_tier: SmokeTier, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch):
-    """More distinct malformed values than a list takes: the column is tested row by row, nothing is missed."""
-    path = drifted_inventory(smoke_tier, tmp_path / "many", UuidStorage.TEXT,
-                             [(f"warehouse_uuid = 'bad-{n}'", n) for n in range(4)])
-    monkeypatch.setattr(model_rules, "MANY_VALUES", 2)
-    found = conformance(path, smoke_tier)
-    assert_caught(found, "warehouse_uuid", *(row_label(smoke_tier, n) for n in range(4)), count=4, total=4)
-
-
 def test_a_value_no_literal_spells_is_tested_per_row(smoke_tier: SmokeTier, tmp_path: Path):
     """A BLOB column keeps a REAL as a REAL: an infinite one has no SQL literal, so the column is tested per row."""
     path = drifted_inventory(smoke_tier, tmp_path / "real", UuidStorage.BLOB,
@@ -132,10 +122,15 @@ def test_dangling_reference_values_name_their_rows(smoke_tier: SmokeTier, tmp_pa
     assert references(path, smoke_tier).result == found.result
 
 
-def test_too_many_dangling_values_are_joined_row_by_row(smoke_tier: SmokeTier, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch):
-    path = drifted_inventory(smoke_tier, tmp_path / "many_dangling", UuidStorage.TEXT,
-                             [(f"product_uuid = '00000000-0000-4000-8000-00000000000{n}'", n) for n in range(4)])
+@pytest.mark.parametrize("run, column, spelling", [
+    (conformance, "warehouse_uuid", "'bad-{n}'"),
+    (references, "product_uuid", "'00000000-0000-4000-8000-00000000000{n}'"),
+], ids=["malformed", "dangling"])
+def test_more_failing_values_than_a_list_takes_are_tested_row_by_row(smoke_tier: SmokeTier, tmp_path: Path, run,
+                                                                     column: str, spelling: str,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """More distinct failing values than an IN list takes: the column is tested row by row, nothing is missed."""
+    path = drifted_inventory(smoke_tier, tmp_path / "many", UuidStorage.TEXT,
+                             [(f"{column} = {spelling.format(n=n)}", n) for n in range(4)])
     monkeypatch.setattr(model_rules, "MANY_VALUES", 2)
-    found = references(path, smoke_tier)
-    assert_caught(found, "product_uuid", *(row_label(smoke_tier, n) for n in range(4)), count=4, total=4)
+    assert_caught(run(path, smoke_tier), column, *(row_label(smoke_tier, n) for n in range(4)), count=4, total=4)
