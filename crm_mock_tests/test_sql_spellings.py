@@ -66,6 +66,6 @@ def test_a_literal_equals_the_value_sqlite_returned(value):
         assert conn.execute(f"SELECT typeof({literal}) = typeof(v) FROM t").fetchone() == (1,)
 
 
-@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), None, object()])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), "nul\x00inside", None, object()])
 def test_no_literal_for_what_sql_cannot_spell(value):
     assert Sql.literal(value) is None

@@ -80,8 +80,8 @@ class Sql:
     @staticmethod
     def literal(value: object) -> str | None:
         """A value as the driver returned it (text, bytes, a number) as a literal equal to it in SQLite; None where
-        no literal would be (an infinite or NaN REAL, anything else)."""
-        if isinstance(value, str):
+        no literal would be (an infinite or NaN REAL, text holding a NUL, which no statement may contain)."""
+        if isinstance(value, str) and "\x00" not in value:
             return Sql.quoted([value])
         if isinstance(value, bytes):
             return f"X'{value.hex()}'"
