@@ -68,7 +68,7 @@ class Sql:
                 stored = stored_uuid(key, storage)
             except ValueError:  # not hex: no 16 bytes hold it
                 continue
-            literals.append(f"X'{stored.hex()}'" if isinstance(stored, bytes) else self.quoted([stored]))
+            literals.append(self.literal(stored) if isinstance(stored, bytes) else self.quoted([stored]))
         return ", ".join(literals)
 
     def order_of_few(self, *exprs: str) -> str:
